@@ -1,0 +1,169 @@
+"""A terminal chat with the bot: the one place that turns typed lines into core events,
+and the one place that renders core replies as text.
+
+Typed lines:
+
+* ``/command args`` — a slash command (``/ticket 12``, ``/claim 12`` …);
+* ``1``, ``2`` … — press that numbered button of the last message that had buttons;
+* ``#12 some text`` — a reply in ticket 12's thread (a comment on the ticket);
+* anything else — a message to the bot.
+
+Notifications (status updates, technician cards) reach the terminal through
+:class:`ConsoleMessenger`: each terminal delivers the outbox entries addressed to the
+chats it shows, so two terminals on one database behave like two people.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from bot.bootstrap import HelpdeskApp
+from bot.port import (
+    Button,
+    ButtonPress,
+    DeliveryError,
+    Event,
+    Notification,
+    OutgoingMessage,
+    Place,
+    SentMessage,
+    SlashCommand,
+    TextMessage,
+    User,
+)
+
+PLATFORM = "console"
+Screen = Callable[[list[str], tuple[Button, ...], Place | None], None]
+_THREAD_LINE = re.compile(r"^#(\d{1,9})\s+(.+)$", re.DOTALL)
+
+
+def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
+    """A core message as terminal lines (buttons numbered from 1)."""
+    prefix = f"[{thread}] " if thread else ""
+    lines: list[str] = []
+    if message.card is not None:
+        lines.append(f"{prefix}┌ {message.card.headline}")
+        for label, value in message.card.fields:
+            first, *rest = value.splitlines() or [""]
+            lines.append(f"{prefix}│ {label}: {first}")
+            lines += [f"{prefix}│   {more}" for more in rest if more.strip()]
+        if message.text and message.text != message.card.headline:
+            lines += [f"{prefix}{line}" for line in message.text.splitlines()]
+    else:
+        lines += [f"{prefix}{line}" for line in message.text.splitlines()]
+    if message.buttons:
+        lines.append(prefix + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, start=1)))
+    return lines
+
+
+@dataclass
+class ConsoleMessenger:
+    """Delivers outbox entries to the terminals of this process by printing them.
+
+    Each :class:`ConsoleChat` subscribes the chats it shows; one messenger serves them all.
+    """
+
+    platform: str = PLATFORM
+    _screens: dict[str, Screen] = field(default_factory=dict)
+
+    def subscribe(self, chat_id: str, show: Screen) -> None:
+        """Show messages for ``chat_id`` with ``show``."""
+        self._screens[chat_id] = show
+
+    def send(self, notification: Notification) -> SentMessage:
+        """Print the notification; confirmations and cards become thread anchors named ``#N``."""
+        show = self._screens.get(notification.place.chat_id)
+        if show is None:
+            raise DeliveryError(f"no terminal shows chat {notification.place.chat_id}")
+        thread = None if notification.purpose == "card" else notification.place.thread_id
+        show(render(notification.message, thread=thread), notification.message.buttons,
+             notification.place.in_thread(None))
+        if notification.purpose in ("confirmation", "card") and notification.ticket_number is not None:
+            message_id = f"#{notification.ticket_number}"
+        else:
+            message_id = f"m{notification.id}"
+        return SentMessage(notification.place, message_id)
+
+
+class ConsoleChat:
+    """One person's terminal conversation with the bot."""
+
+    def __init__(self, app: HelpdeskApp, user: User, *, technician: bool = False, out: TextIO | None = None,
+                 triage_chat: str = "triage") -> None:
+        self.app = app
+        self.user = user
+        self.place = Place(PLATFORM, f"dm:{user.id}")
+        self.triage = Place(PLATFORM, triage_chat)
+        self.technician = technician
+        self._out = out
+        self._buttons: tuple[Button, ...] = ()
+        self._buttons_place = self.place
+        # Where the next plain line goes when a question asked elsewhere (a card's button in the
+        # triage chat) waits for free text; None means the user's own chat.
+        self._text_place: Place | None = None
+        self._transcript: list[str] = []
+        self._lock = threading.RLock()
+        if technician:
+            app.roles.grant(user.key, "technician")
+        app.add_technician_place(self.triage)
+        messenger = app.dispatcher.messenger_for(PLATFORM)
+        if not isinstance(messenger, ConsoleMessenger):
+            messenger = ConsoleMessenger()
+            app.register_messenger(messenger)
+        for chat_id in self.chats:
+            messenger.subscribe(chat_id, self._show)
+
+    @property
+    def chats(self) -> list[str]:
+        """The chats this terminal shows: its own, plus the triage chat for technicians."""
+        return [self.place.chat_id, self.triage.chat_id] if self.technician else [self.place.chat_id]
+
+    def to_event(self, line: str) -> Event:
+        """The one place that turns a typed line into a core event."""
+        text = line.rstrip("\n")
+        stripped = text.strip()
+        if stripped.isdigit() and self._buttons and 1 <= int(stripped) <= len(self._buttons):
+            return ButtonPress(self.user, self._buttons_place, self._buttons[int(stripped) - 1].value)
+        if stripped.startswith("/") and len(stripped) > 1:
+            name, _, args = stripped[1:].partition(" ")
+            return SlashCommand(self.user, self.place, name.lower(), args.strip())
+        thread = _THREAD_LINE.match(stripped)
+        if thread:
+            # Technicians answer under the ticket's card in the triage chat; requesters in their own chat.
+            where = self.triage if self.technician else self.place
+            return TextMessage(self.user, where.in_thread(f"#{thread.group(1)}"), thread.group(2))
+        answer_place, self._text_place = self._text_place, None
+        return TextMessage(self.user, answer_place or self.place, text)
+
+    def say(self, line: str) -> list[str]:
+        """Send one line as this user; returns every line the terminal shows in answer."""
+        with self._lock:
+            start = len(self._transcript)
+            event = self.to_event(line)
+            for reply in self.app.handle(event):
+                self._show(render(reply.message), reply.message.buttons, reply.place.in_thread(None))
+                if reply.message.expects_text and event.place.chat_id != self.place.chat_id:
+                    self._text_place = event.place.in_thread(None)
+            self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+            return self._transcript[start:]
+
+    def poll(self) -> list[str]:
+        """Show notifications other terminals caused (a technician's change, a new ticket)."""
+        with self._lock:
+            start = len(self._transcript)
+            self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+            return self._transcript[start:]
+
+    def _show(self, lines: list[str], buttons: tuple[Button, ...], place: Place | None = None) -> None:
+        if buttons:
+            self._buttons = buttons
+            self._buttons_place = place or self.place
+        self._transcript.extend(lines)
+        if self._out is not None:
+            for line in lines:
+                self._out.write(f"bot> {line}\n")
+            self._out.flush()

@@ -1,0 +1,702 @@
+"""The Slack adapter: a slack-bolt :class:`~slack_bolt.App`, its listeners, Socket Mode and HTTP mode.
+
+Every listener acknowledges Slack first and works after the acknowledgement: bolt
+returns the HTTP response (or the Socket Mode ack) as soon as ``ack()`` is called,
+while the listener goes on in the adapter's worker pool to call the core and the Web
+API. Events are acknowledged by bolt before the listener even starts. The only work
+done before ``ack()`` is pure and fast: the intake modal's field checks, whose errors
+must travel in the acknowledgement itself (``response_action: "errors"``).
+
+Payloads are read in :mod:`adapters.slack.events`; everything shown in Slack is built in
+:mod:`adapters.slack.render`. This module only wires them to the core.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from adapters.slack import events as ev
+from adapters.slack.config import SlackConfig
+from adapters.slack.messenger import SlackMessenger, make_web_client
+from adapters.slack.render import (
+    BUTTON_ACTION_PREFIX,
+    INTAKE_CALLBACK_ID,
+    OPEN_INTAKE_ACTION,
+    PROMPT_CALLBACK_ID,
+    home_view,
+    intake_modal,
+    notice_modal,
+    prompt_modal,
+    render_message,
+    text_for,
+)
+from bot.errors import HelpdeskError, ValidationFailed
+from bot.i18n import language_from_locale, translator
+from bot.port import Event, Messenger, OutgoingMessage, Place, Reply, TextMessage, User
+from bot.roles import Role
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000
+
+
+class HelpdeskCoreLike(Protocol):
+    """What the adapter needs from :class:`bot.core.HelpdeskCore`."""
+
+    def handle(self, event: Event) -> list[Reply]:
+        """Handle one event; user errors come back as polite replies."""
+        ...
+
+    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+        """Open a ticket from the intake modal; raises :class:`ValidationFailed` on a bad field."""
+        ...
+
+    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
+        """The user's open tickets (each with its card), for App Home."""
+        ...
+
+
+class RoleGranter(Protocol):
+    """The part of the role directory the adapter fills from its configuration."""
+
+    def grant(self, user_key: str, role: Role) -> None:
+        """Give ``user_key`` (``"slack:U…"``) a role."""
+        ...
+
+
+class HelpdeskAppLike(Protocol):
+    """What :func:`build_slack_adapter` needs from :class:`bot.bootstrap.HelpdeskApp`."""
+
+    @property
+    def core(self) -> HelpdeskCoreLike:
+        """The core facade."""
+        ...
+
+    def handle(self, event: Event) -> list[Reply]:
+        """The core's ``handle``, waking the outbox dispatcher afterwards."""
+        ...
+
+    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+        """The core's form intake, waking the outbox dispatcher afterwards."""
+        ...
+
+    @property
+    def roles(self) -> RoleGranter:
+        """The role directory."""
+        ...
+
+    def add_technician_place(self, place: Place) -> None:
+        """Where new-ticket cards go."""
+        ...
+
+    def register_messenger(self, messenger: Messenger) -> None:
+        """Let the outbox reach Slack."""
+        ...
+
+
+class WorkerPool(ThreadPoolExecutor):
+    """The thread pool bolt runs listeners in, able to tell when all submitted work is done.
+
+    :meth:`wait_idle` is what tests (and a graceful stop) wait on instead of sleeping.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="slack-listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run ``fn`` in the pool, counting it until it finishes."""
+        with self._idle:
+            self._pending += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._done(None)
+            raise
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future[Any] | None) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no work is pending; False if ``timeout`` elapsed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+class Deduplicator:
+    """Remembers recently seen keys (event ids), so that a retried or duplicated event runs once.
+
+    Bounded: the oldest keys are forgotten first. Slack retries within minutes, so a few
+    thousand keys cover every retry of a busy workspace.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str | None) -> bool:
+        """True the first time ``key`` is seen (and for ``None``: nothing to compare)."""
+        if not key:
+            return True
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return False
+            self._seen[key] = None
+            if len(self._seen) > self._capacity:
+                self._seen.popitem(last=False)
+            return True
+
+
+class SlackDirectory:
+    """Profiles (``users.info``) and DM channels (``conversations.open``), cached."""
+
+    def __init__(self, client: WebClient, ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._profiles: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
+        self._dms: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def profile(self, user_id: str) -> Mapping[str, Any] | None:
+        """The ``users.info`` user object (with locale), or ``None`` if Slack would not say."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._profiles.get(user_id)
+        if cached and now - cached[0] < self._ttl:
+            return cached[1]
+        info: Mapping[str, Any] | None
+        try:
+            info = self._client.users_info(user=user_id, include_locale=True).get("user")
+        except (SlackClientError, OSError) as error:
+            logger.warning("users.info failed for %s: %s", user_id, error)
+            return cached[1] if cached else None
+        with self._lock:
+            self._profiles[user_id] = (now, info)
+        return info
+
+    def cached_locale(self, user_id: str) -> str | None:
+        """The locale from the cache only (no API call): for work that must not wait."""
+        with self._lock:
+            cached = self._profiles.get(user_id)
+        return str(cached[1].get("locale") or "") or None if cached and cached[1] else None
+
+    def user(self, user_id: str) -> User:
+        """The port's user for a Slack user id."""
+        return ev.user_from_profile(user_id, self.profile(user_id))
+
+    def dm_place(self, user_id: str) -> Place:
+        """The bot's direct-message channel with ``user_id``."""
+        with self._lock:
+            channel = self._dms.get(user_id)
+        if channel is None:
+            channel = str(self._client.conversations_open(users=user_id)["channel"]["id"])
+            with self._lock:
+                self._dms[user_id] = channel
+        return Place(ev.PLATFORM, channel)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an event came from, to answer it: the sender, the place, and bolt's ``respond``."""
+
+    user_id: str
+    place: Place
+    respond: Respond | None = None
+    trigger_id: str | None = None
+    """Set for button presses: a question that expects text can then open a modal."""
+
+
+class SlackAdapter:
+    """A running Slack connection (``PlatformAdapter``): bolt app, listeners, mode-specific server."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        core: HelpdeskCoreLike,
+        config: SlackConfig,
+        *,
+        client: WebClient | None = None,
+        grant_role: Callable[[str, Role], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.config = config
+        self.client = client or make_web_client(config.secret("bot_token"), base_url=config.api_base_url)
+        self.messenger: Messenger = SlackMessenger(self.client)
+        self.directory = SlackDirectory(self.client, config.profile_cache_seconds)
+        self.workers = WorkerPool(config.workers)
+        self.dedup = Deduplicator()
+        self._grant_role = grant_role
+        self._http: SlackHTTPServer | None = None
+        self._socket: SocketModeHandler | None = None
+        self.bolt = App(
+            client=self.client,
+            signing_secret=config.secret("signing_secret"),
+            process_before_response=False,
+            listener_executor=self.workers,
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        self._register_listeners()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect (Socket Mode) or start serving ``/slack/events`` (HTTP mode); return at once."""
+        if self.config.mode == "socket":
+            self._socket = SocketModeHandler(self.bolt, self.config.secret("app_token"))
+            self._socket.connect()  # type: ignore[no-untyped-call]
+            logger.info("Slack adapter connected in Socket Mode")
+        else:
+            self._http = SlackHTTPServer(self.bolt, self.config.http_host, self.config.http_port)
+            self._http.start()
+            logger.info(
+                "Slack adapter listening on http://%s:%d%s",
+                self.config.http_host,
+                self._http.port,
+                EVENTS_PATH,
+            )
+
+    def stop(self) -> None:
+        """Stop receiving, let running listeners finish, release the connection (idempotent)."""
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._socket is not None:
+            self._socket.close()  # type: ignore[no-untyped-call]
+            self._socket = None
+        self.workers.wait_idle(timeout=10)
+        self.workers.shutdown(wait=True)
+
+    @property
+    def http_port(self) -> int | None:
+        """The port the HTTP server listens on (useful with ``http_port = 0``)."""
+        return self._http.port if self._http else None
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every acknowledged event has been processed; False on timeout."""
+        return self.workers.wait_idle(timeout)
+
+    def sync_usergroup(self) -> int:
+        """Grant the technician role to every member of ``technician_usergroup``; return how many."""
+        group = self.config.technician_usergroup
+        if not group or self._grant_role is None:
+            return 0
+        try:
+            members = self.client.usergroups_users_list(usergroup=group).get("users") or []
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot read the members of user group %s: %s", group, error)
+            return 0
+        for member in members:
+            self._grant_role(f"{ev.PLATFORM}:{member}", "technician")
+        return len(members)
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    def _register_listeners(self) -> None:
+        app = self.bolt
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_mention)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.event("subteam_members_changed")(self._on_usergroup_changed)
+        app.command(self.config.command)(self._on_command)
+        app.action(re.compile(f"^{BUTTON_ACTION_PREFIX}\\d+$"))(self._on_button)
+        app.action(OPEN_INTAKE_ACTION)(self._on_open_intake)
+        app.shortcut("report_problem")(self._on_open_intake)
+        app.view(INTAKE_CALLBACK_ID)(self._on_intake_submitted)
+        app.view(PROMPT_CALLBACK_ID)(self._on_prompt_submitted)
+        app.error(self._on_error)
+
+    def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        if not ev.is_person_message(event, context.bot_user_id) or not ev.is_direct_message(event):
+            return
+        if not self._first_time(body, event):
+            return
+        user = self.directory.user(str(event["user"]))
+        message = ev.text_message(event, user, bot_user_id=context.bot_user_id)
+        self._run(message, Origin(user.id, message.place))
+
+    def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        """A mention in a channel: the conversation moves to the user's DM (a short note says so)."""
+        if not event.get("user") or event.get("bot_id") or not self._first_time(body, event):
+            return
+        user_id = str(event["user"])
+        user = self.directory.user(user_id)
+        channel = str(event.get("channel") or "")
+        try:
+            dm = self.directory.dm_place(user_id)
+            if channel != dm.chat_id:
+                self.client.chat_postEphemeral(
+                    channel=channel,
+                    user=user_id,
+                    text=text_for(user.locale, "moved_to_dm"),
+                    thread_ts=event.get("thread_ts"),
+                )
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot move the conversation of %s to a DM: %s", user_id, error)
+            return
+        message = ev.text_message(event, user, dm, bot_user_id=context.bot_user_id)
+        if message.text or message.attachments:
+            self._run(message, Origin(user_id, dm))
+
+    def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        user = self.directory.user(str(event["user"]))
+        try:
+            cards = self.core.open_tickets_for(user)
+            self.client.views_publish(user_id=user.id, view=home_view(user.locale, cards))
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot publish App Home for %s: %s", user.id, error)
+
+    def _on_usergroup_changed(self, event: dict[str, Any]) -> None:
+        if event.get("subteam_id") == self.config.technician_usergroup:
+            self.sync_usergroup()
+
+    def _on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = self.directory.user(str(body.get("user_id") or ""))
+        command = ev.slash_command(body, user)
+        if command.name == "new":
+            self._open_intake(str(body.get("trigger_id") or ""), user, command.place)
+            return
+        self._run(command, Origin(user.id, command.place, respond))
+
+    def _on_button(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = self.directory.user(str((body.get("user") or {}).get("id") or ""))
+        press = ev.button_press(body, action, user)
+        self._run(press, Origin(user.id, press.place, respond, str(body.get("trigger_id") or "") or None))
+
+    def _on_open_intake(self, ack: Ack, body: dict[str, Any]) -> None:
+        """The "Report a problem" shortcut, and the App Home button."""
+        ack()
+        user = self.directory.user(str((body.get("user") or {}).get("id") or ""))
+        channel = str((body.get("channel") or {}).get("id") or "")
+        self._open_intake(str(body.get("trigger_id") or ""), user, Place(ev.PLATFORM, channel))
+
+    def _open_intake(self, trigger_id: str, user: User, place: Place) -> None:
+        profile = self.directory.profile(user.id)
+        view = intake_modal(
+            user.locale,
+            ev.contact_prefill(profile, user),
+            private_metadata={"locale": user.locale or "", "channel": place.chat_id},
+        )
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot open the intake modal for %s: %s", user.id, error)
+
+    def _on_intake_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str((body.get("user") or {}).get("id") or "")
+        metadata = _metadata(view)
+        locale = metadata.get("locale") or self.directory.cached_locale(user_id)
+        fields = ev.intake_fields(view)
+        errors = ev.validate_intake(fields, locale)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack(response_action="update", view=notice_modal(locale, text_for(locale, "pending")))
+        if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
+            return
+        view_id = str(view.get("id") or "")
+        try:
+            user = self.directory.user(user_id)
+            dm = self.directory.dm_place(user_id)
+            replies = self.core.open_ticket_from_form(user, dm, fields)
+        except ValidationFailed as error:
+            problem = _translate(error, locale)
+            self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
+            return
+        except Exception:
+            logger.exception("intake modal of %s could not become a ticket", user_id)
+            problem = text_for(locale, "failed")
+            self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
+            return
+        self._deliver(replies, Origin(user_id, dm))
+        summary = "\n\n".join(reply.message.text for reply in replies if reply.message.text)
+        self._update_view(view_id, notice_modal(locale, summary, title_key="created_title"))
+
+    def _on_prompt_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The answer typed in a prompt modal goes to the core as a message at the original place."""
+        metadata = _metadata(view)
+        answer = ev.prompt_answer(view)
+        if not answer:
+            ack(
+                response_action="errors",
+                errors={"answer": text_for(metadata.get("locale"), "err.answer_required")},
+            )
+            return
+        ack()
+        if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
+            return
+        user = self.directory.user(str((body.get("user") or {}).get("id") or ""))
+        place = Place(ev.PLATFORM, metadata.get("channel", ""), metadata.get("thread") or None)
+        self._run(TextMessage(user, place, answer), Origin(user.id, place))
+
+    def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        logger.error("unhandled error in a Slack listener (%s): %r", body.get("type"), error)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _first_time(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+        """False for a retried or duplicated event (same event id, or same message ts in the channel)."""
+        fresh_id = self.dedup.first_time(f"event:{body.get('event_id')}" if body.get("event_id") else None)
+        fresh_ts = self.dedup.first_time(
+            f"ts:{event.get('channel')}:{event.get('ts')}:{event.get('type')}" if event.get("ts") else None
+        )
+        return fresh_id and fresh_ts
+
+    def _run(self, event: Event, origin: Origin) -> None:
+        """Hand ``event`` to the core and show its replies; an unexpected failure gets an apology."""
+        try:
+            replies = self.core.handle(event)
+        except Exception:
+            logger.exception("the core failed on a Slack %s", type(event).__name__)
+            locale = event.user.locale
+            self._deliver_text(text_for(locale, "apology"), origin)
+            return
+        self._deliver(replies, origin)
+
+    def _deliver(self, replies: Sequence[Reply], origin: Origin) -> None:
+        for reply in replies:
+            rendered = render_message(reply.message)
+            place = reply.place
+            here = place.chat_id == origin.place.chat_id
+            # A question after a button in a channel (resolve, wait): the answer is typed in a modal,
+            # not in the channel, where the bot does not read messages.
+            in_channel = here and not place.chat_id.startswith("D")
+            if reply.message.expects_text and origin.trigger_id and in_channel and self._open_prompt(reply, origin):
+                continue
+            try:
+                if reply.message.ephemeral:
+                    if origin.respond is not None and here:
+                        origin.respond(
+                            text=rendered.text,
+                            blocks=rendered.blocks,
+                            response_type="ephemeral",
+                            replace_original=False,
+                        )
+                    else:
+                        self.client.chat_postEphemeral(
+                            channel=place.chat_id,
+                            user=origin.user_id,
+                            text=rendered.text,
+                            blocks=rendered.blocks,
+                            thread_ts=place.thread_id,
+                        )
+                    continue
+                try:
+                    self.client.chat_postMessage(
+                        channel=place.chat_id,
+                        text=rendered.text,
+                        blocks=rendered.blocks,
+                        thread_ts=place.thread_id,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                except SlackApiError as error:
+                    # A slash command in a channel the bot has not joined: answer the user privately.
+                    if (
+                        origin.respond is None
+                        or not here
+                        or error.response.get("error") not in ("not_in_channel", "channel_not_found")
+                    ):
+                        raise
+                    origin.respond(
+                        text=rendered.text,
+                        blocks=rendered.blocks,
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+            except (SlackClientError, OSError) as error:
+                logger.error("a reply to %s in %s was not delivered: %s", origin.user_id, place.chat_id, error)
+
+    def _open_prompt(self, reply: Reply, origin: Origin) -> bool:
+        locale = self.directory.cached_locale(origin.user_id)
+        metadata = {
+            "channel": reply.place.chat_id,
+            "thread": reply.place.thread_id or "",
+            "locale": locale or "",
+        }
+        try:
+            self.client.views_open(
+                trigger_id=origin.trigger_id or "", view=prompt_modal(locale, reply.message.text, metadata)
+            )
+        except (SlackClientError, OSError) as error:
+            logger.warning("cannot open a prompt modal for %s (%s): asking in the channel", origin.user_id, error)
+            return False
+        return True
+
+    def _deliver_text(self, text: str, origin: Origin) -> None:
+        try:
+            if origin.respond is not None:
+                origin.respond(text=text, response_type="ephemeral", replace_original=False)
+            else:
+                self.client.chat_postMessage(channel=origin.place.chat_id, text=text, thread_ts=origin.place.thread_id)
+        except (SlackClientError, OSError) as error:
+            logger.error("an apology to %s was not delivered: %s", origin.user_id, error)
+
+    def _update_view(self, view_id: str, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_update(view_id=view_id, view=view)
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot update view %s: %s", view_id, error)
+
+
+def _metadata(view: Mapping[str, Any]) -> dict[str, str]:
+    try:
+        data = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _translate(error: HelpdeskError, locale: str | None) -> str:
+    """A core error in the user's language (the core's catalog)."""
+    return translator(language_from_locale(locale))(error.msgid, **error.params)
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib default backlog (5) resets connections under a burst of concurrent requests.
+    request_queue_size = 256
+    daemon_threads = True
+
+
+class SlackHTTPServer:
+    """HTTP mode: serves bolt on ``POST /slack/events`` (and ``GET /healthz``) with the stdlib.
+
+    Bolt checks the signature and timestamp of every request (401 otherwise). The
+    response goes out as soon as the listener acknowledges; processing continues in the
+    adapter's worker pool. Several processes can run behind a load balancer.
+    """
+
+    def __init__(self, bolt: App, host: str, port: int, path: str = EVENTS_PATH) -> None:
+        self._bolt = bolt
+        self._path = path
+        self._server = _Server((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (``http_port = 0`` picks a free one)."""
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="slack-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        bolt, path = self._bolt, self._path
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if urlsplit(self.path).path == "/healthz":
+                    self._reply(200, {"content-type": ["text/plain"]}, "ok")
+                else:
+                    self._reply(404, {}, "not found")
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                if url.path != path:
+                    self._reply(404, {}, "not found")
+                    return
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._reply(413, {}, "too large")
+                    return
+                body = self.rfile.read(length).decode("utf-8")
+                headers: dict[str, str | Sequence[str]] = {}
+                for key in self.headers:
+                    headers[key.lower()] = self.headers.get_all(key) or []
+                response = bolt.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+                self._reply(response.status, response.headers, response.body)
+
+            def _reply(self, status: int, headers: Mapping[str, Sequence[str]], body: str) -> None:
+                data = body.encode("utf-8")
+                self.send_response(status)
+                for key, values in headers.items():
+                    if key.lower() == "content-length":
+                        continue
+                    for value in values:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                logger.debug("slack http: " + format, *args)
+
+        return Handler
+
+
+class _AppCore:
+    """The core as the adapter sees it: events go through ``app.handle`` so the outbox wakes up at once."""
+
+    def __init__(self, app: HelpdeskAppLike) -> None:
+        self._app = app
+
+    def handle(self, event: Event) -> list[Reply]:
+        return self._app.handle(event)
+
+    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+        return self._app.open_ticket_from_form(user, place, fields)
+
+    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
+        return self._app.core.open_tickets_for(user)
+
+
+def build_slack_adapter(app: HelpdeskAppLike, config: SlackConfig) -> SlackAdapter:
+    """Create the adapter for a bootstrapped application.
+
+    Grants the configured technicians and team leads (and the user group's members),
+    declares the triage channel as the place for new-ticket cards and registers the
+    messenger with the outbox.
+    """
+    roles = app.roles
+    adapter = SlackAdapter(_AppCore(app), config, grant_role=roles.grant)
+    for user_id in config.technicians:
+        roles.grant(f"{ev.PLATFORM}:{user_id}", "technician")
+    for user_id in config.team_leads:
+        roles.grant(f"{ev.PLATFORM}:{user_id}", "team_lead")
+    adapter.sync_usergroup()
+    if config.triage_channel:
+        app.add_technician_place(Place(ev.PLATFORM, config.triage_channel))
+    app.register_messenger(adapter.messenger)
+    return adapter

@@ -1,0 +1,251 @@
+"""Slack payloads → core events: the ONE place where Slack's payload shapes are read.
+
+Nothing here calls Slack: the functions take the JSON bodies Slack sends (Events API,
+slash commands, block actions, view submissions) plus the sender's profile, and return
+the port's :class:`~bot.port.TextMessage`, :class:`~bot.port.SlashCommand` or
+:class:`~bot.port.ButtonPress`, or the intake form of the "Report a problem" modal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from adapters.slack.render import IMPACT_CODES, INTAKE_FIELDS, PROMPT_FIELD, URGENCY_CODES, text_for
+from bot.port import Attachment, ButtonPress, Place, SlashCommand, TextMessage, User
+
+PLATFORM = "slack"
+
+Payload = Mapping[str, Any]
+
+ACCEPTED_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+"""Message subtypes typed by a person; edits, deletions, joins and bot posts are ignored."""
+
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slack_text_to_plain(text: str, *, mentions_as_ids: bool = False) -> str:
+    """Slack's wire format (``<@U1|bob>``, ``<https://x|label>``, ``&amp;``) → the plain text the user saw.
+
+    With ``mentions_as_ids`` a user mention becomes the bare id (``U1``), as command
+    arguments need (``/helpdesk assign 42 @bob`` → ``assign 42 U1``); otherwise ``@bob``.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            if mentions_as_ids:
+                return target[1:]
+            return f"@{label or target[1:]}"
+        if target.startswith("#"):
+            return f"#{label or target[1:]}"
+        if target.startswith("!"):
+            keyword = target[1:].split("^")[0]
+            return label if label else f"@{keyword}"
+        if target.startswith("mailto:"):
+            return label or target[len("mailto:") :]
+        if label and label != target:
+            return f"{label} ({target})"
+        return target
+
+    return _unescape(_ANGLE.sub(replace, text))
+
+
+def strip_leading_mention(text: str, bot_user_id: str | None) -> str:
+    """``"<@B1> my printer"`` → ``"my printer"`` (only the bot's own mention at the start)."""
+    if bot_user_id:
+        text = re.sub(rf"^\s*<@{re.escape(bot_user_id)}(\|[^>]*)?>[\s,:]*", "", text)
+    return text.strip()
+
+
+def user_from_profile(user_id: str, info: Payload | None) -> User:
+    """A port :class:`User` from a ``users.info`` ``user`` object (``None``: only the id is known)."""
+    if not info:
+        return User(PLATFORM, user_id)
+    profile: Payload = info.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") or info.get("name") or ""
+    return User(
+        platform=PLATFORM,
+        id=user_id,
+        display_name=str(name),
+        locale=info.get("locale") or None,
+        email=profile.get("email") or None,
+        phone=profile.get("phone") or None,
+    )
+
+
+def contact_prefill(info: Payload | None, user: User) -> dict[str, str]:
+    """The intake modal's contact fields, from the profile (real name rather than display name)."""
+    profile: Payload = (info or {}).get("profile") or {}
+    return {
+        "contact_name": str(profile.get("real_name") or (info or {}).get("real_name") or user.display_name),
+        "contact_phone": user.phone or "",
+        "contact_email": user.email or "",
+    }
+
+
+def is_person_message(event: Payload, bot_user_id: str | None = None) -> bool:
+    """True for a message typed by a person (not a bot, not an edit or a deletion)."""
+    if event.get("type") != "message" or event.get("bot_id") or event.get("hidden"):
+        return False
+    if event.get("subtype") not in ACCEPTED_MESSAGE_SUBTYPES:
+        return False
+    user = event.get("user")
+    return bool(user) and user != bot_user_id
+
+
+def is_direct_message(event: Payload) -> bool:
+    """True for a message in a DM with the bot (``channel_type`` ``im``)."""
+    return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
+
+
+def attachments_from_files(files: Any) -> tuple[Attachment, ...]:
+    """Shared files → attachment references (file id and permalink, never the bytes)."""
+    if not isinstance(files, list):
+        return ()
+    result = []
+    for item in files:
+        if not isinstance(item, Mapping) or not item.get("id"):
+            continue
+        mime = str(item.get("mimetype") or "")
+        result.append(
+            Attachment(
+                kind="image" if mime.startswith("image/") else "file",
+                ref=str(item["id"]),
+                name=str(item.get("name") or item.get("title") or ""),
+                url=str(item.get("permalink") or item.get("url_private") or ""),
+                mime_type=mime,
+            )
+        )
+    return tuple(result)
+
+
+def message_place(event: Payload) -> Place:
+    """Where a message lives: its channel, and its thread when it is a reply in one."""
+    return Place(PLATFORM, str(event.get("channel", "")), event.get("thread_ts") or None)
+
+
+def text_message(
+    event: Payload, user: User, place: Place | None = None, *, bot_user_id: str | None = None
+) -> TextMessage:
+    """A ``message`` or ``app_mention`` event → :class:`TextMessage` (the bot's own mention removed)."""
+    raw = strip_leading_mention(str(event.get("text") or ""), bot_user_id)
+    return TextMessage(
+        user=user,
+        place=place or message_place(event),
+        text=slack_text_to_plain(raw).strip(),
+        attachments=attachments_from_files(event.get("files")),
+    )
+
+
+def parse_command_text(text: str) -> tuple[str, str]:
+    """``"claim 42"`` → ``("claim", "42")``; empty → ``("help", "")``; the name is lower-cased."""
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return "help", ""
+    name = words[0].lower().lstrip("/")
+    args = words[1].strip() if len(words) > 1 else ""
+    return name, args
+
+
+def slash_command(body: Payload, user: User) -> SlashCommand:
+    """``/helpdesk assign 42 <@U2|eve>`` → ``SlashCommand(name="assign", args="42 U2")``."""
+    name, args = parse_command_text(slack_text_to_plain(str(body.get("text") or ""), mentions_as_ids=True))
+    return SlashCommand(user=user, place=Place(PLATFORM, str(body.get("channel_id") or "")), name=name, args=args)
+
+
+def button_press(body: Payload, action: Payload, user: User) -> ButtonPress:
+    """A ``block_actions`` press on a core button → :class:`ButtonPress` with the button's value."""
+    container: Payload = body.get("container") or {}
+    message: Payload = body.get("message") or {}
+    channel: Payload = body.get("channel") or {}
+    chat_id = str(channel.get("id") or container.get("channel_id") or "")
+    thread = container.get("thread_ts") or message.get("thread_ts") or None
+    return ButtonPress(
+        user=user,
+        place=Place(PLATFORM, chat_id, thread),
+        value=str(action.get("value") or ""),
+        message_id=container.get("message_ts") or message.get("ts") or None,
+    )
+
+
+def intake_fields(view: Payload) -> dict[str, str]:
+    """The submitted intake modal → ``{field: value}`` for each of :data:`INTAKE_FIELDS` ('' if empty)."""
+    values: Payload = (view.get("state") or {}).get("values") or {}
+    fields = dict.fromkeys(INTAKE_FIELDS, "")
+    for block_id, actions in values.items():
+        if block_id not in fields or not isinstance(actions, Mapping):
+            continue
+        for state in actions.values():
+            if not isinstance(state, Mapping):
+                continue
+            if state.get("type") == "static_select":
+                option = state.get("selected_option") or {}
+                fields[block_id] = str(option.get("value") or "")
+            else:
+                fields[block_id] = str(state.get("value") or "").strip()
+    return fields
+
+
+def prompt_answer(view: Payload) -> str:
+    """The text typed in a prompt modal (see :func:`adapters.slack.render.prompt_modal`), stripped."""
+    values: Payload = (view.get("state") or {}).get("values") or {}
+    state: Payload = (values.get(PROMPT_FIELD) or {}).get(PROMPT_FIELD) or {}
+    return str(state.get("value") or "").strip()
+
+
+_LIMITS = {
+    "title": 200,
+    "description": 3000,
+    "error_message": 3000,
+    "url": 2000,
+    "started": 200,
+    "contact_name": 200,
+}
+
+
+def validate_intake(fields: Mapping[str, str], locale: str | None) -> dict[str, str]:
+    """Slack-side checks of the intake modal: ``{block_id: message}``, empty when everything is valid.
+
+    Slack shows each message under its field (``response_action: "errors"``); nothing typed is lost.
+    """
+    errors: dict[str, str] = {}
+    if not fields.get("title", "").strip():
+        errors["title"] = text_for(locale, "err.title_required")
+    for field, limit in _LIMITS.items():
+        if field not in errors and len(fields.get(field, "")) > limit:
+            errors[field] = text_for(locale, "err.too_long", limit=limit)
+    url = fields.get("url", "")
+    if url and "url" not in errors:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in url:
+            errors["url"] = text_for(locale, "err.url")
+    email = fields.get("contact_email", "")
+    if email:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            errors["contact_email"] = text_for(locale, "err.email")
+    phone = fields.get("contact_phone", "")
+    if phone:
+        try:
+            valid = phonenumbers.is_possible_number(phonenumbers.parse(phone, "BE"))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            errors["contact_phone"] = text_for(locale, "err.phone")
+    if fields.get("impact") and fields["impact"] not in IMPACT_CODES:
+        errors["impact"] = text_for(locale, "err.choice")
+    if fields.get("urgency") and fields["urgency"] not in URGENCY_CODES:
+        errors["urgency"] = text_for(locale, "err.choice")
+    return errors

@@ -1,0 +1,44 @@
+"""Telegram adapter: the helpdesk in Telegram, via python-telegram-bot v22.
+
+``ADAPTER`` is what ``helpdesk-bot run`` discovers (see :mod:`bot.plugins`): it
+validates the ``[telegram]`` section with :class:`TelegramConfig` and builds a
+:class:`TelegramAdapter` that grants the configured technicians and team leads their
+roles, registers the technicians' chat for new-ticket cards and registers the
+adapter's :class:`~bot.port.Messenger` with the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.plugins import AdapterSpec
+from bot.port import Place
+
+from .app import TelegramAdapter
+from .config import TelegramConfig
+from .events import PLATFORM
+
+if TYPE_CHECKING:
+    from bot.bootstrap import HelpdeskApp
+
+__all__ = ["ADAPTER", "TelegramAdapter", "TelegramConfig", "build_telegram_adapter"]
+
+
+def build_telegram_adapter(app: HelpdeskApp, config: TelegramConfig) -> TelegramAdapter:
+    """Wire a Telegram adapter into a bootstrapped application (not started yet).
+
+    Events go through ``app.handle`` (the core, then a wake-up of the outbox dispatcher,
+    so the notifications an event caused leave at once).
+    """
+    for user_id in config.technicians:
+        app.roles.grant(f"{PLATFORM}:{user_id}", "technician")
+    for user_id in config.team_leads:
+        app.roles.grant(f"{PLATFORM}:{user_id}", "team_lead")
+    adapter = TelegramAdapter(config, app)
+    if config.technicians_chat is not None:
+        app.add_technician_place(Place(PLATFORM, str(config.technicians_chat)))
+    app.register_messenger(adapter.messenger)
+    return adapter
+
+
+ADAPTER = AdapterSpec(name=PLATFORM, config_model=TelegramConfig, build=build_telegram_adapter)

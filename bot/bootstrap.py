@@ -1,0 +1,129 @@
+"""The composition root: :func:`bootstrap` wires the core once, for the CLI, every adapter and the tests.
+
+Nothing is created at import time. Tests inject a :class:`~bot.clock.FrozenClock`, a
+knowledge base of their own and fake messengers; production gets the system clock,
+the configured database (migrated on start) and the configured knowledge folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.core import HelpdeskCore, KnowledgeSearch
+from bot.db.engine import create_db_engine, upgrade_database
+from bot.db.models import Ticket
+from bot.db.uow import UnitOfWorkFactory, unit_of_work_factory
+from bot.features import install_features
+from bot.knowledge import KnowledgeBase, default_knowledge_dir
+from bot.notifications import Notifier
+from bot.outbox import OutboxDispatcher
+from bot.port import Event, Messenger, Place, Reply, User
+from bot.roles import RoleDirectory
+from bot.tickets import TicketService
+
+if TYPE_CHECKING:
+    from bot.sla.service import ServiceLevels
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HelpdeskApp:
+    """Everything a running bot needs, built by :func:`bootstrap`."""
+
+    config: Config
+    engine: Engine
+    uow: UnitOfWorkFactory
+    clock: Clock
+    roles: RoleDirectory
+    knowledge: KnowledgeSearch
+    tickets: TicketService
+    core: HelpdeskCore
+    dispatcher: OutboxDispatcher
+    technician_places: list[Place] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    notifier: Notifier | None = None
+    routing: Callable[[Ticket], Sequence[Place]] | None = None
+    """Set by the service levels: where technicians see a ticket (category, level, complaints)."""
+    service_levels: ServiceLevels | None = None
+    """Set by :func:`bot.sla.service.install`: due times, scheduler, escalation, visits."""
+
+    def handle(self, event: Event) -> list[Reply]:
+        """Answer an event and wake the outbox so its notifications leave at once."""
+        replies = self.core.handle(event)
+        self.dispatcher.wake()
+        return replies
+
+    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+        """Open a ticket from a complete form (see :meth:`HelpdeskCore.open_ticket_from_form`), then wake the
+        outbox so the confirmation and the technicians' card leave at once."""
+        replies = self.core.open_ticket_from_form(user, place, fields)
+        self.dispatcher.wake()
+        return replies
+
+    def register_messenger(self, messenger: Messenger) -> None:
+        """Let the outbox deliver to ``messenger.platform``."""
+        self.dispatcher.register(messenger)
+
+    def add_technician_place(self, place: Place) -> None:
+        """Post new-ticket cards (and ticket updates for technicians) at ``place``."""
+        if place not in self.technician_places:
+            self.technician_places.append(place)
+
+    def places_for(self, ticket: Ticket) -> Sequence[Place]:
+        """Where technicians see ``ticket``."""
+        if self.routing is not None:
+            return list(self.routing(ticket))
+        return list(self.technician_places)
+
+    def dispatch_pending(self) -> int:
+        """Deliver every due outbox entry now; returns how many were sent."""
+        return self.dispatcher.dispatch_due()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._stop.set()
+        self.engine.dispose()
+
+
+def bootstrap(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    knowledge: KnowledgeSearch | None = None,
+    messengers: Sequence[Messenger] = (),
+    migrate: bool = True,
+) -> HelpdeskApp:
+    """Build the application for ``config``; apply migrations unless ``migrate=False``."""
+    clock = clock or SystemClock()
+    engine = create_db_engine(config.database.url, echo=config.database.echo)
+    if migrate:
+        upgrade_database(engine)
+    uow = unit_of_work_factory(engine)
+    roles = RoleDirectory(config.roles.technicians, config.roles.team_leads)
+    if knowledge is None:
+        directory = config.knowledge.directory or default_knowledge_dir()
+        knowledge = KnowledgeBase.from_directory(directory, threshold=config.knowledge.threshold)
+        logger.info("knowledge base: %d articles from %s", len(knowledge.articles), directory)
+    places: list[Place] = []
+    notifier = Notifier(clock, lambda ticket: app.places_for(ticket), config.bot.language)
+    tickets = TicketService(uow, clock, roles, notifier)
+    kb = knowledge
+    core = HelpdeskCore(config=config, uow=uow, clock=clock, roles=roles, tickets=tickets, knowledge=lambda: kb)
+    dispatcher = OutboxDispatcher(uow, clock, config.outbox)
+    app = HelpdeskApp(
+        config=config, engine=engine, uow=uow, clock=clock, roles=roles, knowledge=knowledge, tickets=tickets,
+        core=core, dispatcher=dispatcher, technician_places=places, notifier=notifier,
+    )
+    for messenger in messengers:
+        app.register_messenger(messenger)
+    install_features(app)
+    return app

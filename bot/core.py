@@ -1,0 +1,677 @@
+"""The helpdesk core: one entry point, :meth:`HelpdeskCore.handle`, for every platform event.
+
+What happens to an event:
+
+* a slash command runs the command (requester or technician, roles checked);
+* a button press continues whatever offered the button (suggestions, intake,
+  technician card, resolution question);
+* a message in a ticket's thread becomes a comment on that ticket;
+* any other message continues the user's conversation: the intake in progress, a
+  technician's pending question, or — when idle — a knowledge-base search that offers
+  articles first and opens the intake when none fits.
+
+Errors follow one policy: a :class:`~bot.errors.HelpdeskError` becomes one polite
+sentence in the user's language; anything else is logged with ``logger.exception``
+and answered with one generic apology. One bad event never stops the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.db.models import SuggestionLog
+from bot.db.uow import UnitOfWorkFactory
+from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, UnknownCommand
+from bot.i18n import Translator, language_from_locale, translator
+from bot.intake import ConversationState, IntakeFlow
+from bot.port import (
+    Attachment,
+    Button,
+    ButtonPress,
+    Event,
+    OutgoingMessage,
+    Place,
+    Reply,
+    SlashCommand,
+    TextMessage,
+    User,
+)
+from bot.presenters import history_lines, one_line, technician_buttons, ticket_card, ticket_ref
+from bot.roles import RoleDirectory
+from bot.tickets import Actor, TicketService
+
+logger = logging.getLogger(__name__)
+
+_GREETING_WORDS = {
+    "bonjour", "bonsoir", "salut", "coucou", "hello", "hi", "hey", "hallo", "dag", "goedemorgen", "goedemiddag",
+    "goeieavond", "goedenavond", "morning", "yo", "merci", "thanks", "thank", "you", "bedankt", "dank", "je", "u",
+    "wel", "ok", "okay", "oké", "super", "parfait", "top", "cool", "great", "beaucoup", "bien", "a", "à", "vous",
+    "tous", "bonne", "journée", "journee", "good", "day", "tout", "le", "monde", "ça", "ca", "va", "comment",
+    "allez", "how", "are", "goed", "hoe", "gaat", "het", "mille", "fois", "many", "veel", "heel", "bye", "au",
+    "revoir", "tot", "ziens", "doei", "ciao", "lot", "much", "so", "👍", "🙏", "😊", "🙂",
+}
+_THANKS_WORDS = {"merci", "thanks", "thank", "bedankt", "dank", "👍", "🙏"}
+_NUMBER = re.compile(r"^#?(\d{1,9})$")
+
+
+class KnowledgeSearch(Protocol):
+    """What the core needs from the knowledge base (see :class:`bot.knowledge.KnowledgeBase`)."""
+
+    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list:  # type: ignore[type-arg]
+        """Suggestions above the confidence threshold, best first."""
+        ...
+
+    def rank(self, query: str, *, limit: int = 3) -> list:  # type: ignore[type-arg]
+        """Best candidates regardless of the threshold."""
+        ...
+
+    def get(self, article_id: str) -> object | None:
+        """An article by id."""
+        ...
+
+
+def is_small_talk(text: str) -> bool:
+    """Greetings, thanks and politeness only: no problem to look for."""
+    words = re.findall(r"[\w']+|[\U0001F300-\U0001FAFF]", text.lower())
+    return bool(words) and len(words) <= 8 and all(w.strip("'") in _GREETING_WORDS for w in words)
+
+
+def parse_number(args: str, usage: str) -> tuple[int, str]:
+    """``"#42 some text"`` → ``(42, "some text")``; a polite error when there is no number."""
+    head, _, rest = args.strip().partition(" ")
+    match = _NUMBER.match(head)
+    if not match:
+        raise InvalidCommand(usage=usage)
+    return int(match.group(1)), rest.strip()
+
+
+class HelpdeskCore:
+    """Platform-neutral behaviour of the bot."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        roles: RoleDirectory,
+        tickets: TicketService,
+        knowledge: Callable[[], KnowledgeSearch],
+    ) -> None:
+        self._config = config
+        self._uow = uow
+        self._clock = clock
+        self._roles = roles
+        self._tickets = tickets
+        self._knowledge = knowledge
+        self._intake = IntakeFlow(tickets, self._guess_category, config.bot.max_message_chars)
+        self._commands: dict[str, Callable[[SlashCommand, Translator], list[OutgoingMessage]]] = {
+            "help": self._cmd_help,
+            "start": self._cmd_help,
+            "new": self._cmd_new,
+            "ticket": self._cmd_ticket,
+            "mytickets": self._cmd_mytickets,
+            "cancel": self._cmd_cancel,
+            "kb": self._cmd_kb,
+            "lang": self._cmd_lang,
+            "comment": self._cmd_comment,
+            "claim": self._cmd_claim,
+            "assign": self._cmd_assign,
+            "note": self._cmd_note,
+            "reply": self._cmd_reply,
+            "wait": self._cmd_wait,
+            "resolve": self._cmd_resolve,
+            "reopen": self._cmd_reopen,
+            "priority": self._cmd_priority,
+            "queue": self._cmd_queue,
+            "mine": self._cmd_mine,
+        }
+        self._buttons: dict[str, HelpdeskCore.ButtonHandler] = {}
+        self.problem_hooks: list[HelpdeskCore.ProblemHook] = []
+        """Features that may answer a new problem before the knowledge base and the intake (duplicates)."""
+
+    CommandHandler = Callable[[SlashCommand, Translator], list[OutgoingMessage]]
+    ButtonHandler = Callable[[ButtonPress, str, Translator], list[OutgoingMessage]]
+    ProblemHook = Callable[[TextMessage, ConversationState, Translator], list[OutgoingMessage] | None]
+    """Returns messages (and sets ``conv``) to answer the problem itself, or None to let it through."""
+
+    def register_command(self, name: str, handler: CommandHandler) -> None:
+        """Add a slash command (used by feature modules such as service levels)."""
+        self._commands[name.lower()] = handler
+
+    def register_button(self, prefix: str, handler: ButtonHandler) -> None:
+        """Route button values ``prefix:rest`` to ``handler(event, rest, t)``."""
+        self._buttons[prefix] = handler
+
+    # -- the entry point ----------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Reply]:
+        """Answer one event. Never raises: errors become polite replies."""
+        t = translator(self._config.bot.language)
+        try:
+            t = translator(self.language_of(event.user))
+            if isinstance(event, SlashCommand):
+                messages = self._command(event, t)
+            elif isinstance(event, ButtonPress):
+                messages = self._button(event, t)
+            else:
+                messages = self._text(event, t)
+        except HelpdeskError as error:
+            messages = [OutgoingMessage(self.explain_error(error, t), ephemeral=True)]
+        except Exception:
+            logger.exception(
+                "unexpected error on %s from %s in %s:%s",
+                type(event).__name__, event.user.key, event.place.platform, event.place.chat_id,
+            )
+            messages = [OutgoingMessage(
+                t("Sorry, something went wrong on my side. Nothing you typed is lost; please try again in a "
+                  "moment, or call the service desk if it is urgent."), ephemeral=True)]
+        return [Reply(event.place, message) for message in messages]
+
+    def language_of(self, user: User) -> str:
+        """The user's language: their /lang choice, else their platform locale, else the default."""
+        with self._uow() as uow:
+            chosen = uow.preferences.language(user.key)
+        return chosen or language_from_locale(user.locale, self._config.bot.language)
+
+    @staticmethod
+    def explain_error(error: HelpdeskError, t: Translator) -> str:
+        """A domain error as one sentence in the user's language."""
+        params = {k: (t(v) if isinstance(v, str) else v) for k, v in error.params.items()}
+        return t(error.msgid, **params)
+
+    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
+        """The user's open tickets as cards (for App Home and similar views)."""
+        t = translator(self.language_of(user))
+        now = self._clock.now()
+        return [OutgoingMessage(one_line(t, ticket, now), card=ticket_card(t, ticket, now, for_technicians=False))
+                for ticket in self._tickets.mine(user)]
+
+    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+        """Open a ticket from a complete form (Slack's intake modal) instead of the conversation.
+
+        Raises :class:`~bot.errors.ValidationFailed` with ``field=<name>`` for the first bad field; the
+        confirmation itself reaches the requester through the outbox (it anchors the ticket's thread).
+        """
+        t = translator(self.language_of(user))
+        draft = self._intake.draft_from_form(user, fields, t)
+        ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
+        return [Reply(place, OutgoingMessage(t("Ticket {ref} is open. Quote {ref} whenever you contact the service "
+                                               "desk about it.", ref=ticket_ref(ticket.id)), ephemeral=True))]
+
+    # -- text -----------------------------------------------------------------------------------
+
+    def _text(self, event: TextMessage, t: Translator) -> list[OutgoingMessage]:
+        text = event.text
+        limit = self._config.bot.max_message_chars
+        if len(text) > limit:
+            return [OutgoingMessage(t(
+                "Your message is too long for me ({length} characters, at most {limit}). Nothing was saved: "
+                "please send it in several parts, or attach it as a file.", length=len(text), limit=limit))]
+        if text.startswith("/") and len(text) > 1 and not text.startswith("//"):
+            name, _, args = text[1:].partition(" ")
+            return self._command(SlashCommand(event.user, event.place, name.split("@")[0].lower(), args.strip(),
+                                              event.attachments), t)
+        if event.place.thread_id is not None:
+            ticket = self._tickets.by_thread(event.place)
+            if ticket is not None:
+                return self._thread_message(event, ticket.id, ticket.requester_key, t)
+        conv = self._load(event.user, event.place)
+        state = conv.state
+        if state.startswith("intake:"):
+            messages = self._intake.on_text(conv, event.user, event.place, text, t, event.attachments)
+            self._save(event.user, event.place, conv)
+            return messages
+        if state.startswith("tech:"):
+            return self._technician_answer(event, conv, t)
+        if state == "suggested":
+            self._suggestion_outcome(conv.data.get("log_id"), "ignored")
+            conv.reset()
+        if not text.strip() and event.attachments:
+            return [OutgoingMessage(t("I received your file. Tell me in a few words what the problem is, "
+                                      "and I will attach it to the ticket."))]
+        if is_small_talk(text):
+            self._save(event.user, event.place, conv)
+            thanks = any(w in text.lower() for w in _THANKS_WORDS)
+            return [OutgoingMessage(t("You're welcome! Write to me whenever something does not work.") if thanks
+                                    else self._greeting(t, event.user))]
+        return self._new_problem(event, conv, t)
+
+    def continue_problem(self, event: TextMessage, t: Translator) -> list[OutgoingMessage]:
+        """Go on with a new problem after a problem hook's offer was declined: suggestions, then the intake."""
+        conv = self._load(event.user, event.place)
+        conv.reset()
+        return self._new_problem(event, conv, t, hooks=False)
+
+    def use_knowledge(self, knowledge: Callable[[], KnowledgeSearch]) -> None:
+        """Replace the knowledge source (a feature wraps it, e.g. to rank by feedback)."""
+        self._knowledge = knowledge
+
+    def _new_problem(self, event: TextMessage, conv: ConversationState, t: Translator, *,
+                     hooks: bool = True) -> list[OutgoingMessage]:
+        for hook in self.problem_hooks if hooks else ():
+            offered = hook(event, conv, t)
+            if offered is not None:
+                self._save(event.user, event.place, conv)
+                return offered
+        suggestions = self._knowledge().search(event.text, limit=self._config.knowledge.max_suggestions)
+        if not suggestions:
+            messages = self._intake.start(conv, event.user, event.text, t, event.attachments)
+            self._save(event.user, event.place, conv)
+            return messages
+        with self._uow() as uow:
+            log_id = uow.suggestions.add(SuggestionLog(
+                at=self._clock.now(), user_key=event.user.key, platform=event.place.platform, query=event.text,
+                article_ids={"ids": [s.article.id for s in suggestions],
+                             "scores": [round(float(s.score), 4) for s in suggestions]},
+            ))
+            uow.commit()
+        conv.state = "suggested"
+        conv.data = {"log_id": log_id, "query": event.text, "attachments": [
+            {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
+            for a in event.attachments]}
+        self._save(event.user, event.place, conv)
+        lines = [t("This might help — from the knowledge base:")]
+        for index, suggestion in enumerate(suggestions, start=1):
+            lines.append(f"{index}. {suggestion.article.title}")
+        top = suggestions[0].article
+        lines.append("")
+        lines.append(_excerpt(top.body, 700))
+        buttons = [Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}")
+                   for s in suggestions]
+        buttons += self._suggestion_buttons(t, log_id)
+        return [OutgoingMessage("\n".join(lines), buttons=tuple(buttons))]
+
+    @staticmethod
+    def _suggestion_buttons(t: Translator, log_id: int) -> list[Button]:
+        return [Button(t("This solved it"), f"kb:solved:{log_id}", "primary"),
+                Button(t("Not solved — open a ticket"), f"kb:notsolved:{log_id}")]
+
+    def _greeting(self, t: Translator, user: User) -> str:
+        name = user.display_name.split(" ")[0] if user.display_name else ""
+        return t("Hello {name}! I am the IT service desk bot. Describe your problem in your own words and I will "
+                 "look for a solution, or open a ticket with you. Type /help to see everything I can do.",
+                 name=name).replace("  ", " ").replace(" !", "!")
+
+    def _thread_message(self, event: TextMessage, number: int, requester_key: str,
+                        t: Translator) -> list[OutgoingMessage]:
+        user = event.user
+        if user.key == requester_key:
+            self._tickets.comment_from_requester(user, number, event.text, event.attachments)
+            return [OutgoingMessage(t("Added to {ref}. The technician is notified.", ref=ticket_ref(number)))]
+        if not self._roles.is_technician(user.key):
+            raise TicketNotFound(number=number)
+        conv = ConversationState("tech:thread", {"number": number, "text": event.text})
+        self._save(user, event.place.in_thread(None), conv)
+        return [OutgoingMessage(
+            t("Send this to the requester of {ref}, or keep it as an internal note?", ref=ticket_ref(number)),
+            buttons=(Button(t("Send to the requester"), f"thread:public:{number}", "primary"),
+                     Button(t("Internal note"), f"thread:note:{number}"),
+                     Button(t("Cancel"), "thread:cancel"))), ]
+
+    def _technician_answer(self, event: TextMessage, conv: ConversationState, t: Translator) -> list[OutgoingMessage]:
+        action = conv.state.removeprefix("tech:")
+        number = int(conv.data.get("number", 0))
+        text = event.text.strip()
+        if text.lower() in ("cancel", "annuler", "annuleren"):
+            self._clear(event.user, event.place)
+            return [OutgoingMessage(t("Cancelled."))]
+        if not text:
+            return [OutgoingMessage(t("Please type the text, or “cancel”."), expects_text=True)]
+        if action == "wait":
+            self._tickets.wait(event.user, number, text)
+            done = t("{ref} now waits for the requester's answer.", ref=ticket_ref(number))
+        elif action == "resolve":
+            self._tickets.resolve(event.user, number, text)
+            done = t("{ref} is resolved; the requester is told.", ref=ticket_ref(number))
+        else:
+            self._clear(event.user, event.place)
+            return self._text(event, t)
+        self._clear(event.user, event.place)
+        return [OutgoingMessage(done)]
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    def _button(self, event: ButtonPress, t: Translator) -> list[OutgoingMessage]:
+        value = event.value
+        kind, _, rest = value.partition(":")
+        user = event.user
+        if kind == "intake":
+            conv = self._load(user, event.place)
+            if not conv.state.startswith("intake:"):
+                return [OutgoingMessage(t("That conversation is over. Write to me to start a new one."))]
+            messages = self._intake.on_button(conv, user, event.place, value, t)
+            self._save(user, event.place, conv)
+            return messages
+        if kind == "kb":
+            return self._kb_button(event, rest, t)
+        if kind in ("claim", "wait", "resolve", "reopen", "confirm", "stillbroken"):
+            number, _ = parse_number(rest, "")
+            return self._ticket_button(event, kind, number, t)
+        if kind == "thread":
+            return self._thread_choice(event, rest, t)
+        if kind == "lang":
+            return self._cmd_lang(SlashCommand(user, event.place, "lang", rest), t)
+        if kind in self._buttons:
+            return self._buttons[kind](event, rest, t)
+        return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
+
+    def _kb_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        action, _, arg = rest.partition(":")
+        conv = self._load(event.user, event.place)
+        if action == "read":
+            article = self._knowledge().get(arg)
+            if article is None:
+                return [OutgoingMessage(t("That article no longer exists."))]
+            buttons: tuple[Button, ...] = ()
+            if conv.state == "suggested":
+                conv.data["read"] = arg
+                self._save(event.user, event.place, conv)
+                buttons = tuple(self._suggestion_buttons(t, int(conv.data["log_id"])))
+            title = getattr(article, "title", arg)
+            body = getattr(article, "body", "")
+            return [OutgoingMessage(f"{title}\n\n{_excerpt(body, 3500)}", buttons=buttons)]
+        log_id = int(arg) if arg.isdigit() else -1
+        if conv.state != "suggested" or int(conv.data.get("log_id", -2)) != log_id:
+            return [OutgoingMessage(t("That question is over. Write to me to start a new one."))]
+        if action == "solved":
+            self._suggestion_outcome(log_id, "solved", conv.data.get("read"))
+            self._clear(event.user, event.place)
+            return [OutgoingMessage(t("Great, glad it is fixed! Write to me whenever you need help."))]
+        if action == "notsolved":
+            self._suggestion_outcome(log_id, "not_solved")
+            query = str(conv.data.get("query", ""))
+            attachments = tuple(Attachment(**a) for a in conv.data.get("attachments", []))
+            messages = self._intake.start(conv, event.user, query, t, attachments)
+            conv.data["suggestion_log"] = log_id
+            self._save(event.user, event.place, conv)
+            return messages
+        return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
+
+    def _ticket_button(self, event: ButtonPress, kind: str, number: int, t: Translator) -> list[OutgoingMessage]:
+        user = event.user
+        ref = ticket_ref(number)
+        if kind == "claim":
+            self._tickets.claim(user, number)
+            return [OutgoingMessage(t("You took {ref}.", ref=ref), ephemeral=True)]
+        if kind in ("wait", "resolve"):
+            self._roles.require_technician(user.key)
+            self._save(user, event.place, ConversationState(f"tech:{kind}", {"number": number}))
+            question = (t("Type your question for the requester of {ref}:", ref=ref) if kind == "wait"
+                        else t("Type the resolution note for {ref} (the requester receives it):", ref=ref))
+            return [OutgoingMessage(question, expects_text=True)]
+        if kind == "reopen":
+            self._roles.require_technician(user.key)
+            self._tickets.reopen(user, number)
+            return [OutgoingMessage(t("{ref} is reopened.", ref=ref), ephemeral=True)]
+        if kind == "confirm":
+            self._tickets.confirm_resolution(user, number)
+            return [OutgoingMessage(t("Thank you! {ref} is closed.", ref=ref))]
+        # stillbroken
+        self._tickets.reopen(user, number, t("The requester says the problem is still there."))
+        return [OutgoingMessage(t("{ref} is reopened; a technician will look at it again. Reply to this "
+                                  "conversation to add details.", ref=ref))]
+
+    def _thread_choice(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        conv = self._load(event.user, event.place.in_thread(None))
+        choice, _, number_text = rest.partition(":")
+        if conv.state != "tech:thread" or choice == "cancel":
+            self._clear(event.user, event.place.in_thread(None))
+            return [OutgoingMessage(t("Nothing was sent."), ephemeral=True)]
+        number = int(conv.data["number"])
+        if str(number) != number_text:
+            return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
+        text = str(conv.data["text"])
+        if choice == "public":
+            self._tickets.reply(event.user, number, text)
+            done = t("Sent to the requester of {ref}.", ref=ticket_ref(number))
+        else:
+            self._tickets.note(event.user, number, text)
+            done = t("Internal note added to {ref}.", ref=ticket_ref(number))
+        self._clear(event.user, event.place.in_thread(None))
+        return [OutgoingMessage(done, ephemeral=True)]
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def _command(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        handler = self._commands.get(event.name.lower())
+        if handler is None:
+            raise UnknownCommand(name=event.name[:40])
+        return handler(event, t)
+
+    def _cmd_help(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        lines = [
+            t("I am the IT service desk bot. Describe your problem in your own words: I look for a known fix "
+              "first, and otherwise open a ticket with you."),
+            "",
+            t("Commands:"),
+            t("/new — open a ticket"),
+            t("/mytickets — your open tickets"),
+            t("/ticket N — status and history of ticket N"),
+            t("/comment N text — add information to ticket N"),
+            t("/cancel N — cancel ticket N"),
+            t("/kb words — search the knowledge base"),
+            t("/lang fr|en|nl — change my language"),
+        ]
+        if self._roles.is_technician(event.user.key):
+            lines += [
+                "",
+                t("Technician commands:"),
+                t("/queue — open tickets by priority and age"),
+                t("/mine — tickets assigned to you"),
+                t("/claim N — take ticket N"),
+                t("/assign N USER — give ticket N to a technician"),
+                t("/reply N text — answer the requester"),
+                t("/note N text — internal note"),
+                t("/wait N question — ask the requester and wait"),
+                t("/resolve N text — resolve with a note for the requester"),
+                t("/reopen N — reopen a resolved ticket"),
+                t("/priority N P1..P4 — change the priority"),
+            ]
+        return [OutgoingMessage("\n".join(lines))]
+
+    def _cmd_new(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        conv = self._load(event.user, event.place)
+        messages = self._intake.start(conv, event.user, event.args, t, event.attachments)
+        self._save(event.user, event.place, conv)
+        return messages
+
+    def _cmd_ticket(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, _ = parse_number(event.args, "/ticket N")
+        view = self._tickets.view(event.user, number)
+        technician = self._roles.is_technician(event.user.key)
+        card = ticket_card(t, view.ticket, self._clock.now(), for_technicians=technician)
+        lines = [t("History:"), *history_lines(t, view.events)]
+        buttons = technician_buttons(t, view.ticket) if technician else ()
+        return [OutgoingMessage("\n".join(lines), card=card, buttons=buttons)]
+
+    def _cmd_mytickets(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        tickets = self._tickets.mine(event.user)
+        if not tickets:
+            return [OutgoingMessage(t("You have no open ticket. Describe a problem to open one."))]
+        now = self._clock.now()
+        return [OutgoingMessage("\n".join([t("Your tickets:"), *(one_line(t, x, now) for x in tickets)]))]
+
+    def _cmd_cancel(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        if not event.args.strip():
+            conv = self._load(event.user, event.place)
+            if conv.state != "idle":
+                self._clear(event.user, event.place)
+                return [OutgoingMessage(t("Cancelled: no ticket was opened. Write to me whenever you need help."))]
+            raise InvalidCommand(usage="/cancel N")
+        number, _ = parse_number(event.args, "/cancel N")
+        self._tickets.cancel(event.user, number)
+        return [OutgoingMessage(t("{ref} is cancelled.", ref=ticket_ref(number)))]
+
+    def _cmd_kb(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        words = event.args.strip()
+        if not words:
+            raise InvalidCommand(usage="/kb words")
+        results = self._knowledge().search(words, limit=5)
+        if not results:
+            return [OutgoingMessage(t("No article matches “{words}”. Describe your problem and I will open a "
+                                      "ticket with you.", words=_clip(words, 100)))]
+        lines = [t("Articles for “{words}”:", words=_clip(words, 100))]
+        lines += [f"{i}. {s.article.title}" for i, s in enumerate(results, start=1)]
+        buttons = tuple(Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}")
+                        for s in results)
+        return [OutgoingMessage("\n".join(lines), buttons=buttons)]
+
+    def _cmd_lang(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        choice = event.args.strip().lower()
+        if choice not in ("fr", "en", "nl"):
+            return [OutgoingMessage(t("Choose my language:"), buttons=(
+                Button("Français", "lang:fr"), Button("English", "lang:en"), Button("Nederlands", "lang:nl")))]
+        with self._uow() as uow:
+            uow.preferences.set_language(event.user.key, choice, self._clock.now())
+            uow.commit()
+        return [OutgoingMessage(translator(choice)("I will speak English with you from now on."))]
+
+    def _cmd_comment(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, text = parse_number(event.args, "/comment N text")
+        if not text and not event.attachments:
+            raise InvalidCommand(usage="/comment N text")
+        ticket = self._tickets.view(event.user, number).ticket
+        if ticket.requester_key != event.user.key:
+            self._tickets.reply(event.user, number, text)
+            return [OutgoingMessage(t("Sent to the requester of {ref}.", ref=ticket_ref(number)))]
+        self._tickets.comment_from_requester(event.user, number, text, event.attachments)
+        return [OutgoingMessage(t("Added to {ref}. The technician is notified.", ref=ticket_ref(number)))]
+
+    def _cmd_claim(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, _ = parse_number(event.args, "/claim N")
+        self._tickets.claim(event.user, number)
+        return [OutgoingMessage(t("You took {ref}.", ref=ticket_ref(number)))]
+
+    def _cmd_assign(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, who = parse_number(event.args, "/assign N USER")
+        if not who:
+            raise InvalidCommand(usage="/assign N USER")
+        assignee = self._resolve_user(event.user.platform, who)
+        self._tickets.assign(event.user, number, assignee)
+        return [OutgoingMessage(t("{ref} is assigned to {name}.", ref=ticket_ref(number), name=assignee.name))]
+
+    def _cmd_note(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, text = self._number_and_text(event, "/note N text")
+        self._tickets.note(event.user, number, text)
+        return [OutgoingMessage(t("Internal note added to {ref}.", ref=ticket_ref(number)))]
+
+    def _cmd_reply(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, text = self._number_and_text(event, "/reply N text")
+        self._tickets.reply(event.user, number, text)
+        return [OutgoingMessage(t("Sent to the requester of {ref}.", ref=ticket_ref(number)))]
+
+    def _cmd_wait(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, text = self._number_and_text(event, "/wait N question")
+        self._tickets.wait(event.user, number, text)
+        return [OutgoingMessage(t("{ref} now waits for the requester's answer.", ref=ticket_ref(number)))]
+
+    def _cmd_resolve(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, text = self._number_and_text(event, "/resolve N text")
+        self._tickets.resolve(event.user, number, text)
+        return [OutgoingMessage(t("{ref} is resolved; the requester is told.", ref=ticket_ref(number)))]
+
+    def _cmd_reopen(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, reason = parse_number(event.args, "/reopen N")
+        self._roles.require_technician(event.user.key)
+        self._tickets.reopen(event.user, number, reason)
+        return [OutgoingMessage(t("{ref} is reopened.", ref=ticket_ref(number)))]
+
+    def _cmd_priority(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        number, priority = parse_number(event.args, "/priority N P1|P2|P3|P4")
+        self._tickets.set_priority(event.user, number, priority)
+        return [OutgoingMessage(t("{ref} has priority {priority}.", ref=ticket_ref(number),
+                                  priority=priority.upper()))]
+
+    def _cmd_queue(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        tickets = self._tickets.queue(event.user)
+        if not tickets:
+            return [OutgoingMessage(t("The queue is empty. Well done!"))]
+        now = self._clock.now()
+        lines = [t("Open tickets, by priority and age:")]
+        lines += [one_line(t, x, now) + (f" · {x.assignee_name}" if x.assignee_name else "") for x in tickets]
+        return [OutgoingMessage("\n".join(lines))]
+
+    def _cmd_mine(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        tickets = self._tickets.assigned_to(event.user)
+        if not tickets:
+            return [OutgoingMessage(t("No open ticket is assigned to you."))]
+        now = self._clock.now()
+        return [OutgoingMessage("\n".join([t("Assigned to you:"), *(one_line(t, x, now) for x in tickets)]))]
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _number_and_text(self, event: SlashCommand, usage: str) -> tuple[int, str]:
+        number, text = parse_number(event.args, usage)
+        if not text:
+            raise InvalidCommand(usage=usage)
+        if len(text) > self._config.bot.max_message_chars:
+            raise InvalidCommand("That text is too long ({length} characters, at most {limit}).",
+                                 length=len(text), limit=self._config.bot.max_message_chars)
+        return number, text
+
+    @staticmethod
+    def _resolve_user(platform: str, who: str) -> Actor:
+        """``<@U123|name>`` (Slack), ``@name``, ``12345`` or ``platform:id`` → an actor."""
+        mention = re.match(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$", who.strip())
+        if mention:
+            return Actor(f"{platform}:{mention.group(1)}", mention.group(2) or mention.group(1))
+        token = who.strip().split()[0].lstrip("@")
+        key = token if ":" in token else f"{platform}:{token}"
+        return Actor(key, token.split(":", 1)[-1])
+
+    def _guess_category(self, text: str) -> str:
+        ranked = self._knowledge().rank(text, limit=1)
+        if ranked and float(ranked[0].score) > 0.05:
+            category = getattr(ranked[0].article, "category", "helpdesk")
+            return category if category in ("helpline", "helpdesk") else "helpdesk"
+        return "helpdesk"
+
+    def _suggestion_outcome(self, log_id: object, outcome: str, article_id: object = None) -> None:
+        if not isinstance(log_id, int):
+            return
+        with self._uow() as uow:
+            log = uow.suggestions.get(log_id)
+            if log is not None and log.outcome == "shown":
+                log.outcome = outcome
+                log.decided_at = self._clock.now()
+                if outcome == "solved":
+                    ids = log.article_ids.get("ids", [])
+                    log.solved_by = str(article_id) if article_id else (ids[0] if ids else None)
+                uow.commit()
+
+    def _load(self, user: User, place: Place) -> ConversationState:
+        with self._uow() as uow:
+            row = uow.conversations.get(place.platform, place.chat_id, user.id)
+            return ConversationState(row.state, dict(row.data)) if row else ConversationState()
+
+    def _save(self, user: User, place: Place, conv: ConversationState) -> None:
+        with self._uow() as uow:
+            if conv.state == "idle" and not conv.data:
+                uow.conversations.delete(place.platform, place.chat_id, user.id)
+            else:
+                uow.conversations.save(place.platform, place.chat_id, user.id, conv.state, conv.data,
+                                       self._clock.now())
+            uow.commit()
+
+    def _clear(self, user: User, place: Place) -> None:
+        self._save(user, place, ConversationState())
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _excerpt(markdown: str, limit: int) -> str:
+    """The article body as chat text: Markdown emphasis removed, clipped at a paragraph."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit("\n", 1)[0]
+    return cut + "\n…"
+

@@ -1,0 +1,703 @@
+"""Repositories and the unit of work: the only code that speaks SQL.
+
+A :class:`UnitOfWork` is one transaction. Services open one per user action, change
+tickets through the repositories, append audit events and outbox entries, and
+commit once, so a change and the notifications it causes are saved together or
+not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.models import (
+    Conversation,
+    IncidentReport,
+    KbArticleFeedback,
+    KbFeedbackFolded,
+    MessageRef,
+    OutboxEntry,
+    Problem,
+    ProblemLink,
+    Satisfaction,
+    SlaAction,
+    SuggestionLog,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    UserPreference,
+    Visit,
+)
+
+OPEN_STATUSES = ("new", "in_progress", "waiting")
+
+
+class TicketRepository:
+    """Tickets by number, by requester, by thread, and the technicians' queue."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, ticket: Ticket) -> Ticket:
+        """Store a new ticket and give it its number."""
+        self.session.add(ticket)
+        self.session.flush()
+        return ticket
+
+    def get(self, number: int, *, for_update: bool = False) -> Ticket | None:
+        """The ticket with that number; ``for_update`` locks the row (PostgreSQL) for a change."""
+        stmt = select(Ticket).where(Ticket.id == number)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def for_requester(self, requester_key: str, *, open_only: bool = True, limit: int = 20) -> Sequence[Ticket]:
+        """The requester's tickets, newest first."""
+        stmt = select(Ticket).where(Ticket.requester_key == requester_key)
+        if open_only:
+            stmt = stmt.where(Ticket.status.in_((*OPEN_STATUSES, "resolved")))
+        return self.session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit)).all()
+
+    def for_assignee(self, assignee_key: str, *, limit: int = 50) -> Sequence[Ticket]:
+        """Open tickets assigned to one technician, oldest first."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.assignee_key == assignee_key, Ticket.status.in_(OPEN_STATUSES))
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def queue(self, *, limit: int = 30) -> Sequence[Ticket]:
+        """Open tickets, most urgent priority first, then oldest first."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.status.in_(OPEN_STATUSES))
+            .order_by(Ticket.priority, Ticket.created_at)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def count_open(self) -> int:
+        """How many tickets are open."""
+        stmt = select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+        return int(self.session.scalar(stmt) or 0)
+
+    def by_thread(self, platform: str, chat_id: str, thread_id: str) -> Ticket | None:
+        """The ticket whose thread (or one of whose messages) is ``thread_id`` in that chat."""
+        ref = self.session.scalars(
+            select(MessageRef.ticket_id).where(
+                MessageRef.platform == platform,
+                MessageRef.chat_id == chat_id,
+                MessageRef.message_id == thread_id,
+            )
+        ).first()
+        if ref is None:
+            return None
+        return self.get(ref)
+
+
+class EventRepository:
+    """The append-only audit trail."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, event: TicketEvent) -> None:
+        """Append one event."""
+        self.session.add(event)
+
+    def for_ticket(self, ticket_id: int, *, include_notes: bool = True, limit: int = 200) -> Sequence[TicketEvent]:
+        """A ticket's history, oldest first."""
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+        if not include_notes:
+            stmt = stmt.where(TicketEvent.kind != "note")
+        return self.session.scalars(stmt.order_by(TicketEvent.id).limit(limit)).all()
+
+
+class OutboxRepository:
+    """Notifications waiting to be delivered, claimed one at a time by dispatchers."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, entry: OutboxEntry) -> None:
+        """Queue one notification (in the caller's transaction)."""
+        self.session.add(entry)
+
+    def due(
+        self, now: datetime, platforms: Sequence[str], *, chat_ids: Sequence[str] | None = None, limit: int = 50
+    ) -> Sequence[int]:
+        """Ids of entries ready to send on these platforms, oldest first."""
+        stmt = select(OutboxEntry.id).where(
+            OutboxEntry.status == "pending",
+            OutboxEntry.platform.in_(platforms),
+            OutboxEntry.next_attempt_at <= now,
+            or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now),
+        )
+        if chat_ids is not None:
+            stmt = stmt.where(OutboxEntry.chat_id.in_(chat_ids))
+        return self.session.scalars(stmt.order_by(OutboxEntry.id).limit(limit)).all()
+
+    def claim(self, entry_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take the lease on one entry; ``False`` when another dispatcher holds it or it is done.
+
+        A single conditional UPDATE, so two processes can never both claim an entry.
+        """
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(
+                OutboxEntry.id == entry_id,
+                OutboxEntry.status == "pending",
+                or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now),
+            )
+            .values(lease_until=lease_until, attempts=OutboxEntry.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def get(self, entry_id: int) -> OutboxEntry | None:
+        """One entry by id."""
+        return self.session.get(OutboxEntry, entry_id)
+
+    def count_pending(self) -> int:
+        """How many entries still wait for delivery."""
+        stmt = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status == "pending")
+        return int(self.session.scalar(stmt) or 0)
+
+
+class MessageRefRepository:
+    """Which platform messages belong to which ticket."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, ticket_id: int, platform: str, chat_id: str, message_id: str, purpose: str) -> None:
+        """Remember a message (ignored if it is already known)."""
+        exists = self.session.scalars(
+            select(MessageRef.id).where(
+                MessageRef.platform == platform, MessageRef.chat_id == chat_id, MessageRef.message_id == message_id
+            )
+        ).first()
+        if exists is None:
+            self.session.add(
+                MessageRef(
+                    ticket_id=ticket_id, platform=platform, chat_id=chat_id, message_id=message_id, purpose=purpose
+                )
+            )
+
+    def find(self, ticket_id: int, platform: str, chat_id: str, purpose: str) -> str | None:
+        """The latest message of that purpose for the ticket in that chat (e.g. its card)."""
+        return self.session.scalars(
+            select(MessageRef.message_id)
+            .where(
+                and_(
+                    MessageRef.ticket_id == ticket_id,
+                    MessageRef.platform == platform,
+                    MessageRef.chat_id == chat_id,
+                    MessageRef.purpose == purpose,
+                )
+            )
+            .order_by(MessageRef.id.desc())
+        ).first()
+
+
+class ConversationRepository:
+    """The narrow persistence interface of conversation state, keyed by (platform, chat, user)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, platform: str, chat_id: str, user_id: str) -> Conversation | None:
+        """The stored conversation, if any."""
+        return self.session.get(Conversation, (platform, chat_id, user_id))
+
+    def save(self, platform: str, chat_id: str, user_id: str, state: str, data: dict[str, Any], now: datetime) -> None:
+        """Store the conversation's state and data (insert or update)."""
+        row = self.get(platform, chat_id, user_id)
+        if row is None:
+            self.session.add(
+                Conversation(
+                    platform=platform, chat_id=chat_id, user_id=user_id, state=state, data=data, updated_at=now
+                )
+            )
+        else:
+            row.state = state
+            row.data = dict(data)
+            row.updated_at = now
+
+    def delete(self, platform: str, chat_id: str, user_id: str) -> None:
+        """Forget the conversation (back to idle)."""
+        row = self.get(platform, chat_id, user_id)
+        if row is not None:
+            self.session.delete(row)
+
+
+class PreferenceRepository:
+    """Per-user preferences."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def language(self, user_key: str) -> str | None:
+        """The language the user chose with /lang, if any."""
+        row = self.session.get(UserPreference, user_key)
+        return row.language if row else None
+
+    def set_language(self, user_key: str, language: str, now: datetime) -> None:
+        """Remember the user's language."""
+        row = self.session.get(UserPreference, user_key)
+        if row is None:
+            self.session.add(UserPreference(user_key=user_key, language=language, updated_at=now))
+        else:
+            row.language = language
+            row.updated_at = now
+
+
+class SuggestionRepository:
+    """Knowledge-base suggestions and their outcome."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, log: SuggestionLog) -> int:
+        """Record suggestions shown; returns the log id."""
+        self.session.add(log)
+        self.session.flush()
+        return log.id
+
+    def get(self, log_id: int) -> SuggestionLog | None:
+        """One log entry."""
+        return self.session.get(SuggestionLog, log_id)
+
+
+class SlaActionRepository:
+    """Scheduled service-level actions: created once when due, claimed by one process at a time."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def ensure(self, ticket_id: int, kind: str, seq: int, due_at: datetime, *,
+               skipped_at: datetime | None = None) -> None:
+        """Create the action unless it exists (``INSERT … ON CONFLICT DO NOTHING``: safe under races).
+
+        ``skipped_at`` creates it already finished, as ``skipped`` (superseded by a later action).
+        """
+        values: dict[str, Any] = {"ticket_id": ticket_id, "kind": kind, "seq": seq, "due_at": due_at, "outcome": ""}
+        if skipped_at is not None:
+            values.update(done_at=skipped_at, outcome="skipped")
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            stmt: Any = postgresql.insert(SlaAction).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(SlaAction).values(**values).on_conflict_do_nothing()
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise NotImplementedError(dialect)
+        self.session.execute(stmt)
+
+    def exists(self, ticket_id: int, kind: str, seq: int) -> bool:
+        """Whether that action was already created (done, skipped or pending)."""
+        stmt = select(SlaAction.id).where(
+            SlaAction.ticket_id == ticket_id, SlaAction.kind == kind, SlaAction.seq == seq
+        )
+        return self.session.scalars(stmt).first() is not None
+
+    def due(self, now: datetime, *, limit: int = 200) -> Sequence[int]:
+        """Ids of unfinished actions that are due and not held by another process, oldest first."""
+        stmt = select(SlaAction.id).where(
+            SlaAction.done_at.is_(None),
+            SlaAction.due_at <= now,
+            or_(SlaAction.claimed_until.is_(None), SlaAction.claimed_until < now),
+        )
+        return self.session.scalars(stmt.order_by(SlaAction.due_at, SlaAction.id).limit(limit)).all()
+
+    def claim(self, action_id: int, now: datetime, until: datetime) -> bool:
+        """Take one action until ``until``; ``False`` when another process holds it or it is done.
+
+        One conditional UPDATE, as :meth:`OutboxRepository.claim`: two processes never both win.
+        """
+        result = self.session.execute(
+            update(SlaAction)
+            .where(
+                SlaAction.id == action_id,
+                SlaAction.done_at.is_(None),
+                or_(SlaAction.claimed_until.is_(None), SlaAction.claimed_until < now),
+            )
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def finish(self, action_id: int, now: datetime, outcome: str) -> bool:
+        """Mark a claimed action finished; ``False`` if it already was (then roll back)."""
+        result = self.session.execute(
+            update(SlaAction)
+            .where(SlaAction.id == action_id, SlaAction.done_at.is_(None))
+            .values(done_at=now, outcome=outcome, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def tickets_on_the_clock(self, *, after_id: int = 0, limit: int = 500) -> Sequence[Ticket]:
+        """Open and resolved tickets (whose service-level clocks run), by number, from ``after_id``."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.status.in_((*OPEN_STATUSES, "resolved")), Ticket.id > after_id)
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def get(self, action_id: int) -> SlaAction | None:
+        """One action by id."""
+        return self.session.get(SlaAction, action_id)
+
+    def for_ticket(self, ticket_id: int) -> Sequence[SlaAction]:
+        """Every action of a ticket, in creation order."""
+        stmt = select(SlaAction).where(SlaAction.ticket_id == ticket_id).order_by(SlaAction.id)
+        return self.session.scalars(stmt).all()
+
+
+class VisitRepository:
+    """On-site visits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, visit: Visit) -> Visit:
+        """Store a visit and give it its id."""
+        self.session.add(visit)
+        self.session.flush()
+        return visit
+
+    def get(self, visit_id: int, *, for_update: bool = False) -> Visit | None:
+        """One visit by id."""
+        stmt = select(Visit).where(Visit.id == visit_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def for_ticket(self, ticket_id: int) -> Sequence[Visit]:
+        """A ticket's visits, oldest first."""
+        return self.session.scalars(select(Visit).where(Visit.ticket_id == ticket_id).order_by(Visit.id)).all()
+
+    def upcoming_for(self, technician_key: str, now: datetime, *, limit: int = 50) -> Sequence[Visit]:
+        """A technician's visits still ahead (proposed or accepted), soonest first."""
+        stmt = (
+            select(Visit)
+            .where(Visit.technician_key == technician_key, Visit.at >= now,
+                   Visit.status.in_(("proposed", "accepted")))
+            .order_by(Visit.at)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def accepted_between(self, start: datetime, end: datetime, *, limit: int = 500) -> Sequence[Visit]:
+        """Accepted visits in ``[start, end)`` (the reminder scan)."""
+        stmt = (
+            select(Visit)
+            .where(Visit.status == "accepted", Visit.at >= start, Visit.at < end)
+            .order_by(Visit.at)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+
+class SatisfactionRepository:
+    """Answers to the satisfaction question."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, ticket_id: int) -> Satisfaction | None:
+        """The answer for a ticket, if any."""
+        return self.session.scalars(select(Satisfaction).where(Satisfaction.ticket_id == ticket_id)).one_or_none()
+
+    def save(self, ticket_id: int, now: datetime, *, score: int | None = None, comment: str | None = None) -> None:
+        """Record or update a score and/or a comment."""
+        row = self.get(ticket_id)
+        if row is None:
+            row = Satisfaction(ticket_id=ticket_id, score=score or 0, comment=comment or "", at=now)
+            self.session.add(row)
+            return
+        if score is not None:
+            row.score = score
+        if comment is not None:
+            row.comment = comment
+        row.at = now
+
+    def closed_without_survey(self, since: datetime, *, limit: int = 200) -> Sequence[Ticket]:
+        """Tickets closed since ``since`` that were not asked the satisfaction question yet."""
+        asked = exists().where(SlaAction.ticket_id == Ticket.id, SlaAction.kind == "satisfaction")
+        stmt = (
+            select(Ticket)
+            .where(Ticket.status == "closed", Ticket.closed_at >= since, ~asked)
+            .order_by(Ticket.closed_at)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+
+class UnitOfWork:
+    """One transaction with every repository. Use as a context manager; call :meth:`commit`.
+
+    Leaving the block without committing rolls back.
+    """
+
+    session: Session
+    tickets: TicketRepository
+    events: EventRepository
+    outbox: OutboxRepository
+    messages: MessageRefRepository
+    conversations: ConversationRepository
+    preferences: PreferenceRepository
+    suggestions: SuggestionRepository
+    sla_actions: SlaActionRepository
+    visits: VisitRepository
+    satisfaction: SatisfactionRepository
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.tickets = TicketRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.messages = MessageRefRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.preferences = PreferenceRepository(self.session)
+        self.suggestions = SuggestionRepository(self.session)
+        self.sla_actions = SlaActionRepository(self.session)
+        self.visits = VisitRepository(self.session)
+        self.satisfaction = SatisfactionRepository(self.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # close() rolls back whatever was not committed without expiring the loaded objects,
+        # so results of a read-only unit of work stay usable after the block.
+        self.session.close()
+
+    def commit(self) -> None:
+        """Make every change of this unit of work durable."""
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Discard every change since the last commit."""
+        self.session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def unit_of_work_factory(engine: Engine) -> UnitOfWorkFactory:
+    """A factory of units of work bound to ``engine``."""
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    return lambda: UnitOfWork(sessions)
+
+
+def _insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``; True when the row was inserted (safe under races)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    key = next(iter(model.__table__.primary_key.columns))
+    return session.execute(stmt.returning(key)).first() is not None
+
+
+class KbFeedbackRepository:
+    """Per-article totals of suggestion answers, folded once per suggestion log."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def unfolded(self, since: datetime, settled_before: datetime, *, limit: int = 500) -> Sequence[SuggestionLog]:
+        """Logs shown since ``since`` that are decided (or undecided since before ``settled_before``)
+        and not folded yet, oldest first."""
+        folded = exists().where(KbFeedbackFolded.log_id == SuggestionLog.id)
+        stmt = (
+            select(SuggestionLog)
+            .where(
+                SuggestionLog.at >= since,
+                or_(SuggestionLog.outcome != "shown", SuggestionLog.at < settled_before),
+                ~folded,
+            )
+            .order_by(SuggestionLog.at)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def mark_folded(self, log_id: int, now: datetime) -> bool:
+        """Claim a log for folding; False when another process already folded it."""
+        return _insert_ignore(self.session, KbFeedbackFolded, {"log_id": log_id, "at": now})
+
+    def add_counts(self, article_id: str, now: datetime, *, shown: int = 0, solved: int = 0,
+                   not_solved: int = 0) -> None:
+        """Add to an article's totals (one atomic upsert)."""
+        values = {"article_id": article_id, "shown": shown, "solved": solved, "not_solved": not_solved,
+                  "updated_at": now}
+        table = KbArticleFeedback.__table__
+        dialect = self.session.get_bind().dialect.name
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(KbArticleFeedback).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["article_id"],
+            set_={
+                "shown": table.c.shown + shown,
+                "solved": table.c.solved + solved,
+                "not_solved": table.c.not_solved + not_solved,
+                "updated_at": now,
+            },
+        )
+        self.session.execute(stmt)
+
+    def totals(self) -> Sequence[KbArticleFeedback]:
+        """Every article's totals."""
+        return self.session.scalars(select(KbArticleFeedback).order_by(KbArticleFeedback.article_id)).all()
+
+    def tickets_between(self, since: datetime, until: datetime, *, after_id: int = 0,
+                        limit: int = 1000) -> Sequence[Ticket]:
+        """Tickets opened in ``[since, until)``, by number from ``after_id`` (for the topic report)."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.id > after_id, Ticket.created_at >= since, Ticket.created_at < until)
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+
+class FollowerRepository:
+    """People following a ticket they are also affected by, and recent open tickets to follow."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, follower: TicketFollower) -> bool:
+        """Add a follower; False when they already follow the ticket."""
+        values = {column.key: getattr(follower, column.key) for column in TicketFollower.__table__.columns
+                  if column.key != "id"}
+        return _insert_ignore(self.session, TicketFollower, values)
+
+    def remove(self, ticket_id: int, user_key: str) -> bool:
+        """Stop following; False when they did not follow it."""
+        result = self.session.execute(
+            delete(TicketFollower).where(TicketFollower.ticket_id == ticket_id, TicketFollower.user_key == user_key)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def for_ticket(self, ticket_id: int) -> Sequence[TicketFollower]:
+        """A ticket's followers, in the order they joined."""
+        stmt = select(TicketFollower).where(TicketFollower.ticket_id == ticket_id).order_by(TicketFollower.id)
+        return self.session.scalars(stmt).all()
+
+    def followed_by(self, user_key: str) -> Sequence[int]:
+        """Numbers of the tickets a user follows."""
+        stmt = select(TicketFollower.ticket_id).where(TicketFollower.user_key == user_key)
+        return self.session.scalars(stmt).all()
+
+    def count(self, ticket_id: int) -> int:
+        """How many people follow a ticket."""
+        stmt = select(func.count()).select_from(TicketFollower).where(TicketFollower.ticket_id == ticket_id)
+        return int(self.session.scalar(stmt) or 0)
+
+    def open_since(self, since: datetime, *, limit: int = 200) -> Sequence[Ticket]:
+        """Open tickets created since ``since``, newest first (duplicate candidates)."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since)
+            .order_by(Ticket.id.desc())
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+
+class IncidentReportRepository:
+    """Recent problem reports, to notice many people reporting the same thing."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, report: IncidentReport) -> int:
+        """Store a report; returns its id."""
+        self.session.add(report)
+        self.session.flush()
+        return report.id
+
+    def get(self, report_id: int) -> IncidentReport | None:
+        """One report."""
+        return self.session.get(IncidentReport, report_id)
+
+    def since(self, since: datetime, *, limit: int = 500) -> Sequence[IncidentReport]:
+        """Reports made since ``since``, newest first."""
+        stmt = select(IncidentReport).where(IncidentReport.at >= since).order_by(IncidentReport.id.desc())
+        return self.session.scalars(stmt.limit(limit)).all()
+
+    def purge(self, before: datetime) -> None:
+        """Forget reports older than ``before`` (they hold people's words)."""
+        self.session.execute(delete(IncidentReport).where(IncidentReport.at < before))
+
+
+class ProblemRepository:
+    """Problem records and the tickets linked to them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, problem: Problem) -> Problem:
+        """Store a problem and give it its number."""
+        self.session.add(problem)
+        self.session.flush()
+        return problem
+
+    def get(self, problem_id: int, *, for_update: bool = False) -> Problem | None:
+        """One problem by number."""
+        stmt = select(Problem).where(Problem.id == problem_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def open_since(self, since: datetime | None, *, limit: int = 50) -> Sequence[Problem]:
+        """Open problems created since ``since`` (all when None), newest first."""
+        stmt = select(Problem).where(Problem.status == "open")
+        if since is not None:
+            stmt = stmt.where(Problem.created_at >= since)
+        return self.session.scalars(stmt.order_by(Problem.id.desc()).limit(limit)).all()
+
+    def link(self, problem_id: int, ticket_id: int, now: datetime) -> bool:
+        """Link a ticket; False when it already was."""
+        return _insert_ignore(self.session, ProblemLink,
+                              {"problem_id": problem_id, "ticket_id": ticket_id, "linked_at": now})
+
+    def tickets(self, problem_id: int) -> Sequence[Ticket]:
+        """The tickets linked to a problem, by number."""
+        stmt = (
+            select(Ticket)
+            .join(ProblemLink, ProblemLink.ticket_id == Ticket.id)
+            .where(ProblemLink.problem_id == problem_id)
+            .order_by(Ticket.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def of_ticket(self, ticket_id: int) -> Sequence[Problem]:
+        """The problems a ticket is linked to."""
+        stmt = (
+            select(Problem)
+            .join(ProblemLink, ProblemLink.problem_id == Problem.id)
+            .where(ProblemLink.ticket_id == ticket_id)
+            .order_by(Problem.id)
+        )
+        return self.session.scalars(stmt).all()

@@ -1,0 +1,82 @@
+"""Translations: every user-facing string goes through a gettext catalog (Babel).
+
+Messages are written in English in the code (``t("Ticket #{number} is resolved.", number=42)``)
+and translated in ``bot/locales/<lang>/LC_MESSAGES/messages.po``. The ``.po`` files are
+compiled in memory when first needed, so the repository holds no binary ``.mo`` file.
+Extract new strings with::
+
+    pybabel extract -k t -k N_ -o bot/locales/messages.pot bot
+    pybabel update -i bot/locales/messages.pot -d bot/locales
+
+French is the default language; English and Dutch are complete too.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from bot.config import SUPPORTED_LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+DEFAULT_LANGUAGE = "fr"
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction without translating it now."""
+    return msgid
+
+
+@cache
+def _translations(language: str) -> NullTranslations:
+    path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+class Translator:
+    """Translates and formats messages for one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+        self._gettext = _translations(self.language).gettext
+
+    def __call__(self, msgid: str, /, **params: Any) -> str:
+        """The translation of ``msgid`` with ``params`` filled in."""
+        text = self._gettext(msgid)
+        if not params:
+            return text
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            logger.exception("broken translation of %r in %s", msgid, self.language)
+            return msgid.format(**params)
+
+
+@lru_cache(maxsize=8)
+def translator(language: str) -> Translator:
+    """The (cached) translator for ``language``; unknown languages fall back to French."""
+    return Translator(language)
+
+
+def language_from_locale(locale: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """``"fr-BE"``, ``"nl_BE"``, ``"en"`` → ``fr``/``nl``/``en``; anything else → ``default``."""
+    if not locale:
+        return default
+    language = locale.replace("_", "-").split("-")[0].lower()
+    return language if language in SUPPORTED_LANGUAGES else default

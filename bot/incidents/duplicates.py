@@ -1,0 +1,287 @@
+"""Duplicate reports and major incidents.
+
+When someone describes a new problem, :class:`DuplicateDesk` (a problem hook of the core,
+run before the knowledge base and the intake):
+
+* records the report (kept one day) and, when ``major_reports`` similar reports from
+  different people arrive within ``major_minutes``, flags a major incident to the
+  technicians' places and opens a problem record linked to the ticket they resemble;
+* offers "Same problem as #N? Follow it" when the report resembles a ticket opened less
+  than ``duplicate_hours`` ago that is still open: following adds the person to the ticket
+  as affected, and from then on they receive its status updates in their own chat
+  (:meth:`DuplicateDesk.ticket_update`, a :class:`~bot.notifications.TicketWatcher`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.db.models import IncidentReport, Problem, Ticket, TicketEvent, TicketFollower
+from bot.db.uow import (
+    FollowerRepository,
+    IncidentReportRepository,
+    ProblemRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from bot.errors import InvalidCommand
+from bot.i18n import Translator, translator
+from bot.incidents.similarity import Signature, signature, similarity
+from bot.intake import ConversationState, propose_title
+from bot.notifications import Notifier
+from bot.port import Attachment, Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage
+from bot.presenters import age_text, ticket_ref
+
+logger = logging.getLogger(__name__)
+
+OFFER_STATE = "dup:offer"
+REPORT_RETENTION = timedelta(days=1)
+"""Reports hold people's own words: they are only kept as long as detection needs them."""
+MAJOR_DEDUP = timedelta(hours=24)
+"""An open major-incident problem younger than this absorbs further similar reports."""
+
+
+class ProblemContinuation(Protocol):
+    """What carries on with a report once the offer is declined (:class:`bot.core.HelpdeskCore`)."""
+
+    def continue_problem(self, event: TextMessage, t: Translator) -> list[OutgoingMessage]:
+        """Knowledge-base suggestions, then the intake."""
+        ...
+
+
+@dataclass(frozen=True)
+class MajorIncident:
+    """What the detector flagged: the problem record, how many people reported, the ticket they resemble."""
+
+    problem_id: int
+    reports: int
+    ticket_id: int | None
+    new: bool
+
+
+class DuplicateDesk:
+    """The duplicate offer, the follow/unfollow actions, follower updates and major-incident detection."""
+
+    def __init__(
+        self,
+        config: Config,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        notifier: Notifier,
+        technician_places: Sequence[Place],
+        core: ProblemContinuation,
+    ) -> None:
+        self._core = core
+        self._settings = config.incidents
+        self._tech_language = config.bot.language
+        self._uow = uow
+        self._clock = clock
+        self._notifier = notifier
+        self._places = technician_places
+
+    # -- the problem hook -------------------------------------------------------------------
+
+    def on_new_problem(
+        self, event: TextMessage, conv: ConversationState, t: Translator
+    ) -> list[OutgoingMessage] | None:
+        """Record the report; offer to follow a similar open ticket, or let the problem through (None)."""
+        if conv.state.startswith("dup:"):
+            conv.reset()
+        text = event.text.strip()
+        sig = signature(text)
+        if not sig:
+            return None
+        now = self._clock.now()
+        with self._uow() as uow:
+            candidate = self._candidate(uow, event.user.key, sig) if self._settings.duplicate_hours > 0 else None
+            report_id = self._record(uow, event.user.key, text, sig, candidate)
+            uow.commit()
+        if candidate is None:
+            return None
+        conv.state = OFFER_STATE
+        conv.data = {
+            "ticket": candidate.id,
+            "query": event.text,
+            "report": report_id,
+            "attachments": [
+                {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
+                for a in event.attachments
+            ],
+        }
+        ref = ticket_ref(candidate.id)
+        text_out = t(
+            "This looks like {ref} “{title}”, reported {age} ago and still open. If it is the same problem, "
+            "follow {ref}: you will get its updates here instead of opening a new ticket.",
+            ref=ref, title=candidate.title, age=age_text(t, candidate.created_at, now),
+        )
+        return [OutgoingMessage(text_out, buttons=(
+            Button(t("Same problem as {ref}? Follow it", ref=ref), f"dup:follow:{candidate.id}", "primary"),
+            Button(t("No, it's different"), f"dup:different:{candidate.id}"),
+        ))]
+
+    def _candidate(self, uow: UnitOfWork, user_key: str, sig: Signature) -> Ticket | None:
+        since = self._clock.now() - timedelta(hours=self._settings.duplicate_hours)
+        followers = FollowerRepository(uow.session)
+        followed = set(followers.followed_by(user_key))
+        best: tuple[float, Ticket] | None = None
+        for ticket in followers.open_since(since):
+            if ticket.requester_key == user_key or ticket.id in followed:
+                continue
+            score = max(similarity(sig, signature(ticket.title)), similarity(sig, signature(ticket.description[:500])))
+            if score >= self._settings.similarity and (best is None or score > best[0]):
+                best = (score, ticket)
+        return best[1] if best else None
+
+    # -- buttons and commands ---------------------------------------------------------------
+
+    def on_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        """``dup:follow:N`` or ``dup:different:N``."""
+        action, _, number_text = rest.partition(":")
+        with self._uow() as uow:
+            row = uow.conversations.get(event.place.platform, event.place.chat_id, event.user.id)
+            data: dict[str, Any] = dict(row.data) if row is not None and row.state == OFFER_STATE else {}
+        if str(data.get("ticket", "")) != number_text or action not in ("follow", "different"):
+            return [OutgoingMessage(t("That question is over. Write to me to start a new one."), ephemeral=True)]
+        number = int(number_text)
+        message = TextMessage(event.user, event.place, str(data.get("query", "")),
+                              tuple(Attachment(**a) for a in data.get("attachments", [])))
+        if action == "different":
+            return self._continue(message, t)
+        now = self._clock.now()
+        with self._uow() as uow:
+            ticket = uow.tickets.get(number, for_update=True)
+            if ticket is None or ticket.status not in ("new", "in_progress", "waiting"):
+                closed = True
+            else:
+                closed = False
+                added = FollowerRepository(uow.session).add(TicketFollower(
+                    ticket_id=number, user_key=event.user.key, user_name=event.user.display_name or event.user.id,
+                    platform=event.place.platform, chat_id=event.place.chat_id, language=t.language,
+                    created_at=now))
+                if added:
+                    tt = translator(self._tech_language)
+                    uow.events.add(TicketEvent(
+                        ticket_id=number, at=now, actor_key=event.user.key,
+                        actor_name=event.user.display_name or event.user.id, kind="note",
+                        text=tt("Also affected: follows this ticket instead of opening a new one.")))
+                report = IncidentReportRepository(uow.session).get(int(data.get("report", 0)))
+                if report is not None:
+                    report.ticket_id = number
+                uow.conversations.delete(event.place.platform, event.place.chat_id, event.user.id)
+                title = ticket.title
+                uow.commit()
+        if closed:
+            return [OutgoingMessage(t("{ref} was closed in the meantime.", ref=ticket_ref(number))),
+                    *self._continue(message, t)]
+        return [OutgoingMessage(t(
+            "You now follow {ref} “{title}”. I will post its updates here. Type /unfollow {number} to stop.",
+            ref=ticket_ref(number), title=title, number=number))]
+
+    def _continue(self, message: TextMessage, t: Translator) -> list[OutgoingMessage]:
+        return self._core.continue_problem(message, t)
+
+    def cmd_unfollow(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        """``/unfollow N``: stop receiving a followed ticket's updates."""
+        head = event.args.strip().lstrip("#")
+        if not head.isdigit():
+            raise InvalidCommand(usage="/unfollow N")
+        number = int(head)
+        with self._uow() as uow:
+            removed = FollowerRepository(uow.session).remove(number, event.user.key)
+            uow.commit()
+        if not removed:
+            return [OutgoingMessage(t("You do not follow {ref}.", ref=ticket_ref(number)), ephemeral=True)]
+        return [OutgoingMessage(t("You no longer follow {ref}.", ref=ticket_ref(number)))]
+
+    # -- follower updates -------------------------------------------------------------------
+
+    def ticket_update(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str) -> None:
+        """Tell every follower of ``ticket`` what changed, in their own chat and language."""
+        for follower in FollowerRepository(uow.session).for_ticket(ticket.id):
+            if follower.user_key == ticket.requester_key:
+                continue
+            text = follower_text(translator(follower.language), ticket, action, detail)
+            if text:
+                self._notifier.direct(uow, Place(follower.platform, follower.chat_id), OutgoingMessage(text), ticket)
+
+    # -- major incidents --------------------------------------------------------------------
+
+    def _record(self, uow: UnitOfWork, user_key: str, text: str, sig: Signature, candidate: Ticket | None) -> int:
+        now = self._clock.now()
+        reports = IncidentReportRepository(uow.session)
+        reports.purge(now - REPORT_RETENTION)
+        report_id = reports.add(IncidentReport(at=now, user_key=user_key, text=text[:2000],
+                                               ticket_id=None))
+        window = now - timedelta(minutes=self._settings.major_minutes)
+        people = {user_key}
+        for report in reports.since(window):
+            if report.id == report_id or report.user_key in people:
+                continue
+            same_ticket = candidate is not None and report.ticket_id == candidate.id
+            if same_ticket or similarity(sig, signature(report.text)) >= self._settings.similarity:
+                people.add(report.user_key)
+        if len(people) >= self._settings.major_reports:
+            self._flag(uow, text, sig, candidate, len(people))
+        return report_id
+
+    def _flag(self, uow: UnitOfWork, text: str, sig: Signature, candidate: Ticket | None,
+              count: int) -> MajorIncident:
+        now = self._clock.now()
+        problems = ProblemRepository(uow.session)
+        for problem in problems.open_since(now - MAJOR_DEDUP):
+            if problem.source != "major":
+                continue
+            linked = {ticket.id for ticket in problems.tickets(problem.id)}
+            if (candidate is not None and candidate.id in linked) or \
+                    similarity(sig, signature(problem.title)) >= self._settings.similarity:
+                problem.reports = max(problem.reports, count)
+                if candidate is not None:
+                    problems.link(problem.id, candidate.id, now)
+                return MajorIncident(problem.id, problem.reports, candidate.id if candidate else None, new=False)
+        title = candidate.title if candidate is not None else propose_title(text)
+        problem = problems.add(Problem(title=title[:200], status="open", source="major", reports=count,
+                                       created_by="system", created_at=now, resolution=""))
+        if candidate is not None:
+            problems.link(problem.id, candidate.id, now)
+        t = translator(self._tech_language)
+        lines = [
+            t("Major incident: {count} people reported a similar problem within {minutes} minutes: “{title}”.",
+              count=count, minutes=self._settings.major_minutes, title=title),
+            t("Problem P{id} is open.", id=problem.id),
+        ]
+        if candidate is not None:
+            lines.append(t("Ticket {ref} is linked; people who report it again are offered to follow it.",
+                           ref=ticket_ref(candidate.id)))
+        lines.append(t("/problem P{id} shows it, /link N P{id} adds tickets, /problem resolve P{id} text "
+                       "resolves them all and tells everyone.", id=problem.id))
+        places = self._notifier.technician_places(candidate) if candidate is not None else self._places
+        for place in places:
+            self._notifier.direct(uow, place, OutgoingMessage("\n".join(lines)), candidate)
+        logger.warning("major incident flagged: problem P%s (%d reports)", problem.id, count)
+        return MajorIncident(problem.id, count, candidate.id if candidate else None, new=True)
+
+
+def follower_text(t: Translator, ticket: Ticket, action: str, detail: str) -> str:
+    """What a follower of ``ticket`` is told about ``action`` ("" for nothing)."""
+    ref = ticket_ref(ticket.id)
+    if action in ("claim", "assign"):
+        return t("{ref}, which you follow: a technician is working on it.", ref=ref)
+    if action == "reopen":
+        return t("{ref}, which you follow, is reopened: a technician is looking at it again.", ref=ref)
+    if action == "cancel":
+        return t("{ref}, which you follow, was withdrawn by the person who reported it. If the problem is still "
+                 "there for you, describe it to me again.", ref=ref)
+    if action in ("close", "auto_close"):
+        return t("{ref}, which you follow, is closed.", ref=ref)
+    if action == "resolve":
+        return (t("{ref}, which you follow, is resolved:", ref=ref) + "\n" + detail + "\n"
+                + t("If it still does not work for you, describe the problem to me again."))
+    if action == "escalate":
+        return t("{ref}, which you follow, is handed over to a specialised team.", ref=ref)
+    return ""

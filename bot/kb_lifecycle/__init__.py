@@ -1,0 +1,97 @@
+"""The knowledge base's life cycle: drafts from resolved tickets, publishing, feedback, report.
+
+* ``/kbdraft N`` (technicians) turns resolved ticket N into a draft article under
+  ``<knowledge>/drafts/``, personal data left out (:mod:`bot.kb_lifecycle.drafts`);
+  ``helpdesk-bot kb publish ID`` moves it into the knowledge folder.
+* The running bot reloads new or changed articles without a restart and ranks suggestions
+  with the "solved it" / "not solved" answers per article (:mod:`bot.kb_lifecycle.feedback`).
+* ``helpdesk-bot kb report`` lists articles that never help and frequent ticket topics with no
+  article (:mod:`bot.kb_lifecycle.report`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.core import parse_number
+from bot.errors import InvalidCommand, TicketNotFound
+from bot.i18n import Translator
+from bot.kb_lifecycle.drafts import (
+    DraftArticle,
+    draft_from_ticket,
+    drafts_dir,
+    find_draft,
+    publish_draft,
+    save_draft,
+    scrub,
+)
+from bot.kb_lifecycle.feedback import (
+    ArticleFeedback,
+    FeedbackRankedKnowledge,
+    adjustment,
+    fold_feedback,
+    load_feedback,
+)
+from bot.kb_lifecycle.report import KbReport, MissingTopic, UnhelpfulArticle, build_report, cluster_titles
+from bot.knowledge import default_knowledge_dir
+from bot.lifecycle import STATUS_LABELS
+from bot.port import OutgoingMessage, SlashCommand
+from bot.presenters import ticket_ref
+
+if TYPE_CHECKING:
+    from bot.bootstrap import HelpdeskApp
+
+__all__ = [
+    "ArticleFeedback",
+    "DraftArticle",
+    "FeedbackRankedKnowledge",
+    "KbReport",
+    "MissingTopic",
+    "UnhelpfulArticle",
+    "adjustment",
+    "build_report",
+    "cluster_titles",
+    "draft_from_ticket",
+    "drafts_dir",
+    "find_draft",
+    "fold_feedback",
+    "install",
+    "load_feedback",
+    "publish_draft",
+    "save_draft",
+    "scrub",
+]
+
+
+class DraftCommand:
+    """``/kbdraft N``: a draft article from a resolved ticket."""
+
+    def __init__(self, app: HelpdeskApp, knowledge_dir: Path) -> None:
+        self._app = app
+        self.knowledge_dir = knowledge_dir
+
+    def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        """Write the draft and show it with the command that publishes it."""
+        self._app.roles.require_technician(event.user.key)
+        number, _ = parse_number(event.args, "/kbdraft N")
+        with self._app.uow() as uow:
+            ticket = uow.tickets.get(number)
+            if ticket is None:
+                raise TicketNotFound(number=number)
+            events = uow.events.for_ticket(number)
+        if ticket.status not in ("resolved", "closed"):
+            raise InvalidCommand("Ticket #{number} is {status}: only a resolved ticket can become an article.",
+                                 number=number, status=STATUS_LABELS.get(ticket.status, ticket.status))
+        draft, path = save_draft(self.knowledge_dir, draft_from_ticket(ticket, events))
+        text = t("Draft article “{id}” from {ref} saved as {path}. Review it, then publish it with: "
+                 "helpdesk-bot kb publish {id}", id=draft.id, ref=ticket_ref(number), path=str(path))
+        return [OutgoingMessage(f"{text}\n\n{draft.to_markdown()}")]
+
+
+def install(app: HelpdeskApp) -> None:
+    """Rank suggestions with feedback, reload changed articles, and add ``/kbdraft``."""
+    ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
+    app.core.use_knowledge(lambda: ranked)
+    directory = app.config.knowledge.directory or default_knowledge_dir()
+    app.core.register_command("kbdraft", DraftCommand(app, Path(directory)))

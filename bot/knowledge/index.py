@@ -1,0 +1,506 @@
+"""The inverted index and scoring behind :class:`bot.knowledge.KnowledgeBase`.
+
+Pipeline for an article field and for a question alike: normalise and tokenise
+(:mod:`bot.knowledge.text`), find lexicon terms (:mod:`bot.knowledge.lexicon`) which add
+*concept* keys (``@password``), and stem every other word with the Snowball stemmer of
+the article's language. A question's language is not guessed: each of its words is tried
+with the three stemmers, and whichever stem the index knows is used.
+
+Questions are also repaired before matching: a word the index does not know is corrected
+to the nearest known word when it is one or two typing errors away ("imprimente" ->
+"imprimante"), a run of words close to a lexicon phrase is read as that phrase ("mot de
+pase" -> "mot de passe"), and SMS elisions are split ("jarrive" -> "arrive").
+
+Scoring is BM25F (title, tags and body weighted, per-field length normalisation), over
+postings pre-weighted at build time. A second number, the *confidence*, decides whether the
+article is suggested at all: a logistic function of how much of the question's informative
+content the article explains (coverage), how many distinct informative terms it matches,
+and whether they hit the title or tags. Out-of-vocabulary words count against coverage,
+which is what keeps "the coffee machine is broken" silent.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.knowledge.articles import Article
+from bot.knowledge.lexicon import CONCEPT_PREFIX, Lexicon, outermost, token_forms
+from bot.knowledge.text import all_stems, is_stop_word, stem, tokenise
+
+FIELDS: tuple[str, ...] = ("title", "tags", "body")
+FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "tags": 2.5, "body": 1.0}
+FIELD_B: dict[str, float] = {"title": 0.3, "tags": 0.3, "body": 0.75}
+K1 = 1.2
+# Postings are sorted by weight (impact-ordered). A question scans at most about
+# POSTING_BUDGET postings in all, split between its terms (never fewer than POSTING_MIN per
+# term): a very common key only contributes through its best documents. This bounds the
+# latency on large knowledge bases; below a few thousand articles every posting is scanned.
+POSTING_BUDGET = 3000
+POSTING_MIN = 300
+WEAK_FACTOR = 0.25
+DIGIT_FACTOR = 0.5
+UNKNOWN_FACTOR = 0.55
+_VOWELS = frozenset("aeiouyh")
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One informative unit of a question: a word, or a lexicon phrase read as a concept."""
+
+    surface: str
+    keys: tuple[str, ...]
+    weight: float
+    concepts: tuple[str, ...] = ()
+    synonym: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A question after repair, lexicon matching and stemming."""
+
+    text: str
+    tokens: tuple[str, ...]
+    terms: tuple[QueryTerm, ...]
+    corrections: tuple[tuple[str, str], ...]
+    total_weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an article was (or was not) suggested for a question."""
+
+    article_id: str
+    matched_terms: tuple[str, ...]
+    unmatched_terms: tuple[str, ...]
+    synonyms: tuple[tuple[str, str], ...]
+    corrections: tuple[tuple[str, str], ...]
+    field_scores: dict[str, float]
+    lexical_score: float
+    coverage: float
+    confidence: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able view."""
+        return {
+            "article_id": self.article_id,
+            "matched_terms": list(self.matched_terms),
+            "unmatched_terms": list(self.unmatched_terms),
+            "synonyms": [{"query": q, "concept": c} for q, c in self.synonyms],
+            "corrections": [{"typed": a, "read_as": b} for a, b in self.corrections],
+            "field_scores": {k: round(v, 4) for k, v in self.field_scores.items()},
+            "lexical_score": round(self.lexical_score, 4),
+            "coverage": round(self.coverage, 4),
+            "confidence": round(self.confidence, 4),
+            "threshold": self.threshold,
+        }
+
+    def __str__(self) -> str:
+        fields = ", ".join(f"{k} {v:.2f}" for k, v in self.field_scores.items())
+        lines = [
+            f"{self.article_id}: confidence {self.confidence:.2f} (threshold {self.threshold:.2f}), "
+            f"lexical score {self.lexical_score:.2f}, coverage {self.coverage:.0%}",
+            f"  matched terms: {', '.join(self.matched_terms) or '-'}",
+            f"  not matched:   {', '.join(self.unmatched_terms) or '-'}",
+            f"  synonyms:      {', '.join(f'{q} -> {c}' for q, c in self.synonyms) or '-'}",
+            f"  corrections:   {', '.join(f'{a} -> {b}' for a, b in self.corrections) or '-'}",
+            f"  field scores:  {fields or '-'}",
+        ]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ScoredArticle:
+    """An article with its lexical score, coverage and calibrated confidence."""
+
+    article: Article
+    score: float
+    coverage: float
+    confidence: float
+    matched: tuple[int, ...]
+
+
+@dataclass
+class _Postings:
+    docs: list[int] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    anchored: list[bool] = field(default_factory=list)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class Index:
+    """Immutable inverted index over a list of articles with a given lexicon."""
+
+    def __init__(self, articles: Sequence[Article], lexicon: Lexicon) -> None:
+        self.articles: tuple[Article, ...] = tuple(articles)
+        self.lexicon = lexicon
+        self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
+        self._weak = frozenset(lexicon.weak)
+        n = len(self.articles)
+        field_counts: list[dict[str, Counter[str]]] = []
+        lengths: dict[str, list[int]] = {f: [] for f in FIELDS}
+        surface: Counter[str] = Counter()
+        for article in self.articles:
+            per_field: dict[str, Counter[str]] = {}
+            for name, text in self._fields(article).items():
+                tokens = tokenise(text)
+                if name != "body":
+                    surface.update(t for t in tokens if not is_stop_word(t))
+                keys = self.document_keys(tokens, article.lang)
+                per_field[name] = Counter(keys)
+                lengths[name].append(len(keys))
+            field_counts.append(per_field)
+        avg = {f: (sum(lengths[f]) / n if n else 1.0) or 1.0 for f in FIELDS}
+        postings: dict[str, _Postings] = {}
+        for doc, per_field in enumerate(field_counts):
+            tf_tilde: dict[str, float] = defaultdict(float)
+            anchors = set(per_field["title"]) | set(per_field["tags"])
+            for name, counts in per_field.items():
+                norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths[name][doc] / avg[name]
+                for key, tf in counts.items():
+                    tf_tilde[key] += FIELD_WEIGHTS[name] * tf / norm
+            for key, weighted in tf_tilde.items():
+                p = postings.get(key)
+                if p is None:
+                    p = postings[key] = _Postings()
+                p.docs.append(doc)
+                p.weights.append(weighted / (K1 + weighted))
+                p.anchored.append(key in anchors)
+        # compact postings: C arrays of document numbers and weights, one byte per title/tags flag
+        self._postings: dict[str, tuple[array[int], array[float], bytes]] = {}
+        self._idf: dict[str, float] = {}
+        for key, p in postings.items():
+            order = sorted(range(len(p.docs)), key=lambda i: -p.weights[i])
+            self._postings[key] = (
+                array("i", (p.docs[i] for i in order)),
+                array("f", (p.weights[i] for i in order)),
+                bytes(p.anchored[i] for i in order),
+            )
+            df = len(p.docs)
+            self._idf[key] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        self.unknown_idf = math.log(1.0 + (n + 0.5) / 0.5) * UNKNOWN_FACTOR
+        self._surface_freq = surface
+        # typo-correction targets: the domain words (titles, tags, lexicon), not every body word
+        vocabulary = set(surface) | set(lexicon.surface_words)
+        self._known_words = frozenset(vocabulary)
+        self._fuzzy_buckets: dict[tuple[str, int], list[str]] = {}
+        for word in sorted(vocabulary):
+            if len(word) >= 4 and word.isalpha():
+                self._fuzzy_buckets.setdefault((word[0], len(word)), []).append(word)
+        self._phrases = lexicon.phrases
+        self._correct_word = lru_cache(maxsize=50_000)(self._correct_word_uncached)
+        self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
+
+    # ------------------------------------------------------------------ analysis
+    @staticmethod
+    def _fields(article: Article) -> dict[str, str]:
+        return {"title": article.title, "tags": " ; ".join(article.tags), "body": article.body}
+
+    def document_keys(self, tokens: Sequence[str], lang: str) -> list[str]:
+        """Index keys of one field: stems of content words plus lexicon concepts."""
+        keys = [stem(t, lang) for t in tokens if not is_stop_word(t)]
+        for match in self.lexicon.find(tokens):
+            keys.extend(match.concepts)
+        return keys
+
+    def _is_known(self, token: str) -> bool:
+        if token in self._known_words or is_stop_word(token):
+            return True
+        return any(s in self._idf for s in all_stems(token))
+
+    def _correct_word_uncached(self, token: str) -> str | None:
+        """The nearest known word at most 1 (2 for long words) edit away, or None."""
+        max_edits = 1 if len(token) <= 8 else 2
+        best: tuple[int, int, str] | None = None
+        for first in {token[0]}:
+            for length in range(len(token) - max_edits, len(token) + max_edits + 1):
+                bucket = self._fuzzy_buckets.get((first, length))
+                if not bucket:
+                    continue
+                for word, dist, _ in process.extract(
+                    token, bucket, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=5
+                ):
+                    rank = (int(dist), -self._surface_freq.get(word, 0), word)
+                    if best is None or rank < best:
+                        best = rank
+        return best[2] if best else None
+
+    def _correct_phrase_uncached(self, ngram: str) -> str | None:
+        limit = 1 if len(ngram) < 14 else 2
+        found = process.extractOne(ngram, self._phrases, scorer=Levenshtein.distance, score_cutoff=limit)
+        if not found:
+            return None
+        phrase = str(found[0])
+        # the difference must be inside the words, not a different first or last letter
+        return phrase if phrase[0] == ngram[0] and phrase[-1] == ngram[-1] else None
+
+    def repair(self, tokens: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Split SMS elisions and correct typos against the index and lexicon vocabulary."""
+        out: list[str] = []
+        corrections: list[tuple[str, str]] = []
+        for tok in tokens:
+            if (
+                not self._is_known(tok)
+                and len(tok) >= 4
+                and tok[0] in "jldmnstc"
+                and tok[1] in _VOWELS
+                and self._is_known(tok[1:])
+            ):
+                corrections.append((tok, tok[1:]))
+                tok = tok[1:]
+            elif not self._is_known(tok) and len(tok) >= 6 and tok.startswith("re") and self._is_known(tok[2:]):
+                corrections.append((tok, tok[2:]))  # French "re-" prefix: rebloque -> bloque
+                tok = tok[2:]
+            out.append(tok)
+        # whole-phrase repair: a run around an unknown word close to a lexicon phrase
+        i = 0
+        while i < len(out):
+            tok = out[i]
+            if self._is_known(tok) or not tok.isalpha() or len(tok) < 3:
+                i += 1
+                continue
+            replaced = False
+            for n in (3, 2, 4):
+                for start in range(max(0, i - n + 1), min(i, len(out) - n) + 1):
+                    ngram = " ".join(out[start : start + n])
+                    if len(ngram) < 8:
+                        continue
+                    phrase = self._correct_phrase(ngram)
+                    if phrase is not None:
+                        corrections.append((ngram, phrase))
+                        out[start : start + n] = phrase.split()
+                        replaced = True
+                        break
+                if replaced:
+                    break
+            if not replaced and len(tok) >= 5:
+                word = self._correct_word(tok)
+                if word is not None:
+                    corrections.append((tok, word))
+                    out[i] = word
+            i += 1
+        return out, corrections
+
+    def parse(self, text: str) -> ParsedQuery:
+        """Repair, match the lexicon and weight the informative terms of a question."""
+        raw = tokenise(text)
+        tokens, corrections = self.repair(raw)
+        covered = [False] * len(tokens)
+        terms: dict[tuple[str, ...], QueryTerm] = {}
+
+        def add(term: QueryTerm) -> None:
+            if term.keys not in terms:
+                terms[term.keys] = term
+
+        for match, nested in outermost(self.lexicon.find(tokens)):
+            words = tokens[match.start : match.end]
+            content = [w for w in words if not is_stop_word(w)]
+            if len(words) == 1 and not content:
+                continue
+            concepts = list(match.concepts)
+            for inner in nested:
+                concepts.extend(c for c in inner.concepts if c not in concepts)
+            keys: list[str] = list(concepts)
+            if len(content) == 1:
+                keys.extend(s for s in all_stems(content[0]) if s in self._idf and s not in keys)
+            for j in range(match.start, match.end):
+                covered[j] = True
+            surface = " ".join(words)
+            weak = all(w in self._weak for w in content)
+            add(self._term(surface, keys, tuple(concepts), match.term, weak=weak))
+        for j, tok in enumerate(tokens):
+            if covered[j] or is_stop_word(tok):
+                continue
+            keys = [s for s in all_stems(tok) if s in self._idf]
+            add(self._term(tok, keys or [f"?{tok}"], (), None, weak=tok in self._weak))
+        total = sum(t.weight for t in terms.values())
+        return ParsedQuery(text, tuple(tokens), tuple(terms.values()), tuple(corrections), total)
+
+    def _term(
+        self, surface: str, keys: Sequence[str], concepts: Sequence[str], synonym: str | None, *, weak: bool
+    ) -> QueryTerm:
+        # a concept is the unit of meaning: its (lower) idf says how informative the word is
+        known = [self._idf[k] for k in concepts if k in self._idf] or [self._idf[k] for k in keys if k in self._idf]
+        weight = max(known) if known else self.unknown_idf
+        if weak:
+            weight *= WEAK_FACTOR
+        elif surface.replace(" ", "").isdigit():
+            weight *= DIGIT_FACTOR
+        return QueryTerm(surface, tuple(keys), weight, tuple(concepts), synonym)
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, query: ParsedQuery, limit: int) -> list[ScoredArticle]:
+        """The ``limit`` best articles by confidence (ties by lexical score)."""
+        return self.candidates(query, max(limit * 4, 12))[:limit]
+
+    def candidates(self, query: ParsedQuery, shortlist_size: int) -> list[ScoredArticle]:
+        """The best ``shortlist_size`` articles by lexical score, re-ordered by confidence."""
+        scores: dict[int, float] = {}
+        matched: dict[int, int] = {}  # bit mask of matched query terms
+        anchored: dict[int, float] = {}
+        sget, mget, aget = scores.get, matched.get, anchored.get
+        cap = max(POSTING_MIN, POSTING_BUDGET // max(1, len(query.terms)))
+        for ti, term in enumerate(query.terms):
+            bit = 1 << ti
+            tw = term.weight
+            keys = [k for k in term.keys if k in self._postings]
+            if len(keys) == 1:
+                factor = min(tw, self._idf[keys[0]])
+                docs, weights, flags = self._postings[keys[0]]
+                for d, w, fl in islice(zip(docs, weights, flags, strict=True), cap):
+                    scores[d] = sget(d, 0.0) + factor * w
+                    matched[d] = mget(d, 0) | bit
+                    if fl:
+                        anchored[d] = aget(d, 0.0) + tw
+                continue
+            per_doc: dict[int, float] = {}
+            per_anchor: set[int] = set()
+            for key in keys:
+                factor = min(tw, self._idf[key])
+                docs, weights, flags = self._postings[key]
+                for d, w, fl in islice(zip(docs, weights, flags, strict=True), cap):
+                    value = factor * w
+                    if value > per_doc.get(d, 0.0):
+                        per_doc[d] = value
+                    if fl:
+                        per_anchor.add(d)
+            for d, value in per_doc.items():
+                scores[d] = sget(d, 0.0) + value
+                matched[d] = mget(d, 0) | bit
+            for d in per_anchor:
+                anchored[d] = aget(d, 0.0) + tw
+        if not scores:
+            return []
+        shortlist = heapq.nlargest(shortlist_size, scores, key=scores.__getitem__)
+        results = []
+        for d in shortlist:
+            mask = matched[d]
+            terms = [i for i in range(len(query.terms)) if mask >> i & 1]
+            results.append(self._scored(query, d, scores[d], terms, aget(d, 0.0)))
+        results.sort(key=lambda r: (-r.confidence, -r.score, r.article.id))
+        return results
+
+    def _scored(self, query: ParsedQuery, doc: int, score: float, matched: list[int], anchored: float) -> ScoredArticle:
+        features = self.features(query, score, matched, anchored)
+        return ScoredArticle(self.articles[doc], score, features[1], calibrate(features), tuple(matched))
+
+    def features(self, query: ParsedQuery, score: float, matched: list[int], anchored: float) -> tuple[float, ...]:
+        """The calibration features of one (question, article) pair."""
+        total = query.total_weight or 1.0
+        matched_weight = sum(query.terms[i].weight for i in matched)
+        concepts = sum(1 for i in matched if query.terms[i].concepts and query.terms[i].weight >= 0.5)
+        known = [t.weight for t in query.terms if not t.keys[0].startswith("?")]
+        known_coverage = matched_weight / (sum(known) or 1.0)
+        unknown = len(query.terms) - len(known)
+        return (
+            score,
+            matched_weight / total,
+            anchored / total,
+            min(anchored, 6.0),
+            min(concepts, 3),
+            known_coverage,
+            min(unknown, 4),
+        )
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, query: ParsedQuery, scored: ScoredArticle, threshold: float) -> Explanation:
+        """Break the score of one article down into terms, synonyms, corrections and fields."""
+        article = scored.article
+        field_keys = {
+            name: Counter(self.document_keys(tokenise(text), article.lang))
+            for name, text in self._fields(article).items()
+        }
+        field_scores = dict.fromkeys(FIELDS, 0.0)
+        matched_terms: list[str] = []
+        synonyms: list[tuple[str, str]] = []
+        for i in scored.matched:
+            term = query.terms[i]
+            matched_terms.append(term.surface)
+            present = [k for k in term.keys if any(k in c for c in field_keys.values())]
+            for concept in term.concepts:
+                if concept in present:
+                    synonyms.append((term.surface, concept.removeprefix(CONCEPT_PREFIX)))
+            share = {f: sum(FIELD_WEIGHTS[f] * field_keys[f][k] for k in present) for f in FIELDS}
+            whole = sum(share.values()) or 1.0
+            contribution = self._term_contribution(term, scored)
+            for f in FIELDS:
+                field_scores[f] += contribution * share[f] / whole
+        unmatched = [t.surface for i, t in enumerate(query.terms) if i not in scored.matched]
+        return Explanation(
+            article_id=article.id,
+            matched_terms=tuple(matched_terms),
+            unmatched_terms=tuple(unmatched),
+            synonyms=tuple(synonyms),
+            corrections=query.corrections,
+            field_scores=field_scores,
+            lexical_score=scored.score,
+            coverage=scored.coverage,
+            confidence=scored.confidence,
+            threshold=threshold,
+        )
+
+    def anchored_weight(self, query: ParsedQuery, scored: ScoredArticle) -> float:
+        """Sum of the weights of the matched question terms found in the article's title or tags."""
+        doc = self._doc_of[scored.article.id]
+        total = 0.0
+        for i in scored.matched:
+            for key in query.terms[i].keys:
+                posting = self._postings.get(key)
+                if posting is None:
+                    continue
+                docs, _, flags = posting
+                if doc in docs and flags[docs.index(doc)]:
+                    total += query.terms[i].weight
+                    break
+        return total
+
+    def _term_contribution(self, term: QueryTerm, scored: ScoredArticle) -> float:
+        doc = self._doc_of[scored.article.id]
+        best = 0.0
+        for key in term.keys:
+            posting = self._postings.get(key)
+            if posting is None:
+                continue
+            docs, weights, _ = posting
+            try:
+                best = max(best, min(term.weight, self._idf[key]) * weights[docs.index(doc)])
+            except ValueError:
+                continue
+        return best
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of distinct index keys (stems and concepts)."""
+        return len(self._postings)
+
+    def keys_of(self, words: Iterable[str]) -> set[str]:
+        """The index keys a list of words would produce (for diagnostics and tests)."""
+        return {k for w in words for k in token_forms(w) if k in self._idf}
+
+
+# Calibration: a logistic model of "this article answers the question" over the features
+# of Index.features: lexical score, coverage of the question's informative weight, share and
+# amount of that weight matched in the title or tags, and the number of lexicon concepts
+# matched. Fitted on labelled chat messages (benchmarks/kb_eval.py --fit); see
+# benchmarks/README-kb.md.
+CAL_BIAS = -6.931
+CAL_WEIGHTS: tuple[float, ...] = (1.195, -2.443, 4.289, 0.401, -0.088, 3.566, -0.250)
+
+
+def calibrate(features: Sequence[float]) -> float:
+    """Map matching features to a confidence in 0..1."""
+    return _sigmoid(CAL_BIAS + sum(w * f for w, f in zip(CAL_WEIGHTS, features, strict=True)))

@@ -1,0 +1,175 @@
+"""The IT-domain synonym lexicon: groups of equivalent terms across French, English and Dutch.
+
+The bundled ``lexicon.yaml`` (next to this module) holds generic service-desk vocabulary.
+A service desk extends it by putting its own ``lexicon.yaml`` in its knowledge folder,
+in the same format::
+
+    groups:
+      printer: [printer, imprimante, afdrukapparaat, "grosse machine du 1er"]
+      gis: [gis, sig, cartographie, geoloket]       # a new group
+    weak: [souci, bug]                               # words that say "problem" but not which
+
+Groups with the same name are merged (terms added); new names add groups. Each term is
+a word or a phrase; it matches a text when its words match consecutive words of the text,
+word by word, after normalisation and up to a Snowball stem in any of the three languages
+("imprimantes" matches "imprimante"). A matched term adds the group's *concept* to the
+text, which is how "mdp" in a question finds "mot de passe" in an article, and
+"wachtwoord" finds "password".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import KnowledgeBaseError
+from bot.knowledge.text import all_stems, tokenise
+
+DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+LEXICON_FILE_NAME = "lexicon.yaml"
+CONCEPT_PREFIX = "@"
+
+
+@lru_cache(maxsize=200_000)
+def token_forms(token: str) -> frozenset[str]:
+    """The token itself and its stems in fr / en / nl: two tokens "match" when these sets meet."""
+    return frozenset((token, *all_stems(token)))
+
+
+@dataclass(frozen=True)
+class ConceptMatch:
+    """One lexicon term found in a token sequence: tokens ``start``..``end`` (exclusive)."""
+
+    start: int
+    end: int
+    concepts: tuple[str, ...]
+    term: str
+
+
+@dataclass
+class Lexicon:
+    """Synonym groups (concept name -> terms) plus the weak "something is wrong" words."""
+
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    weak: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]] | None = None
+        self._surface: frozenset[str] | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> Lexicon:
+        """Build a lexicon from parsed YAML; raise :class:`KnowledgeBaseError` on a malformed file."""
+        groups_raw = data.get("groups", {}) or {}
+        weak_raw = data.get("weak", []) or []
+        unknown = set(data) - {"groups", "weak"}
+        if unknown:
+            raise KnowledgeBaseError(detail=f"{source}: unknown keys {sorted(unknown)} (use 'groups' and 'weak')")
+        if not isinstance(groups_raw, dict):
+            raise KnowledgeBaseError(detail=f"{source}: 'groups' must map a group name to a list of terms")
+        groups: dict[str, list[str]] = {}
+        for name, terms in groups_raw.items():
+            if not isinstance(terms, list) or not all(isinstance(t, str | int | float) for t in terms):
+                raise KnowledgeBaseError(detail=f"{source}: group {name!r} must be a list of words or phrases")
+            groups[str(name)] = [str(t) for t in terms if str(t).strip()]
+        if not isinstance(weak_raw, list):
+            raise KnowledgeBaseError(detail=f"{source}: 'weak' must be a list of words")
+        weak = {tok for w in weak_raw for tok in tokenise(str(w))}
+        return cls(groups=groups, weak=weak)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Lexicon:
+        """Read one lexicon YAML file."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise KnowledgeBaseError(detail=f"{path}: cannot read the lexicon ({exc})") from exc
+        if not isinstance(data, dict):
+            raise KnowledgeBaseError(detail=f"{path}: a lexicon is a mapping with 'groups' (and 'weak')")
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def default(cls) -> Lexicon:
+        """The bundled generic IT lexicon."""
+        return cls.from_file(DEFAULT_LEXICON_PATH)
+
+    def merged(self, other: Lexicon) -> Lexicon:
+        """A new lexicon with ``other``'s groups and weak words added to this one's."""
+        groups = {name: list(terms) for name, terms in self.groups.items()}
+        for name, terms in other.groups.items():
+            existing = groups.setdefault(name, [])
+            existing.extend(t for t in terms if t not in existing)
+        return Lexicon(groups=groups, weak=self.weak | other.weak)
+
+    def _compile(self) -> dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]]:
+        if self._compiled is None:
+            compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]] = {}
+            for name, terms in self.groups.items():
+                for term in terms:
+                    tokens = tokenise(term)
+                    if not tokens:
+                        continue
+                    forms = tuple(token_forms(t) for t in tokens)
+                    for key in forms[0]:
+                        compiled.setdefault(key, []).append((forms, CONCEPT_PREFIX + name, term))
+            for entries in compiled.values():
+                entries.sort(key=lambda e: -len(e[0]))
+            self._compiled = compiled
+        return self._compiled
+
+    @property
+    def surface_words(self) -> frozenset[str]:
+        """Every normalised word that appears in a term (targets for typo correction)."""
+        if self._surface is None:
+            self._surface = frozenset(t for terms in self.groups.values() for term in terms for t in tokenise(term))
+        return self._surface
+
+    @property
+    def phrases(self) -> list[str]:
+        """Every multi-word term, normalised (targets for typo correction across a whole phrase)."""
+        return sorted({" ".join(tokenise(t)) for terms in self.groups.values() for t in terms if len(tokenise(t)) > 1})
+
+    def find(self, tokens: Iterable[str]) -> list[ConceptMatch]:
+        """Matches of the lexicon's terms in ``tokens``: the longest term at each start position.
+
+        Nested matches are kept ("espace disque" yields the disk-space concept, and "disque"
+        inside it the disk concept); :func:`outermost` selects the non-overlapping outer ones.
+        """
+        compiled = self._compile()
+        toks = list(tokens)
+        forms = [token_forms(t) for t in toks]
+        matches: list[ConceptMatch] = []
+        for i in range(len(toks)):
+            best_len = 0
+            found: dict[str, str] = {}
+            for key in forms[i]:
+                for term_forms, concept, term in compiled.get(key, ()):
+                    n = len(term_forms)
+                    if n < best_len or i + n > len(toks):
+                        continue
+                    if all(forms[i + j] & term_forms[j] for j in range(1, n)):
+                        if n > best_len:
+                            best_len, found = n, {}
+                        found.setdefault(concept, term)
+            if best_len:
+                matches.append(ConceptMatch(i, i + best_len, tuple(sorted(found)), next(iter(found.values()))))
+        return matches
+
+
+def outermost(matches: list[ConceptMatch]) -> list[tuple[ConceptMatch, list[ConceptMatch]]]:
+    """Group matches into outer ones (not inside an earlier, longer match) with their nested matches."""
+    groups: list[tuple[ConceptMatch, list[ConceptMatch]]] = []
+    for m in matches:
+        if groups and m.end <= groups[-1][0].end:
+            groups[-1][1].append(m)
+        elif groups and m.start < groups[-1][0].end:
+            # overlapping but longer to the right: keep it as its own unit
+            groups.append((m, []))
+        else:
+            groups.append((m, []))
+    return groups

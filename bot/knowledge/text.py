@@ -1,0 +1,141 @@
+"""Text normalisation, tokenisation, stop words and Snowball stemming for fr / en / nl.
+
+Everything the matcher compares goes through :func:`normalise` then :func:`tokenise`:
+lower case, accents removed, typographic apostrophes unified, French elisions
+(``l'``, ``j'``, ``qu'``...) and English contractions split, emoji and punctuation
+dropped. A Windows drive letter (``S:``, ``C:\\``) becomes the token ``driveletter``
+so the lexicon can relate it to "drive / lecteur / schijf".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+LANGS: tuple[str, ...] = ("fr", "en", "nl")
+_STEMMER_NAMES = {"fr": "french", "en": "english", "nl": "dutch"}
+
+DRIVE_TOKEN = "driveletter"
+
+_APOSTROPHES = re.compile(r"[\u2019\u2018\u02bc\u0060\u00b4]")
+_DRIVE = re.compile(r"(?<![a-z0-9])[a-z]:(?=\\|/|\s|$|[,.;!?)])")
+_ELISION = re.compile(r"(?<![a-z0-9])(?:[ldjmntsc]|qu|jusqu|lorsqu|puisqu)'")
+_EN_NOT = re.compile(r"n't\b")
+_EN_SUFFIX = re.compile(r"'(?:s|re|ve|ll|d|m)\b")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "fr": _words(
+        """a ai aie aient ait alors as au aucun aucune aussi autre aux avais avait avant avec avez avoir avons
+        bah bon bonjour bonsoir c ca ce cela celle celui ces cet cette chez ci comme comment d dans de des
+        deja depuis dois doit donc du elle elles en encore es est et etaient etait ete etre eu eux fait faire
+        fais faut hier ici il ils j je jusqu l la le les leur leurs lui m ma mais me meme merci mes moi mon
+        n ne ni nos notre nous on ont ou par parce pas peu peut peux plus pour pourquoi puis puisque qu quand
+        que quel quelle quelles quels qui quoi s sa sans se ses si sien son sont sous suis sur svp t ta te
+        tes toi ton tous tout toute toutes tres trop tu un une vers voici voila vos votre vous vu y salut
+        coucou cordialement madame monsieur stp ceci celles ceux dont etc la-bas aujourd hui matin soir
+        jai cest ya chui jsuis jsais pcq pck bcp tjs toujours jamais rien quelqu quelque chose bien ok okay
+        voudrais veux voulais pouvez pourriez aurais avez-vous besoin aide aider possible impossible
+        arrive arriver arrivent truc machin quelques fois apres moment deux trois quatre cinq jour jours
+        semaine minutes heure heures"""
+    ),
+    "en": _words(
+        """a about after again all am an and any are as at be been before being but by can cannot could
+        did do does doing don down during each few for from further had has have having he her here hers
+        him his how i if in into is it its just me more most my myself no nor not now of off on once only
+        or other our out over own same she should so some such than that the their them then there these
+        they this those through to too under until up very was we were what when where which while who
+        whom why will with would you your yours hi hello hey thanks thank thx please pls plz regards
+        dear morning afternoon evening today yesterday tomorrow ok okay get got getting anymore also
+        still again keep keeps need needs im ive id s t re ve ll d m something anything thing things
+        day days week time times since able way help"""
+    ),
+    "nl": _words(
+        """aan al alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus een
+        eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand iets ik in
+        is ja je jij jullie kan kon kunnen maar me meer men met mij mijn moet na naar niet niets nog nu
+        of om omdat onder ons ook op over reeds te tegen toch toen tot u uit uw van veel voor want waren
+        was wat we wel werd wezen wie wil worden wordt zal ze zelf zich zij zijn zo zonder zou goedemorgen
+        goedemiddag goedenavond hallo dag dank bedankt alvast groeten vriendelijke mvg graag even sinds
+        vandaag gisteren morgen vanmorgen vanochtend weer hoe waarom waar wanneer welke welk kunt"""
+    ),
+}
+# Everyday words that never say what the IT problem is: time expressions, intensifiers,
+# politeness and "it is solved now" words, generic verbs. Treated like stop words.
+COMMON_WORDS: frozenset[str] = _words(
+    """lundi mardi mercredi jeudi vendredi samedi dimanche demain soir nuit semaine mois annee an ans
+    janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre premier
+    premiere deuxieme troisieme fois encore vraiment hyper super tres assez normal normale genre
+    enfin quoi voila svp merci beaucoup resolu regle ca marche nickel parfait top genial cool
+    dire dit disent vois voir voit  faire fais fait mis mets mettre prendre pris
+    tape tapé passe passer pars partir venir vient revenu revenue aller va vais allez sais savoir
+    monday tuesday wednesday thursday friday saturday sunday tomorrow tonight week weeks month months
+    year years first second third next last low high really very extremely super pretty quite fine
+    normal thanks thank cheers fixed solved sorted resolved great perfect awesome works worked say
+    says said see seen tell told put want wanted try tried trying know think go going come came make
+    made take took give gave let lets maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+    week weken maand jaar eerste tweede derde volgende vorige echt heel erg zeer opgelost gelukt
+    top super perfect krijg krijgen gekregen zien zie ziet zeggen zegt gezegd doe deed gedaan"""
+)
+ALL_STOP_WORDS: frozenset[str] = frozenset().union(*STOP_WORDS.values()) | COMMON_WORDS
+
+
+def strip_accents(text: str) -> str:
+    """Remove diacritics: ``é`` -> ``e``, ``ï`` -> ``i`` (``œ`` -> ``oe``, ``ß`` -> ``ss``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents, unify apostrophes, split elisions; keep only letters, digits, spaces."""
+    text = strip_accents(unicodedata.normalize("NFKC", text).lower())
+    text = _APOSTROPHES.sub("'", text)
+    text = _DRIVE.sub(f" {DRIVE_TOKEN} ", text)
+    text = text.replace("can't", "can not").replace("won't", "will not")
+    text = _EN_NOT.sub(" not", text)
+    text = _EN_SUFFIX.sub(" ", text)
+    text = _ELISION.sub(" ", text)
+    return " ".join(_TOKEN.findall(text))
+
+
+def tokenise(text: str) -> list[str]:
+    """Normalised tokens of ``text`` (stop words kept: phrases such as "mot de passe" need them)."""
+    return normalise(text).split()
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str, lang: str) -> str:
+    """Snowball stem of one normalised token in ``lang`` (fr, en or nl)."""
+    if token.isdigit() or len(token) <= 2:
+        return token
+    return str(_stemmer(lang).stemWord(token))
+
+
+@lru_cache(maxsize=200_000)
+def all_stems(token: str) -> tuple[str, ...]:
+    """The distinct stems of ``token`` under the three languages, French first."""
+    seen: list[str] = []
+    for lang in LANGS:
+        form = stem(token, lang)
+        if form not in seen:
+            seen.append(form)
+    return tuple(seen)
+
+
+def is_stop_word(token: str) -> bool:
+    """True for function words of any of the three languages (and one-letter tokens)."""
+    return len(token) <= 1 or token in ALL_STOP_WORDS

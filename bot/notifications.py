@@ -1,0 +1,230 @@
+"""What each ticket change tells whom, written to the outbox in the change's own transaction.
+
+* The requester hears about every change in the ticket's own thread (in their language).
+* Technicians see one card per ticket in each technicians' place (triage channel, group),
+  edited in place whenever the ticket changes; requester comments are posted under it.
+
+Nothing is sent from here: :class:`bot.outbox.OutboxDispatcher` delivers the entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import update
+
+from bot.clock import Clock
+from bot.db.models import OutboxEntry, Ticket
+from bot.db.uow import UnitOfWork
+from bot.i18n import Translator, translator
+from bot.outbox import encode_message
+from bot.port import Button, OutgoingMessage, Place
+from bot.presenters import technician_buttons, ticket_card, ticket_ref
+
+if TYPE_CHECKING:
+    from bot.tickets import Actor
+
+TechnicianPlaces = Callable[[Ticket], Sequence[Place]]
+
+
+class TicketWatcher(Protocol):
+    """A feature told of requester-facing changes, in the change's transaction (followers get them too)."""
+
+    def ticket_update(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str) -> None:
+        """``action``: claim, assign, reopen, cancel, close, resolve, escalate or auto_close."""
+        ...
+
+
+class Notifier:
+    """Turns ticket changes into outbox entries."""
+
+    def __init__(self, clock: Clock, technician_places: TechnicianPlaces, technician_language: str) -> None:
+        self._clock = clock
+        self._places = technician_places
+        self._tech_language = technician_language
+        self.describe_due: Callable[[Translator, Ticket], str] | None = None
+        """Set by the service levels: the working-time estimate told to the requester at open."""
+        self.watchers: list[TicketWatcher] = []
+        """Told of every status update the requester gets (the followers of a ticket get it too)."""
+
+    # -- events -----------------------------------------------------------------------------
+
+    def ticket_opened(self, uow: UnitOfWork, ticket: Ticket) -> None:
+        """Confirmation with the number to the requester (it anchors the thread) and a new card."""
+        t = translator(ticket.requester_locale)
+        text = t(
+            "Your ticket {ref} is open: “{title}” (priority {priority}).\n"
+            "Quote {ref} whenever you contact the service desk about it. "
+            "I will post every update here; reply to this message to add information.",
+            ref=ticket_ref(ticket.id),
+            title=ticket.title,
+            priority=ticket.priority,
+        )
+        estimate = self.describe_due(t, ticket) if self.describe_due is not None else ""
+        if estimate:
+            text += "\n" + estimate
+        card = ticket_card(t, ticket, self._clock.now(), for_technicians=False)
+        self._to_requester(uow, ticket, OutgoingMessage(text=text, card=card), purpose="confirmation")
+        self.card_changed(uow, ticket)
+
+    def status_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, action: str) -> None:
+        """Claim, assign, reopen, cancel, close."""
+        t = translator(ticket.requester_locale)
+        ref = ticket_ref(ticket.id)
+        assignee = ticket.assignee_name or ""
+        texts = {
+            "claim": t("{ref}: {name} is taking care of your ticket.", ref=ref, name=assignee),
+            "assign": t("{ref}: your ticket is now handled by {name}.", ref=ref, name=assignee),
+            "reopen": t("{ref} is reopened: a technician will look at it again.", ref=ref),
+            "cancel": t("{ref} is cancelled.", ref=ref),
+            "close": t("{ref} is closed. Thank you!", ref=ref),
+        }
+        self._to_requester(uow, ticket, OutgoingMessage(text=texts[action]))
+        self.card_changed(uow, ticket)
+        self._watch(uow, ticket, action)
+
+    def technician_replied(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str) -> None:
+        """A technician's public answer."""
+        t = translator(ticket.requester_locale)
+        name = actor.name
+        body = t("{ref} — {name} writes:", ref=ticket_ref(ticket.id), name=name) + "\n" + text
+        self._to_requester(uow, ticket, OutgoingMessage(text=body))
+        self.card_changed(uow, ticket)
+
+    def waiting_on_requester(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, question: str) -> None:
+        """The technician needs an answer: the requester replies in the thread."""
+        t = translator(ticket.requester_locale)
+        name = actor.name
+        body = (
+            t("{ref} — {name} needs information from you:", ref=ticket_ref(ticket.id), name=name)
+            + "\n"
+            + question
+            + "\n"
+            + t("Reply to this message to answer; the ticket waits for you.")
+        )
+        self._to_requester(uow, ticket, OutgoingMessage(text=body, expects_text=True))
+        self.card_changed(uow, ticket)
+
+    def resolved(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, resolution: str) -> None:
+        """The fix, with a way to say it is still broken."""
+        t = translator(ticket.requester_locale)
+        body = (
+            t("{ref} is resolved:", ref=ticket_ref(ticket.id))
+            + "\n"
+            + resolution
+            + "\n"
+            + t("If the problem is still there, press “Still broken” and the ticket reopens.")
+        )
+        buttons = (
+            Button(t("Solved, thanks"), f"confirm:{ticket.id}", "primary"),
+            Button(t("Still broken"), f"stillbroken:{ticket.id}", "danger"),
+        )
+        self._to_requester(uow, ticket, OutgoingMessage(text=body, buttons=buttons))
+        self.card_changed(uow, ticket)
+        self._watch(uow, ticket, "resolve", resolution)
+
+    def priority_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old: str) -> None:
+        """The priority was changed by a technician."""
+        t = translator(ticket.requester_locale)
+        text = t("{ref}: priority changed from {old} to {new}.", ref=ticket_ref(ticket.id), old=old,
+                 new=ticket.priority)
+        self._to_requester(uow, ticket, OutgoingMessage(text=text))
+        self.card_changed(uow, ticket)
+
+    def requester_commented(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str, files: int) -> None:
+        """Show the requester's words under the technicians' card."""
+        t = translator(self._tech_language)
+        name = actor.name
+        body = t("{ref} — {name} (requester) writes:", ref=ticket_ref(ticket.id), name=name)
+        if text:
+            body += "\n" + text
+        if files:
+            body += "\n" + t("({count} file(s) attached)", count=files)
+        for place in self._places(ticket):
+            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+        self.card_changed(uow, ticket)
+
+    def card_changed(self, uow: UnitOfWork, ticket: Ticket) -> None:
+        """Queue the technicians' card in its new state (older queued versions are dropped)."""
+        t = translator(self._tech_language)
+        card = ticket_card(t, ticket, self._clock.now(), for_technicians=True)
+        message = OutgoingMessage(text=card.headline, card=card, buttons=technician_buttons(t, ticket))
+        for place in self._places(ticket):
+            uow.session.flush()
+            uow.session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.ticket_id == ticket.id,
+                    OutboxEntry.platform == place.platform,
+                    OutboxEntry.chat_id == place.chat_id,
+                    OutboxEntry.purpose == "card",
+                    OutboxEntry.status == "pending",
+                    OutboxEntry.attempts == 0,
+                )
+                .values(status="superseded")
+                .execution_options(synchronize_session=False)
+            )
+            self._add(uow, ticket, place, message, purpose="card")
+
+    def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:
+        """The ticket moved up a support level: the requester is told, the new level sees the note."""
+        t = translator(ticket.requester_locale)
+        self._to_requester(uow, ticket, OutgoingMessage(text=t(
+            "{ref} is handed over to a specialised team (level {level}); they will contact you.",
+            ref=ticket_ref(ticket.id), level=ticket.support_level)))
+        tt = translator(self._tech_language)
+        body = tt("{ref} escalated from L{old} to L{new} by {name}. Handover note:", ref=ticket_ref(ticket.id),
+                  old=old_level, new=ticket.support_level, name=actor.name) + "\n" + reason
+        self.card_changed(uow, ticket)
+        for place in self._places(ticket):
+            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+        self._watch(uow, ticket, "escalate")
+
+    def auto_closed(self, uow: UnitOfWork, ticket: Ticket, note: str) -> None:
+        """The scheduler closed the ticket after its deadline: the notice goes to the thread."""
+        self._to_requester(uow, ticket, OutgoingMessage(text=note))
+        self.card_changed(uow, ticket)
+        self._watch(uow, ticket, "auto_close", note)
+
+    def to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage) -> None:
+        """Any message for the requester, in the ticket's thread (reminders, visits, surveys)."""
+        self._to_requester(uow, ticket, message)
+
+    def technician_places(self, ticket: Ticket) -> Sequence[Place]:
+        """Where technicians see ``ticket`` (after routing by category, level and type)."""
+        return self._places(ticket)
+
+    def direct(self, uow: UnitOfWork, place: Place, message: OutgoingMessage, ticket: Ticket | None = None) -> None:
+        """Any other message to a place (e.g. a reminder)."""
+        self._add(uow, ticket, place, message, purpose="direct")
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _watch(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str = "") -> None:
+        for watcher in self.watchers:
+            watcher.ticket_update(uow, ticket, action, detail)
+
+    def _to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *,
+                      purpose: str = "update") -> None:
+        place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
+        self._add(uow, ticket, place, message, purpose=purpose)
+
+    def _add(self, uow: UnitOfWork, ticket: Ticket | None, place: Place, message: OutgoingMessage, *,
+             purpose: str, delay: timedelta = timedelta(0)) -> None:
+        now = self._clock.now()
+        uow.outbox.add(
+            OutboxEntry(
+                created_at=now,
+                ticket_id=ticket.id if ticket else None,
+                platform=place.platform,
+                chat_id=place.chat_id,
+                thread_id=place.thread_id,
+                purpose=purpose,
+                payload=encode_message(message),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now + delay,
+            )
+        )

@@ -1,0 +1,214 @@
+"""The port between the platform-neutral core and the chat platforms.
+
+Adapters (console, Slack, Telegram) speak to the core only through the types in
+this module, the way Zulip's bot framework does with its ``BotHandler`` protocol:
+
+* an adapter turns a platform payload into one :data:`Event` (a text message,
+  a button press or a slash command), calls :meth:`bot.core.HelpdeskCore.handle`
+  and renders the returned :class:`Reply` objects;
+* notifications caused by ticket changes (a status update in the requester's
+  thread, the new-ticket card for technicians) leave the core through the
+  outbox and reach the platform through the adapter's :class:`Messenger`.
+
+Nothing here knows about Slack or Telegram. All text is plain text: each
+adapter escapes it for its own markup before sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+PlatformName = str
+"""``"console"``, ``"slack"`` or ``"telegram"``."""
+
+
+@dataclass(frozen=True)
+class User:
+    """Who sent an event, as the platform knows them.
+
+    ``locale`` is the platform's language hint (``"fr-BE"``, ``"nl"``, ``"en_US"``);
+    the core keeps only the language part. ``email`` and ``phone`` come from the
+    platform profile when the adapter can read it and prefill the intake's contact step.
+    """
+
+    platform: PlatformName
+    id: str
+    display_name: str = ""
+    locale: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity used in the database and in role lists: ``"platform:id"``."""
+        return f"{self.platform}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message lives: a chat (DM, channel, group) and optionally a thread in it.
+
+    On Slack ``thread_id`` is the parent message's ``ts``; on Telegram it is the id of
+    the message a reply answers (or a forum topic id); the console uses none.
+    """
+
+    platform: PlatformName
+    chat_id: str
+    thread_id: str | None = None
+
+    def in_thread(self, thread_id: str | None) -> Place:
+        """The same chat, in another thread (``None`` for the chat's main flow)."""
+        return Place(self.platform, self.chat_id, thread_id)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the user sent (screenshot, document): a reference, never the bytes."""
+
+    kind: Literal["image", "file"]
+    ref: str
+    """The platform's file id (Slack file id, Telegram file_id)."""
+    name: str = ""
+    url: str = ""
+    """A permalink where technicians can open the file, when the platform has one."""
+    mime_type: str = ""
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    """A free-text message. ``place.thread_id`` set means a reply in a thread."""
+
+    user: User
+    place: Place
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A press on a button the core rendered; ``value`` is the button's opaque value."""
+
+    user: User
+    place: Place
+    value: str
+    message_id: str | None = None
+    """The platform id of the message that carried the button, when known."""
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    """A command such as ``/claim 42`` (``name="claim"``, ``args="42"``).
+
+    Slack sends ``/helpdesk claim 42``: its adapter strips the ``helpdesk`` word.
+    """
+
+    user: User
+    place: Place
+    name: str
+    args: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+Event = TextMessage | ButtonPress | SlashCommand
+"""Everything an adapter can hand to the core."""
+
+
+@dataclass(frozen=True)
+class Button:
+    """One choice rendered as a button (Slack Block Kit, Telegram inline keyboard,
+    a numbered option in the console). ``value`` comes back in a :class:`ButtonPress`."""
+
+    label: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    """A ticket summary that platforms render as a rich card.
+
+    Every string is already translated; ``fields`` is an ordered list of
+    ``(label, value)`` pairs.
+    """
+
+    number: int
+    headline: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What the core wants shown: plain text, optional buttons and an optional card.
+
+    ``expects_text`` marks a question whose answer is free text (Telegram renders it
+    with ForceReply); ``ephemeral`` marks a message meant for the sender only (Slack
+    renders it as an ephemeral message; other platforms send it privately).
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    card: TicketCard | None = None
+    expects_text: bool = False
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A direct answer to an event, to be shown at ``place``."""
+
+    place: Place
+    message: OutgoingMessage
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """The platform's reference to a message it accepted."""
+
+    place: Place
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One outbox entry handed to a :class:`Messenger` for delivery.
+
+    ``edit_message_id`` set means: update that message in place (a technician card)
+    instead of posting a new one. ``idempotency_key`` is stable across retries.
+    """
+
+    id: int
+    place: Place
+    message: OutgoingMessage
+    ticket_number: int | None = None
+    purpose: str = "update"
+    edit_message_id: str | None = None
+    idempotency_key: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """Raised by a :class:`Messenger` when a platform refused or could not take a message.
+
+    ``permanent=True`` means retrying cannot help (chat deleted, bot blocked):
+    the outbox gives up on that entry instead of retrying it.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@runtime_checkable
+class Messenger(Protocol):
+    """What each adapter provides so that the outbox can reach its platform."""
+
+    platform: PlatformName
+
+    def send(self, notification: Notification) -> SentMessage:
+        """Post ``notification.message`` at ``notification.place``; return where it landed.
+
+        When ``notification.edit_message_id`` is set, edit that message instead.
+        Raise :class:`DeliveryError` when the platform does not take it.
+        """
+        ...

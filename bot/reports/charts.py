@@ -1,0 +1,88 @@
+"""PNG charts of a report (matplotlib, Agg backend: no display needed, safe in threads of a server).
+
+Each function returns the PNG bytes; :func:`render_charts` returns ``(filename, bytes)`` pairs
+that the CLI writes to a folder and chat adapters upload.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+from bot.i18n import Translator
+from bot.reports.stats import Stats
+
+_DPI = 100
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def weekly_volume_chart(stats: Stats, t: Translator) -> bytes:
+    """Stacked bars: tickets opened per week, by category."""
+    weeks = sorted(stats.weekly_volume)
+    categories = sorted({c for counts in stats.weekly_volume.values() for c in counts})
+    figure = Figure(figsize=(8, 4))
+    axes = figure.subplots()
+    labels = [w.strftime("%d/%m") for w in weeks]
+    bottom = [0] * len(weeks)
+    for category in categories:
+        values = [stats.weekly_volume[w].get(category, 0) for w in weeks]
+        axes.bar(labels, values, bottom=bottom, label=category)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_title(t("Tickets opened per week, by category"))
+    axes.set_xlabel(t("Week of"))
+    axes.set_ylabel(t("Tickets"))
+    if categories:
+        axes.legend()
+    return _png(figure)
+
+
+def sla_compliance_chart(stats: Stats, t: Translator) -> bytes:
+    """Lines: share of response and resolution due times met, per week of creation (%)."""
+    weeks = sorted(stats.weekly_sla)
+    labels = [w.strftime("%d/%m") for w in weeks]
+    figure = Figure(figsize=(8, 4))
+    axes = figure.subplots()
+    for name, kind in ((t("Response"), "response"), (t("Resolution"), "resolution")):
+        shares = [
+            (stats.weekly_sla[w].response if kind == "response" else stats.weekly_sla[w].resolution).share
+            for w in weeks
+        ]
+        axes.plot(labels, [float("nan") if s is None else s * 100 for s in shares], marker="o", label=name)
+    axes.set_ylim(0, 105)
+    axes.set_title(t("SLA compliance per week (%)"))
+    axes.set_xlabel(t("Week of"))
+    axes.set_ylabel("%")
+    axes.legend()
+    return _png(figure)
+
+
+def backlog_age_chart(stats: Stats, t: Translator) -> bytes:
+    """Bars: open tickets by age at the end of the period."""
+    figure = Figure(figsize=(6, 4))
+    axes = figure.subplots()
+    axes.bar(list(stats.backlog), list(stats.backlog.values()), color="tab:orange")
+    axes.set_title(t("Backlog by age ({count} open)", count=stats.backlog_total))
+    axes.set_xlabel(t("Age"))
+    axes.set_ylabel(t("Tickets"))
+    return _png(figure)
+
+
+def render_charts(stats: Stats, t: Translator) -> list[tuple[str, bytes]]:
+    """The three charts as ``(filename, png_bytes)``."""
+    label = stats.period.label
+    return [
+        (f"volume-{label}.png", weekly_volume_chart(stats, t)),
+        (f"sla-{label}.png", sla_compliance_chart(stats, t)),
+        (f"backlog-{label}.png", backlog_age_chart(stats, t)),
+    ]

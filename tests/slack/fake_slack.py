@@ -1,0 +1,264 @@
+"""A local fake of Slack's Web API, for tests: stdlib ``http.server`` on 127.0.0.1, port 0.
+
+Like bolt-python's ``tests/mock_web_api_server``, it records every request it receives
+and answers the way Slack does (``{"ok": true, ...}``; ``ok: false`` with an error code;
+HTTP 429 with ``Retry-After``; 500). Tests point a ``WebClient`` at :attr:`FakeSlack.api_url`
+and the ``response_url`` of payloads at :meth:`FakeSlack.response_url`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+VALID_TOKEN = "xoxb-valid"
+BOT_USER_ID = "UBOT0001"
+
+
+@dataclass
+class Call:
+    """One request the fake received: the API method (or ``respond`` for a response_url) and its arguments."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The ``blocks`` argument, decoded (the SDK may send it as a JSON string)."""
+        blocks = self.args.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+    def view(self) -> dict[str, Any]:
+        """The ``view`` argument, decoded."""
+        view = self.args.get("view") or {}
+        return json.loads(view) if isinstance(view, str) else dict(view)
+
+
+@dataclass
+class Scripted:
+    """A canned answer used once before the default behaviour resumes."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """The fake server. Use as a context manager; it stops on exit."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self._scripts: dict[str, deque[Scripted]] = {}
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
+        self._server.request_queue_size = 256
+        self._server.server_bind()
+        self._server.server_activate()
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL to give to ``WebClient(base_url=...)``."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        """A ``response_url`` that lands on this server (recorded as method ``respond``)."""
+        return f"{self.base_url}/respond/{name}"
+
+    # -- scripting and inspection --------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        real_name: str = "",
+        display_name: str = "",
+        email: str = "",
+        phone: str = "",
+        locale: str = "fr-FR",
+        is_bot: bool = False,
+    ) -> None:
+        """Make ``users.info`` know a user."""
+        self.users[user_id] = {
+            "id": user_id,
+            "name": (display_name or real_name or user_id).lower().replace(" ", "."),
+            "real_name": real_name,
+            "locale": locale,
+            "is_bot": is_bot,
+            "profile": {"real_name": real_name, "display_name": display_name, "email": email, "phone": phone},
+        }
+
+    def script(self, method: str, *answers: Scripted) -> None:
+        """Answer the next calls of ``method`` with ``answers``, in order."""
+        self._scripts.setdefault(method, deque()).extend(answers)
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
+        self.script(method, *[Scripted(200, {"ok": False, "error": error})] * times)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP 429 with ``Retry-After``."""
+        answer = Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+        self.script(method, *[answer] * times)
+
+    def server_error(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP 500."""
+        self.script(method, *[Scripted(500, {"ok": False, "error": "fatal_error"})] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Every recorded call of ``method``, oldest first."""
+        with self._changed:
+            return [call for call in self.calls if call.method == method]
+
+    def methods(self) -> list[str]:
+        """The methods called, in order (``auth.test`` included)."""
+        with self._changed:
+            return [call.method for call in self.calls]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until ``method`` was called ``count`` times (a condition, not a sleep)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len([c for c in self.calls if c.method == method]) >= count, timeout)
+            return [call for call in self.calls if call.method == method]
+
+    def clear(self) -> None:
+        """Forget the recorded calls."""
+        with self._changed:
+            self.calls.clear()
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def _answer(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> Scripted:
+        queue = self._scripts.get(method)
+        if queue:
+            return queue.popleft()
+        if method == "respond":
+            return Scripted(200, {})
+        if headers.get("authorization") != f"Bearer {VALID_TOKEN}":
+            return Scripted(200, {"ok": False, "error": "invalid_auth"})
+        return Scripted(200, self._default(method, args))
+
+    def _default(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.com/",
+                "team": "Fake",
+                "user": "helpdesk",
+                "team_id": "T111",
+                "user_id": BOT_USER_ID,
+                "bot_id": "B111",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") if method == "chat.update" else f"1700000000.{next(self._ts):06d}"
+            channel = str(args.get("channel", ""))
+            if channel.startswith(("U", "W")):
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            users = str(args.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users[1:]}}
+        if method in ("views.open", "views.update", "views.publish"):
+            return {"ok": True, "view": {"id": args.get("view_id") or f"V{next(self._views):04d}"}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.usergroups.get(str(args.get("usergroup")), [])}
+        return {"ok": True}
+
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                args: dict[str, Any] = dict(parse_qsl(url.query))
+                content_type = self.headers.get("content-type") or ""
+                if raw and "json" in content_type:
+                    args.update(json.loads(raw))
+                elif raw:
+                    args.update(parse_qsl(raw))
+                if url.path.startswith("/api/"):
+                    method = url.path[len("/api/") :]
+                elif url.path.startswith("/respond/"):
+                    method = "respond"
+                    args["response_url_name"] = url.path[len("/respond/") :]
+                else:
+                    method = url.path
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                # Recorded before answering: once the client has its answer, the call is visible.
+                fake._record(Call(method, args, headers))
+                answer = fake._answer(method, args, headers)
+                data = json.dumps(answer.body).encode("utf-8") if method != "respond" else b"ok"
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json" if method != "respond" else "text/plain")
+                for key, value in answer.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        return Handler
+
+
+def iter_blocks_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
+    """Every text string inside ``blocks`` (sections, fields, context, buttons)."""
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            yield str(text.get("text", ""))
+        for item in block.get("fields") or []:
+            yield str(item.get("text", ""))
+        for element in block.get("elements") or []:
+            inner = element.get("text")
+            yield str(inner.get("text", "") if isinstance(inner, dict) else inner or "")

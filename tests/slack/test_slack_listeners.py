@@ -1,0 +1,371 @@
+"""The Slack listeners, through the real slack-bolt App, a recording core and the fake Web API."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from fake_slack import BOT_USER_ID, FakeSlack, iter_blocks_text
+from slack_bolt import BoltRequest
+from slack_harness import TECHNICIAN, RecordingCore, dispatch, dispatch_form
+from slack_payloads import (
+    JSON,
+    app_mention,
+    block_actions,
+    dm_message,
+    event_body,
+    shortcut,
+    signed_headers,
+    slash_command,
+    view_submission,
+)
+
+from adapters.slack.app import SlackAdapter
+from bot.errors import ValidationFailed
+from bot.port import (
+    Button,
+    ButtonPress,
+    OutgoingMessage,
+    Place,
+    Reply,
+    SlashCommand,
+    TextMessage,
+    TicketCard,
+)
+
+# --- direct messages ------------------------------------------------------------------------
+
+
+def test_dm_becomes_a_text_message_with_the_slack_profile(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    response = dispatch(adapter, event_body(dm_message("Mon imprimante &amp; le scanner &lt;3")))
+
+    assert response.status == 200
+    [event] = core.events
+    assert isinstance(event, TextMessage)
+    assert event.text == "Mon imprimante & le scanner <3"
+    assert event.place == Place("slack", "D111", None)
+    assert event.user.key == "slack:U111"
+    assert (event.user.display_name, event.user.locale) == ("anne", "fr-BE")
+    assert (event.user.email, event.user.phone) == ("anne.dupont@example.be", "+32 2 123 45 67")
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert post.args["channel"] == "D111"
+    assert "thread_ts" not in post.args
+
+
+def test_reply_in_a_dm_thread_keeps_the_thread(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    dispatch(adapter, event_body(dm_message("more info", thread_ts="1700000000.000001")))
+
+    assert core.events[0].place == Place("slack", "D111", "1700000000.000001")
+    assert fake_slack.calls_to("chat.postMessage")[0].args["thread_ts"] == "1700000000.000001"
+
+
+def test_bot_messages_edits_and_joins_are_ignored(adapter: SlackAdapter, core: RecordingCore) -> None:
+    dispatch(adapter, event_body(dm_message("from a bot", bot_id="B222"), event_id="Ev1"))
+    dispatch(adapter, event_body(dm_message("edited", subtype="message_changed", ts="2.0"), event_id="Ev2"))
+    dispatch(adapter, event_body(dm_message("joined", subtype="channel_join", ts="3.0"), event_id="Ev3"))
+    dispatch(adapter, event_body(dm_message("myself", user=BOT_USER_ID, ts="4.0"), event_id="Ev4"))
+    dispatch(
+        adapter,
+        event_body({**dm_message("channel", ts="5.0", channel="C999"), "channel_type": "channel"}, event_id="Ev5"),
+    )
+
+    assert core.events == []
+
+
+def test_shared_file_becomes_an_attachment(adapter: SlackAdapter, core: RecordingCore) -> None:
+    files = [
+        {
+            "id": "F0123ABC",
+            "name": "erreur.png",
+            "mimetype": "image/png",
+            "permalink": "https://fake.slack.com/files/U111/F0123ABC/erreur.png",
+        }
+    ]
+    dispatch(adapter, event_body(dm_message("voici l'erreur", subtype="file_share", files=files)))
+
+    [event] = core.events
+    assert isinstance(event, TextMessage)
+    [attachment] = event.attachments
+    assert (attachment.kind, attachment.ref, attachment.name) == ("image", "F0123ABC", "erreur.png")
+    assert attachment.url.endswith("/F0123ABC/erreur.png")
+
+
+def test_retried_or_duplicated_event_is_processed_once(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    body = event_body(dm_message("VPN en panne"), event_id="EvDup")
+    first = dispatch(adapter, body)
+    retry = dispatch(adapter, body, **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
+    # Same message delivered under another event id (Slack can do that too).
+    again = dispatch(adapter, event_body(dm_message("VPN en panne"), event_id="EvOther"))
+
+    assert (first.status, retry.status, again.status) == (200, 200, 200)
+    assert len(core.events) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_events_are_acknowledged_before_the_core_runs(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.gate = threading.Event()
+    body = event_body(dm_message("slow database"))
+    response = adapter.bolt.dispatch(BoltRequest(body=body, headers=dict(signed_headers(body, JSON).items())))
+
+    assert response.status == 200
+    assert core.events == []  # the core is still blocked: Slack got its answer first
+    core.gate.set()
+    assert adapter.wait_idle(5)
+    assert len(core.events) == 1
+
+
+def test_mention_in_a_channel_moves_the_conversation_to_the_dm(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    dispatch(adapter, event_body(app_mention(f"<@{BOT_USER_ID}> Outlook plante au démarrage")))
+
+    [event] = core.events
+    assert isinstance(event, TextMessage)
+    assert event.text == "Outlook plante au démarrage"
+    assert event.place == Place("slack", "D111", None)
+    [note] = fake_slack.calls_to("chat.postEphemeral")
+    assert (note.args["channel"], note.args["user"]) == ("C111", "U111")
+    assert "message privé" in note.args["text"]
+    assert fake_slack.calls_to("chat.postMessage")[0].args["channel"] == "D111"
+
+
+def test_user_text_is_escaped_so_it_never_pings(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.answer = lambda event: [
+        Reply(
+            event.place,
+            OutgoingMessage(
+                text=f"You wrote: {getattr(event, 'text', '')}",
+                card=TicketCard(7, "<!channel> help", (("Requester", "<@U999> & <https://evil.example|bank>"),)),
+            ),
+        )
+    ]
+    dispatch(adapter, event_body(dm_message("&lt;!channel&gt; &lt;!here&gt; &lt;@U999&gt;")))
+
+    [post] = fake_slack.calls_to("chat.postMessage")
+    texts = [post.args["text"], *iter_blocks_text(post.blocks())]
+    joined = "\n".join(texts)
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U999&gt;" in post.args["text"]
+    assert "<!" not in joined and "<@" not in joined and "<http" not in joined
+    assert "&lt;https://evil.example|bank&gt;" in joined
+
+
+# --- slash command ----------------------------------------------------------------------------
+
+
+def test_slash_subcommand_becomes_a_slash_command(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    response = dispatch_form(adapter, slash_command("claim 42", response_url=fake_slack.response_url()))
+
+    assert response.status == 200
+    [event] = core.events
+    assert isinstance(event, SlashCommand)
+    assert (event.name, event.args) == ("claim", "42")
+    assert event.place == Place("slack", "C111", None)
+
+
+def test_bare_slash_command_is_help_and_mentions_become_ids(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    dispatch_form(adapter, slash_command("", response_url=fake_slack.response_url()))
+    dispatch_form(adapter, slash_command("ASSIGN 42 <@UTECH001|tom>", response_url=fake_slack.response_url()))
+    dispatch_form(adapter, slash_command("note 42 user says &lt;it works&gt;", response_url=fake_slack.response_url()))
+
+    commands = [(e.name, e.args) for e in core.events if isinstance(e, SlashCommand)]
+    assert commands == [("help", ""), ("assign", "42 UTECH001"), ("note", "42 user says <it works>")]
+
+
+def test_ephemeral_reply_to_a_command_goes_to_the_response_url(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.answer = lambda event: [Reply(event.place, OutgoingMessage("Only technicians can do that.", ephemeral=True))]
+    dispatch_form(adapter, slash_command("claim 42", response_url=fake_slack.response_url("cmd")))
+
+    [respond] = fake_slack.calls_to("respond")
+    assert respond.args["response_url_name"] == "cmd"
+    assert respond.args["response_type"] == "ephemeral"
+    assert respond.args["text"] == "Only technicians can do that."
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_public_reply_in_a_channel_without_the_bot_falls_back_to_the_user(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("chat.postMessage", "not_in_channel")
+    dispatch_form(adapter, slash_command("queue", response_url=fake_slack.response_url()))
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    [respond] = fake_slack.calls_to("respond")
+    assert respond.args["response_type"] == "ephemeral"
+
+
+def test_helpdesk_new_opens_the_prefilled_intake_modal(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    dispatch_form(adapter, slash_command("new", response_url=fake_slack.response_url()))
+
+    assert core.events == []
+    [opened] = fake_slack.calls_to("views.open")
+    view = opened.view()
+    assert view["callback_id"] == "hd_intake"
+    assert view["title"]["text"] == "Signaler un problème"  # fr-BE profile
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
+    assert initial["contact_name"] == "Anne Dupont"
+    assert initial["contact_email"] == "anne.dupont@example.be"
+    assert initial["contact_phone"] == "+32 2 123 45 67"
+    assert json.loads(view["private_metadata"]) == {"locale": "fr-BE", "channel": "C111"}
+
+
+def test_report_problem_shortcut_opens_the_modal(adapter: SlackAdapter, fake_slack: FakeSlack) -> None:
+    response = dispatch_form(adapter, shortcut("report_problem"))
+
+    assert response.status == 200
+    assert fake_slack.calls_to("views.open")[0].args["trigger_id"] == "111.222.xxx"
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+
+def test_button_press_carries_the_button_value(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    response = dispatch_form(
+        adapter,
+        block_actions(
+            "claim:42",
+            response_url=fake_slack.response_url(),
+            channel="CTRIAGE1",
+            message_ts="1700000000.000009",
+            user=TECHNICIAN,
+        ),
+    )
+
+    assert response.status == 200
+    [event] = core.events
+    assert isinstance(event, ButtonPress)
+    assert event.value == "claim:42"
+    assert event.message_id == "1700000000.000009"
+    assert event.place == Place("slack", "CTRIAGE1", None)
+    assert event.user.key == f"slack:{TECHNICIAN}"
+
+
+def test_core_buttons_are_rendered_as_block_kit_buttons(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.answer = lambda event: [
+        Reply(
+            event.place,
+            OutgoingMessage(
+                "Did one of these help?",
+                buttons=(Button("This solved it", "kb:solved", "primary"), Button("Not solved", "kb:open")),
+            ),
+        )
+    ]
+    dispatch(adapter, event_body(dm_message("vpn")))
+
+    [post] = fake_slack.calls_to("chat.postMessage")
+    [actions] = [b for b in post.blocks() if b["type"] == "actions"]
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        ("hd_btn_0", "kb:solved"),
+        ("hd_btn_1", "kb:open"),
+    ]
+    assert actions["elements"][0]["style"] == "primary"
+
+    # Pressing the rendered button reaches the core with its value.
+    dispatch_form(
+        adapter,
+        block_actions("kb:open", action_id="hd_btn_1", response_url=fake_slack.response_url(), channel="D111"),
+    )
+    assert isinstance(core.events[-1], ButtonPress) and core.events[-1].value == "kb:open"
+
+
+# --- intake modal -----------------------------------------------------------------------------
+
+VALID_FORM = {
+    "title": "Imprimante du 3e en panne",
+    "description": "Elle affiche E-42 depuis ce matin.",
+    "error_message": "E-42 paper jam",
+    "url": "https://intranet.example.be/print",
+    "started": "ce matin",
+    "impact": "team",
+    "urgency": "high",
+    "contact_name": "Anne Dupont",
+    "contact_phone": "+32 2 123 45 67",
+    "contact_email": "anne.dupont@example.be",
+}
+
+
+def test_modal_errors_are_shown_on_the_fields(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    bad = {**VALID_FORM, "title": "  ", "contact_email": "anne@", "url": "intranet/print"}
+    response = dispatch_form(adapter, view_submission(bad))
+
+    assert response.status == 200
+    answer = json.loads(response.body)
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"title", "contact_email", "url"}
+    assert answer["errors"]["title"] == "Please give a title."  # en-US in private_metadata
+    assert core.forms == []
+
+
+def test_valid_modal_opens_a_ticket_in_the_dm(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    response = dispatch_form(adapter, view_submission(VALID_FORM))
+
+    answer = json.loads(response.body)
+    assert answer["response_action"] == "update"
+    [(user, place, fields)] = core.forms
+    assert fields == VALID_FORM
+    assert user.key == "slack:U111"
+    assert place == Place("slack", "D111", None)
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert post.args["channel"] == "D111"
+    assert "Ticket #7 is open" in post.args["text"]
+    [update] = fake_slack.calls_to("views.update")
+    assert update.args["view_id"] == "V111"
+    assert "Ticket #7 is open" in json.dumps(update.view())
+
+
+def test_core_validation_error_reopens_the_form_with_everything_typed(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.form_error = ValidationFailed("The phone number {value} is not valid.", field="contact_phone", value="12")
+    dispatch_form(adapter, view_submission(VALID_FORM))
+
+    [update] = fake_slack.calls_to("views.update")
+    view = update.view()
+    assert view["callback_id"] == "hd_intake"
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
+    assert initial["title"] == VALID_FORM["title"]
+    assert initial["description"] == VALID_FORM["description"]
+    assert "The phone number 12 is not valid." in json.dumps(view)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+# --- App Home ---------------------------------------------------------------------------------
+
+
+def test_app_home_lists_open_tickets(adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack) -> None:
+    core.cards = [OutgoingMessage("#7", card=TicketCard(7, "Imprimante <!here>", (("Statut", "en cours"),)))]
+    event = {"type": "app_home_opened", "user": "U111", "channel": "D111", "tab": "home", "event_ts": "1.2"}
+    dispatch(adapter, event_body(event, event_id="EvHome"))
+
+    [publish] = fake_slack.calls_to("views.publish")
+    assert publish.args["user_id"] == "U111"
+    view = publish.view()
+    assert view["type"] == "home"
+    text = "\n".join(iter_blocks_text(view["blocks"]))
+    assert "#7 — Imprimante &lt;!here&gt;" in text
+    assert "Vos tickets ouverts" in text
