@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
@@ -46,6 +46,9 @@ from bot.roles import RoleDirectory
 from bot.tickets import Actor, TicketService
 
 logger = logging.getLogger(__name__)
+
+Audience = Literal["everyone", "technician", "team_lead"]
+"""Who sees a command in ``/help``."""
 
 _GREETING_WORDS = {
     "bonjour", "bonsoir", "salut", "coucou", "hello", "hi", "hey", "hallo", "dag", "goedemorgen", "goedemiddag",
@@ -132,6 +135,7 @@ class HelpdeskCore:
             "mine": self._cmd_mine,
         }
         self._buttons: dict[str, HelpdeskCore.ButtonHandler] = {}
+        self._help_lines: list[tuple[Audience, str]] = []
         self.problem_hooks: list[HelpdeskCore.ProblemHook] = []
         """Features that may answer a new problem before the knowledge base and the intake (duplicates)."""
 
@@ -140,9 +144,17 @@ class HelpdeskCore:
     ProblemHook = Callable[[TextMessage, ConversationState, Translator], list[OutgoingMessage] | None]
     """Returns messages (and sets ``conv``) to answer the problem itself, or None to let it through."""
 
-    def register_command(self, name: str, handler: CommandHandler) -> None:
-        """Add a slash command (used by feature modules such as service levels)."""
+    def register_command(
+        self, name: str, handler: CommandHandler, *, help_line: str | None = None, audience: Audience = "everyone"
+    ) -> None:
+        """Add a slash command (used by feature modules such as service levels).
+
+        ``help_line`` (a msgid marked with ``N_``) is listed by ``/help`` to ``audience``:
+        everyone, technicians, or team leads.
+        """
         self._commands[name.lower()] = handler
+        if help_line is not None:
+            self._help_lines.append((audience, help_line))
 
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
         """Route button values ``prefix:rest`` to ``handler(event, rest, t)``."""
@@ -457,6 +469,7 @@ class HelpdeskCore:
             t("/cancel N — cancel ticket N"),
             t("/kb words — search the knowledge base"),
             t("/lang fr|en|nl — change my language"),
+            *self._registered_help("everyone", t),
         ]
         if self._roles.is_technician(event.user.key):
             lines += [
@@ -472,8 +485,15 @@ class HelpdeskCore:
                 t("/resolve N text — resolve with a note for the requester"),
                 t("/reopen N — reopen a resolved ticket"),
                 t("/priority N P1..P4 — change the priority"),
+                *self._registered_help("technician", t),
             ]
+        lead_lines = self._registered_help("team_lead", t)
+        if lead_lines and self._roles.is_team_lead(event.user.key):
+            lines += ["", t("Team lead commands:"), *lead_lines]
         return [OutgoingMessage("\n".join(lines))]
+
+    def _registered_help(self, audience: Audience, t: Translator) -> list[str]:
+        return [t(line) for who, line in self._help_lines if who == audience]
 
     def _cmd_new(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         conv = self._load(event.user, event.place)

@@ -30,10 +30,20 @@ def ticket(requester: ConsoleChat, technician: ConsoleChat, open_ticket: OpenTic
 def test_help_lists_requester_commands_and_technician_commands_only_for_technicians(
     requester: ConsoleChat, technician: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    shown = assert_dialog(requester, [("/help", ["/new", "/mytickets", "/ticket N", "/cancel N", "/kb", "/lang"])])
-    assert "/claim" not in "\n".join(shown[0])
-    assert_dialog(technician, [("/help", ["/queue", "/claim N", "/assign N USER", "/note N", "/reply N",
-                                          "/wait N", "/resolve N", "/reopen N", "/priority N"])])
+    shown = assert_dialog(requester, [("/help", ["/new", "/mytickets", "/ticket N", "/cancel N", "/kb", "/lang",
+                                                  "/complaint", "/feedback N", "/unfollow N"])])
+    for technician_only in ("/claim", "/escalate", "/visit", "/problem", "/link", "/kbdraft", "/stats"):
+        assert technician_only not in "\n".join(shown[0])
+    shown = assert_dialog(technician, [("/help", [
+        "/queue", "/claim N", "/assign N USER", "/note N", "/reply N", "/wait N", "/resolve N", "/reopen N",
+        "/priority N", "/escalate N", "/visit N", "/visits", "/category N", "/problem", "/link N P", "/kbdraft N"])])
+    assert "/stats" not in "\n".join(shown[0])
+
+
+def test_help_shows_team_leads_the_statistics(app: HelpdeskApp, technician: ConsoleChat,
+                                              assert_dialog: AssertDialog) -> None:
+    app.roles.grant(technician.user.key, "team_lead")
+    assert_dialog(technician, [("/help", ["Team lead commands:", "/stats [7d|30d|YYYY-MM]"])])
 
 
 @pytest.mark.parametrize("command", [

@@ -491,3 +491,26 @@ def test_cli_export_erase_and_anonymise(gdpr_app: HelpdeskApp, cli_config: Path)
     anonymised = runner.invoke(main, ["--config", str(cli_config), "gdpr", "anonymise"])
     assert anonymised.exit_code == 0 and anonymised.output.startswith("1 ticket(s) finished before")
     assert personal_data_left(gdpr_app, 1) == []
+
+
+def test_running_bot_schedules_the_retention_job_daily(make_app: Callable[..., HelpdeskApp]) -> None:
+    from bot.sla.service import start_scheduler
+
+    app = make_app(clock=FrozenClock(NOW), privacy={"retention_months": 1})
+    add_ticket(app, 1, created=NOW - timedelta(days=90), ended=NOW - timedelta(days=80))
+    scheduler = start_scheduler(app)
+    try:
+        job = scheduler.get_job("privacy-retention")
+        assert job is not None and job.trigger.interval == timedelta(days=1)
+        job.func()  # what the scheduler runs each day
+    finally:
+        scheduler.shutdown(wait=True)
+    assert personal_data_left(app, 1) == []
+
+    quiet = make_app(clock=FrozenClock(NOW), privacy={"enabled": False})
+    scheduler = start_scheduler(quiet)
+    try:
+        assert scheduler.get_job("privacy-retention") is None
+        assert scheduler.get_job("service-levels") is not None
+    finally:
+        scheduler.shutdown(wait=True)

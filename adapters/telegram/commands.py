@@ -38,6 +38,16 @@ _REQUESTER: dict[str, dict[str, str]] = {
         "nl": "Zoeken in de kennisbank",
     },
     "lang": {"fr": "Langue : /lang fr|en|nl", "en": "Language: /lang fr|en|nl", "nl": "Taal: /lang fr|en|nl"},
+    "complaint": {
+        "fr": "Adresser une plainte aux responsables",
+        "en": "Make a complaint to the team leads",
+        "nl": "Een klacht indienen bij de teamleiders",
+    },
+    "feedback": {
+        "fr": "Évaluer un ticket : /feedback N 1-5",
+        "en": "Rate a ticket: /feedback N 1-5",
+        "nl": "Een ticket beoordelen: /feedback N 1-5",
+    },
 }
 
 _TECHNICIAN: dict[str, dict[str, str]] = {
@@ -86,6 +96,38 @@ _TECHNICIAN: dict[str, dict[str, str]] = {
         "fr": "Priorité : /priority N P1..P4",
         "en": "Priority: /priority N P1..P4",
         "nl": "Prioriteit: /priority N P1..P4",
+    },
+    "escalate": {
+        "fr": "Escalader : /escalate N L2|L3 motif",
+        "en": "Escalate: /escalate N L2|L3 reason",
+        "nl": "Escaleren: /escalate N L2|L3 reden",
+    },
+    "visit": {
+        "fr": "Planifier un passage : /visit N AAAA-MM-JJ HH:MM",
+        "en": "Plan a visit: /visit N YYYY-MM-DD HH:MM",
+        "nl": "Bezoek plannen: /visit N JJJJ-MM-DD UU:MM",
+    },
+    "visits": {"fr": "Mes prochains passages", "en": "My upcoming visits", "nl": "Mijn komende bezoeken"},
+    "category": {
+        "fr": "Changer d'équipe : /category N helpline|helpdesk",
+        "en": "Change team: /category N helpline|helpdesk",
+        "nl": "Ander team: /category N helpline|helpdesk",
+    },
+    "problem": {"fr": "Fiches de problème", "en": "Problem records", "nl": "Probleemdossiers"},
+    "link": {
+        "fr": "Relier à un problème : /link N P",
+        "en": "Link to a problem: /link N P",
+        "nl": "Aan een probleem koppelen: /link N P",
+    },
+    "kbdraft": {
+        "fr": "Brouillon d'article : /kbdraft N",
+        "en": "Draft an article: /kbdraft N",
+        "nl": "Conceptartikel: /kbdraft N",
+    },
+    "stats": {
+        "fr": "Statistiques (responsables)",
+        "en": "Statistics (team leads)",
+        "nl": "Statistieken (teamleiders)",
     },
     "kb": {
         "fr": "Chercher dans la base de connaissances",

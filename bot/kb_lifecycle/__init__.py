@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.core import parse_number
 from bot.errors import InvalidCommand, TicketNotFound
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.kb_lifecycle.drafts import (
     DraftArticle,
     draft_from_ticket,
@@ -94,4 +94,5 @@ def install(app: HelpdeskApp) -> None:
     ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
     app.core.use_knowledge(lambda: ranked)
     directory = app.config.knowledge.directory or default_knowledge_dir()
-    app.core.register_command("kbdraft", DraftCommand(app, Path(directory)))
+    app.core.register_command("kbdraft", DraftCommand(app, Path(directory)), audience="technician",
+                              help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import InvalidCommand, PermissionDenied
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.port import OutgoingMessage, SlashCommand
 from bot.reports import build_report
 
@@ -27,4 +27,5 @@ def install(app: HelpdeskApp) -> None:
             raise InvalidCommand(usage=USAGE) from None
         return [OutgoingMessage(report.text)]
 
-    app.core.register_command("stats", stats)
+    app.core.register_command("stats", stats, audience="team_lead",
+                              help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics"))

@@ -33,7 +33,7 @@ from bot.core import parse_number
 from bot.db.models import SlaAction, Ticket, TicketEvent, Visit
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
 from bot.port import Button, ButtonPress, OutgoingMessage, Place, SlashCommand
@@ -417,12 +417,18 @@ class ServiceLevels:
 
     def register(self, core: Any) -> None:
         """Add the commands and buttons to the core."""
-        core.register_command("escalate", self.cmd_escalate)
-        core.register_command("visit", self.cmd_visit)
-        core.register_command("visits", self.cmd_visits)
-        core.register_command("complaint", self.cmd_complaint)
-        core.register_command("category", self.cmd_category)
-        core.register_command("feedback", self.cmd_feedback)
+        core.register_command("escalate", self.cmd_escalate, audience="technician",
+                              help_line=N_("/escalate N [L2|L3] reason — hand the ticket over to the next level"))
+        core.register_command("visit", self.cmd_visit, audience="technician",
+                              help_line=N_("/visit N YYYY-MM-DD HH:MM [place] — plan an on-site visit"))
+        core.register_command("visits", self.cmd_visits, audience="technician",
+                              help_line=N_("/visits — your upcoming on-site visits"))
+        core.register_command("complaint", self.cmd_complaint,
+                              help_line=N_("/complaint — make a complaint to the team leads"))
+        core.register_command("category", self.cmd_category, audience="technician",
+                              help_line=N_("/category N helpline|helpdesk — route the ticket to the other team"))
+        core.register_command("feedback", self.cmd_feedback,
+                              help_line=N_("/feedback N [1-5] comment — rate how ticket N was handled"))
         core.register_button("visit", self.button_visit)
         core.register_button("sat", self.button_satisfaction)
 
@@ -713,7 +719,8 @@ def install(app: HelpdeskApp) -> None:
 
 
 def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
-    """Run :meth:`ServiceLevels.run_due_actions` every ``[sla] poll_seconds`` in a background thread."""
+    """Run :meth:`ServiceLevels.run_due_actions` every ``[sla] poll_seconds`` in a background thread,
+    and the data-retention job (:func:`bot.privacy.service.anonymise_expired`) daily."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     service = app.service_levels
@@ -727,8 +734,22 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
         except Exception:
             logger.exception("service-level round failed; retrying at the next one")
 
+    def retention() -> None:
+        from bot.privacy.service import anonymise_expired
+
+        try:
+            count = anonymise_expired(app, app.clock.now())
+            if count:
+                logger.info("retention: anonymised the personal data of %d finished tickets", count)
+        except Exception:
+            logger.exception("retention job failed; retrying tomorrow")
+
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(tick, "interval", seconds=service.config.poll_seconds, id="service-levels",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    if app.config.privacy.enabled:
+        # Daily, first run shortly after start-up; several processes may run it: it is idempotent.
+        scheduler.add_job(retention, "interval", hours=24, id="privacy-retention", max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(UTC) + timedelta(minutes=5))
     scheduler.start()
     return scheduler

@@ -90,8 +90,8 @@ async def test_command_menus_per_language_and_technician_scope(fake: FakeTelegra
     assert all(c.params["scope"] == {"type": "chat", "chat_id": TECH_CHAT} for c in chat_scope)
     requester_names = {cmd["command"] for cmd in default_scope[0].params["commands"]}
     technician_names = {cmd["command"] for cmd in chat_scope[0].params["commands"]}
-    assert {"start", "mytickets", "ticket", "cancel", "kb", "lang", "help"} <= requester_names
-    assert "claim" not in requester_names
+    assert {"start", "mytickets", "ticket", "cancel", "kb", "lang", "help", "complaint", "feedback"} <= requester_names
+    assert not {"claim", "escalate", "visit", "stats"} & requester_names
     assert {
         "claim",
         "assign",
@@ -102,6 +102,12 @@ async def test_command_menus_per_language_and_technician_scope(fake: FakeTelegra
         "reopen",
         "priority",
         "queue",
+        "escalate",
+        "visit",
+        "visits",
+        "problem",
+        "link",
+        "kbdraft",
     } <= technician_names
     french = next(c for c in default_scope if c.params.get("language_code") is None)
     dutch = next(c for c in default_scope if c.params.get("language_code") == "nl")
