@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -26,6 +27,7 @@ from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
 from bot.outbox import OutboxDispatcher
 from bot.port import Event, Messenger, Place, Reply, User
+from bot.presenters import set_display_timezone
 from bot.roles import RoleDirectory
 from bot.tickets import TicketService
 
@@ -104,6 +106,7 @@ def bootstrap(
 ) -> HelpdeskApp:
     """Build the application for ``config``; apply migrations unless ``migrate=False``."""
     clock = clock or SystemClock()
+    set_display_timezone(ZoneInfo(config.sla.calendar.timezone))
     engine = create_db_engine(config.database.url, echo=config.database.echo)
     if migrate:
         upgrade_database(engine)

@@ -7,7 +7,7 @@ platform's markup (and escape user text) when they render it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Ticket, TicketEvent
@@ -119,11 +119,12 @@ def one_line(t: Translator, ticket: Ticket, now: datetime) -> str:
     return f"{ticket_ref(ticket.id)} [{ticket.priority}] {status} — {ticket.title} ({age})"
 
 
-def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz_label: str = "UTC") -> list[str]:
-    """A ticket's history as readable lines, oldest first."""
+def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz: tzinfo | None = None) -> list[str]:
+    """A ticket's history as readable lines, oldest first, in the service desk's time zone."""
     lines = []
     for event in events:
-        when = event.at.strftime("%Y-%m-%d %H:%M")
+        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)  # SQLite keeps naive UTC
+        when = at.astimezone(tz or _display_tz[0]).strftime("%Y-%m-%d %H:%M")
         who = event.actor_name or event.actor_key
         if event.kind == "created":
             what = t("opened the ticket")
@@ -148,7 +149,7 @@ def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz_label: str
             what = t("attached {name}", name=event.text)
         else:
             what = event.kind
-        lines.append(f"{when} {tz_label} · {who}: {what}")
+        lines.append(f"{when} · {who}: {what}")
     return lines
 
 
