@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase
-from bot.knowledge.text import normalise
+from bot.knowledge import Article, KnowledgeBase, Lexicon
+from bot.knowledge.index import UNCOVERED_FACTOR
+from bot.knowledge.text import normalise, stem
 
 FIXTURES = Path(__file__).parent / "kb_fixtures"
 
@@ -135,3 +136,110 @@ def test_explanation_shows_terms_synonyms_corrections_and_fields(kb: KnowledgeBa
 def test_normalisation() -> None:
     assert normalise("L’Écran d'accueil ÇA MARCHE PAS 😩!!") == "ecran accueil ca marche pas"
     assert normalise("can't open S:\\partage") == "can not open driveletter partage"
+
+
+# --- capabilities of the analysis, each on a few articles written here -------------------------
+
+
+def _article(article_id: str, title: str, lang: str, tags: tuple[str, ...], body: str) -> Article:
+    return Article(article_id, title, lang, tags, "helpdesk", body, Path(f"{article_id}.md"))
+
+
+@pytest.fixture(scope="module")
+def small_kb() -> KnowledgeBase:
+    return KnowledgeBase(
+        [
+            _article(
+                "mfa-phone",
+                "Authenticator sur un nouveau téléphone",
+                "fr",
+                ("mfa", "authenticator", "smartphone"),
+                "Les demandes de connexion doivent être approuvées dans l'application Authenticator. "
+                "Après un changement de smartphone, ajoutez le nouvel appareil sur la page des méthodes.",
+            ),
+            _article(
+                "software-request",
+                "Installer un logiciel",
+                "fr",
+                ("logiciel", "installation", "centre logiciel"),
+                "Les logiciels du catalogue (Acrobat Reader, Firefox, 7-Zip) s'installent depuis le "
+                "centre logiciel. Pour un autre programme, remplissez une demande sur le portail.",
+            ),
+            _article(
+                "account-locked",
+                "Compte verrouillé",
+                "fr",
+                ("compte", "verrouillé"),
+                "Après cinq essais erronés, le compte est verrouillé pendant trente minutes.",
+            ),
+            _article(
+                "wireless-mouse",
+                "Wireless keyboard or mouse not responding",
+                "en",
+                ("keyboard", "mouse", "wireless"),
+                "Check the USB receiver, then replace the batteries of the keyboard or mouse.",
+            ),
+            _article(
+                "screen-black",
+                "Écran noir sur la station d'accueil",
+                "fr",
+                ("écran", "station d'accueil"),
+                "Débranchez le câble de l'écran et vérifiez que l'écran est allumé.",
+            ),
+        ]
+    )
+
+
+def test_dutch_separable_verb_split_by_te_is_rejoined(small_kb: KnowledgeBase) -> None:
+    parsed = small_kb._index.parse("ik krijg geen melding om mijn aanmelding goed te keuren")
+    assert ("goed te keuren", "goedkeuren") in parsed.corrections
+    assert any("@approve" in term.concepts for term in parsed.terms)
+    [best] = small_kb.rank("nieuwe smartphone, ik krijg geen melding om mijn aanmelding goed te keuren", limit=1)
+    assert best.article.id == "mfa-phone"
+
+
+def test_french_re_prefix_is_read_as_the_base_verb(small_kb: KnowledgeBase) -> None:
+    parsed = small_kb._index.parse("mon compte se rebloque")
+    assert ("rebloque", "bloque") in parsed.corrections
+    assert top(small_kb, "mon compte se rebloque sans arrêt")[:1] == ["account-locked"]
+
+
+def test_unaccented_feminine_participle_has_the_same_stem() -> None:
+    assert stem("bloquee", "fr") == stem("bloque", "fr") == stem("bloquees", "fr")
+    assert stem("approuvee", "fr") == stem("approuver", "fr")
+
+
+def test_a_named_application_finds_the_software_article(small_kb: KnowledgeBase) -> None:
+    # "Zoom" and "Python" are not in the article: the lexicon knows them as software
+    assert top(small_kb, "est-ce que je peux installer Zoom sur mon pc ?")[:1] == ["software-request"]
+    assert small_kb.rank("I need Python for a data project, how do I get it?")[0].article.id == "software-request"
+
+
+def test_exact_spelling_wins_over_a_shared_stem() -> None:
+    lexicon = Lexicon(groups={"receive": ["received"], "wireless": ["receiver"]})
+    [match] = lexicon.find(["receiver"])
+    assert match.concepts == ("@wireless",)
+    [match] = lexicon.find(["received"])
+    assert match.concepts == ("@receive",)
+
+
+def test_words_inside_a_tag_phrase_do_not_anchor_alone(small_kb: KnowledgeBase) -> None:
+    # "centre" only appears in the tag "centre logiciel": alone, it says nothing about software
+    assert small_kb.search("où est le centre de tri du courrier ?") == []
+    assert small_kb.search("can I get a parking spot at the provincial administrative centre?") == []
+
+
+def test_a_topic_the_knowledge_base_lacks_keeps_the_bot_silent(small_kb: KnowledgeBase) -> None:
+    # "partage d'écran" is a known IT topic with no article: the screen article must not answer it
+    parsed = small_kb._index.parse("comment partager mon écran en réunion")
+    [share] = [t for t in parsed.terms if "@screen_share" in t.concepts]
+    assert "@screen" not in share.keys
+    assert small_kb.search("comment partager mon écran en réunion") == []
+    assert small_kb.search("la climatisation du bureau ne marche pas") == []
+
+
+def test_a_phrase_of_common_words_is_not_weak(small_kb: KnowledgeBase) -> None:
+    parsed = small_kb._index.parse("premier jour aujourd'hui")
+    [first_day] = [t for t in parsed.terms if "@new_employee" in t.concepts]
+    # not a quarter weight: a concept no article covers weighs more than an unknown word
+    assert first_day.weight == pytest.approx(small_kb._index.unknown_idf * UNCOVERED_FACTOR)

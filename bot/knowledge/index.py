@@ -51,6 +51,7 @@ POSTING_MIN = 300
 WEAK_FACTOR = 0.25
 DIGIT_FACTOR = 0.5
 UNKNOWN_FACTOR = 0.55
+UNCOVERED_FACTOR = 1.4  # an unknown word weighs 1.0; a key seen nowhere at full idf would be 1 / 0.55
 _VOWELS = frozenset("aeiouyh")
 
 
@@ -154,21 +155,25 @@ class Index:
         field_counts: list[dict[str, Counter[str]]] = []
         lengths: dict[str, list[int]] = {f: [] for f in FIELDS}
         surface: Counter[str] = Counter()
+        anchor_sets: list[set[str]] = []
         for article in self.articles:
             per_field: dict[str, Counter[str]] = {}
+            anchor_keys: set[str] = set()
             for name, text in self._fields(article).items():
                 tokens = tokenise(text)
                 if name != "body":
                     surface.update(t for t in tokens if not is_stop_word(t))
+                    anchor_keys.update(self.anchor_keys(tokens, article.lang))
                 keys = self.document_keys(tokens, article.lang)
                 per_field[name] = Counter(keys)
                 lengths[name].append(len(keys))
             field_counts.append(per_field)
+            anchor_sets.append(anchor_keys)
         avg = {f: (sum(lengths[f]) / n if n else 1.0) or 1.0 for f in FIELDS}
         postings: dict[str, _Postings] = {}
         for doc, per_field in enumerate(field_counts):
             tf_tilde: dict[str, float] = defaultdict(float)
-            anchors = set(per_field["title"]) | set(per_field["tags"])
+            anchors = anchor_sets[doc]
             for name, counts in per_field.items():
                 norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths[name][doc] / avg[name]
                 for key, tf in counts.items():
@@ -214,13 +219,58 @@ class Index:
         """Index keys of one field: stems of content words plus lexicon concepts."""
         keys = [stem(t, lang) for t in tokens if not is_stop_word(t)]
         for match in self.lexicon.find(tokens):
-            keys.extend(match.concepts)
+            if match.end - match.start > 1 or not is_stop_word(tokens[match.start]):
+                keys.extend(match.concepts)
+        return keys
+
+    def anchor_keys(self, tokens: Sequence[str], lang: str) -> set[str]:
+        """Keys that make a title or tags match *anchored*: concepts, and words standing on their own.
+
+        A word inside a lexicon phrase ("centre" in "centre logiciel") is indexed, but matching
+        it alone does not mean the question is about the article's subject.
+        """
+        keys: set[str] = set()
+        inside = [False] * len(tokens)
+        for match in self.lexicon.find(tokens):
+            if match.end - match.start == 1 and is_stop_word(tokens[match.start]):
+                continue
+            keys.update(match.concepts)
+            if match.end - match.start > 1:
+                for j in range(match.start, match.end):
+                    inside[j] = True
+        keys.update(stem(t, lang) for j, t in enumerate(tokens) if not inside[j] and not is_stop_word(t))
         return keys
 
     def _is_known(self, token: str) -> bool:
         if token in self._known_words or is_stop_word(token):
             return True
         return any(s in self._idf for s in all_stems(token))
+
+    def _re_prefixed(self, token: str) -> bool:
+        """True for a French "re-" verb whose base is a better-known word ("rebloque", "reconnecter")."""
+        base = token[2:]
+        if not self._is_known(token):
+            return self._is_known(base)
+        lexical = self.lexicon.single_word_forms
+        return not token_forms(token) & lexical and bool(token_forms(base) & lexical)
+
+    def _join_separable(self, tokens: list[str], corrections: list[tuple[str, str]]) -> list[str]:
+        """Re-join Dutch separable verbs split by "te": "aan te melden" -> "aanmelden"."""
+        if "te" not in tokens[1:-1]:
+            return tokens
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            if i + 2 < len(tokens) and tokens[i + 1] == "te" and tokens[i].isalpha() and tokens[i + 2].isalpha():
+                joined = tokens[i] + tokens[i + 2]
+                if self._is_known(joined) or token_forms(joined) & self.lexicon.single_word_forms:
+                    corrections.append((" ".join(tokens[i : i + 3]), joined))
+                    out.append(joined)
+                    i += 3
+                    continue
+            out.append(tokens[i])
+            i += 1
+        return out
 
     def _correct_word_uncached(self, token: str) -> str | None:
         """The nearest known word at most 1 (2 for long words) edit away, or None."""
@@ -252,6 +302,7 @@ class Index:
         """Split SMS elisions and correct typos against the index and lexicon vocabulary."""
         out: list[str] = []
         corrections: list[tuple[str, str]] = []
+        tokens = self._join_separable(tokens, corrections)
         for tok in tokens:
             if (
                 not self._is_known(tok)
@@ -262,7 +313,7 @@ class Index:
             ):
                 corrections.append((tok, tok[1:]))
                 tok = tok[1:]
-            elif not self._is_known(tok) and len(tok) >= 6 and tok.startswith("re") and self._is_known(tok[2:]):
+            elif len(tok) >= 6 and tok.startswith("re") and self._re_prefixed(tok):
                 corrections.append((tok, tok[2:]))  # French "re-" prefix: rebloque -> bloque
                 tok = tok[2:]
             out.append(tok)
@@ -312,7 +363,10 @@ class Index:
             if len(words) == 1 and not content:
                 continue
             concepts = list(match.concepts)
-            for inner in nested:
+            # a phrase naming a topic no article covers ("share my screen") is that topic, not
+            # the covered concept of a word inside it ("screen"): it stays unmatched
+            uncovered = len(words) > 1 and not any(c in self._idf for c in concepts)
+            for inner in () if uncovered else nested:
                 concepts.extend(c for c in inner.concepts if c not in concepts)
             keys: list[str] = list(concepts)
             if len(content) == 1:
@@ -320,7 +374,7 @@ class Index:
             for j in range(match.start, match.end):
                 covered[j] = True
             surface = " ".join(words)
-            weak = all(w in self._weak for w in content)
+            weak = bool(content) and all(w in self._weak for w in content)
             add(self._term(surface, keys, tuple(concepts), match.term, weak=weak))
         for j, tok in enumerate(tokens):
             if covered[j] or is_stop_word(tok):
@@ -331,11 +385,19 @@ class Index:
         return ParsedQuery(text, tuple(tokens), tuple(terms.values()), tuple(corrections), total)
 
     def _term(
-        self, surface: str, keys: Sequence[str], concepts: Sequence[str], synonym: str | None, *, weak: bool
+        self,
+        surface: str,
+        keys: Sequence[str],
+        concepts: Sequence[str],
+        synonym: str | None,
+        *,
+        weak: bool,
     ) -> QueryTerm:
-        # a concept is the unit of meaning: its (lower) idf says how informative the word is
-        known = [self._idf[k] for k in concepts if k in self._idf] or [self._idf[k] for k in keys if k in self._idf]
-        weight = max(known) if known else self.unknown_idf
+        # the most specific reading of the term says how informative it is: "vlc" is rarer than @software
+        known = [self._idf[k] for k in keys if k in self._idf]
+        # an unknown word may be noise (a name, a typo); a lexicon concept no article covers is a
+        # real topic the knowledge base lacks, and weighs in full
+        weight = max(known) if known else self.unknown_idf * (UNCOVERED_FACTOR if concepts else 1.0)
         if weak:
             weight *= WEAK_FACTOR
         elif surface.replace(" ", "").isdigit():

@@ -59,8 +59,9 @@ class Lexicon:
     weak: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]] | None = None
+        self._compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]] | None = None
         self._surface: frozenset[str] | None = None
+        self._single: frozenset[str] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> Lexicon:
@@ -106,9 +107,9 @@ class Lexicon:
             existing.extend(t for t in terms if t not in existing)
         return Lexicon(groups=groups, weak=self.weak | other.weak)
 
-    def _compile(self) -> dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]]:
+    def _compile(self) -> dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]]:
         if self._compiled is None:
-            compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str]]] = {}
+            compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]] = {}
             for name, terms in self.groups.items():
                 for term in terms:
                     tokens = tokenise(term)
@@ -116,7 +117,7 @@ class Lexicon:
                         continue
                     forms = tuple(token_forms(t) for t in tokens)
                     for key in forms[0]:
-                        compiled.setdefault(key, []).append((forms, CONCEPT_PREFIX + name, term))
+                        compiled.setdefault(key, []).append((forms, CONCEPT_PREFIX + name, term, tuple(tokens)))
             for entries in compiled.values():
                 entries.sort(key=lambda e: -len(e[0]))
             self._compiled = compiled
@@ -130,6 +131,19 @@ class Lexicon:
         return self._surface
 
     @property
+    def single_word_forms(self) -> frozenset[str]:
+        """The forms (word and stems) of every one-word term: what a lone word can match."""
+        if self._single is None:
+            self._single = frozenset(
+                form
+                for terms in self.groups.values()
+                for term in terms
+                if len(tokens := tokenise(term)) == 1
+                for form in token_forms(tokens[0])
+            )
+        return self._single
+
+    @property
     def phrases(self) -> list[str]:
         """Every multi-word term, normalised (targets for typo correction across a whole phrase)."""
         return sorted({" ".join(tokenise(t)) for terms in self.groups.values() for t in terms if len(tokenise(t)) > 1})
@@ -139,25 +153,30 @@ class Lexicon:
 
         Nested matches are kept ("espace disque" yields the disk-space concept, and "disque"
         inside it the disk concept); :func:`outermost` selects the non-overlapping outer ones.
+        Where terms of the same length match, those spelt exactly like the text win over those
+        that only share a stem ("receiver" is the wireless receiver, not "received").
         """
         compiled = self._compile()
         toks = list(tokens)
         forms = [token_forms(t) for t in toks]
         matches: list[ConceptMatch] = []
         for i in range(len(toks)):
-            best_len = 0
+            best = (0, False)
             found: dict[str, str] = {}
             for key in forms[i]:
-                for term_forms, concept, term in compiled.get(key, ()):
+                for term_forms, concept, term, term_tokens in compiled.get(key, ()):
                     n = len(term_forms)
-                    if n < best_len or i + n > len(toks):
+                    if n < best[0] or i + n > len(toks):
                         continue
                     if all(forms[i + j] & term_forms[j] for j in range(1, n)):
-                        if n > best_len:
-                            best_len, found = n, {}
+                        rank = (n, term_tokens == tuple(toks[i : i + n]))
+                        if rank < best:
+                            continue
+                        if rank > best:
+                            best, found = rank, {}
                         found.setdefault(concept, term)
-            if best_len:
-                matches.append(ConceptMatch(i, i + best_len, tuple(sorted(found)), next(iter(found.values()))))
+            if best[0]:
+                matches.append(ConceptMatch(i, i + best[0], tuple(sorted(found)), next(iter(found.values()))))
         return matches
 
 

@@ -68,8 +68,10 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         vandaag gisteren morgen vanmorgen vanochtend weer hoe waarom waar wanneer welke welk kunt"""
     ),
 }
-# Everyday words that never say what the IT problem is: time expressions, intensifiers,
-# politeness and "it is solved now" words, generic verbs. Treated like stop words.
+# Everyday words that never say what the IT problem is: time expressions, frequency, intensifiers,
+# politeness and "it is solved now" words, generic verbs, and the organisation itself (staff of a
+# public administration name it in passing: "le centre administratif", "at the province").
+# Treated like stop words.
 COMMON_WORDS: frozenset[str] = _words(
     """lundi mardi mercredi jeudi vendredi samedi dimanche demain soir nuit semaine mois annee an ans
     janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre premier
@@ -83,7 +85,12 @@ COMMON_WORDS: frozenset[str] = _words(
     says said see seen tell told put want wanted try tried trying know think go going come came make
     made take took give gave let lets maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
     week weken maand jaar eerste tweede derde volgende vorige echt heel erg zeer opgelost gelukt
-    top super perfect krijg krijgen gekregen zien zie ziet zeggen zegt gezegd doe deed gedaan"""
+    top super perfect krijg krijgen gekregen zien zie ziet zeggen zegt gezegd doe deed gedaan
+    temps souvent parfois constamment often sometimes always constantly
+    vaak soms constant
+    administration administratif administrative administratifs administratives administratief
+    administratieve administrative province provincial provinciale provinciaux provincie provinciaal
+    commune communal communale gemeente gemeentelijk gemeentelijke"""
 )
 ALL_STOP_WORDS: frozenset[str] = frozenset().union(*STOP_WORDS.values()) | COMMON_WORDS
 
@@ -122,6 +129,10 @@ def stem(token: str, lang: str) -> str:
     """Snowball stem of one normalised token in ``lang`` (fr, en or nl)."""
     if token.isdigit() or len(token) <= 2:
         return token
+    if lang == "fr" and len(token) > 4 and token.endswith(("ee", "ees")):
+        # accents are gone by now: give the stemmer back the participle it knows ("bloquee" -> "bloquée")
+        token = token[: -3 if token.endswith("s") else -2] + "é"
+        return strip_accents(str(_stemmer(lang).stemWord(token)))
     return str(_stemmer(lang).stemWord(token))
 
 
