@@ -34,7 +34,14 @@ logger = logging.getLogger(__name__)
 
 
 def encode_message(message: OutgoingMessage) -> dict[str, Any]:
-    """An :class:`OutgoingMessage` as JSON-able data for the outbox."""
+    """An :class:`OutgoingMessage` as JSON-able data for the outbox.
+
+    Notifications carry no images: :attr:`OutgoingMessage.images` are for direct replies
+    (the charts of ``/stats``), and megabytes of PNG do not belong in the outbox table.
+    A message with images is refused with :class:`ValueError` rather than silently cut.
+    """
+    if message.images:
+        raise ValueError("the outbox does not carry images: send them in a direct reply")
     data: dict[str, Any] = {"text": message.text}
     if message.buttons:
         data["buttons"] = [[b.label, b.value, b.style] for b in message.buttons]

@@ -11,7 +11,8 @@ this module, the way Zulip's bot framework does with its ``BotHandler`` protocol
   outbox and reach the platform through the adapter's :class:`Messenger`.
 
 Nothing here knows about Slack or Telegram. All text is plain text: each
-adapter escapes it for its own markup before sending.
+adapter escapes it for its own markup before sending. Images (the charts of
+``/stats``) travel as bytes in a direct :class:`Reply` only, never through the outbox.
 """
 
 from __future__ import annotations
@@ -138,12 +139,32 @@ class TicketCard:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture the core sends along with a message (a PNG chart of ``/stats``).
+
+    ``filename`` names the file on platforms that show one (``volume-2026-03.png``);
+    ``title`` is already translated and is shown as the file's title or the photo's caption.
+    """
+
+    filename: str
+    data: bytes = field(repr=False)
+    """The file's bytes (left out of ``repr``: logs stay readable)."""
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """What the core wants shown: plain text, optional buttons and an optional card.
+    """What the core wants shown: plain text, optional buttons, an optional card and images.
 
     ``expects_text`` marks a question whose answer is free text (Telegram renders it
     with ForceReply); ``ephemeral`` marks a message meant for the sender only (Slack
     renders it as an ephemeral message; other platforms send it privately).
+
+    ``images`` are shown after the text, in order, in the same chat and thread (Slack
+    uploads them as files, Telegram sends them as photos, the console lists them). They
+    are meant for direct replies (:class:`Reply`): the outbox does not carry them, so a
+    :class:`Notification` never has any (see :func:`bot.outbox.encode_message`). An
+    ephemeral message cannot carry images either: adapters leave them out.
     """
 
     text: str
@@ -151,6 +172,7 @@ class OutgoingMessage:
     card: TicketCard | None = None
     expects_text: bool = False
     ephemeral: bool = False
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True)

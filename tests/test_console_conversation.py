@@ -10,7 +10,7 @@ import pytest
 from adapters.console.chat import ConsoleChat, render
 from bot.bootstrap import HelpdeskApp
 from bot.i18n import LOCALES_DIR
-from bot.port import Button, OutgoingMessage, TicketCard, User
+from bot.port import Button, Image, OutgoingMessage, TicketCard, User
 
 Dialog = Sequence[tuple[str, Sequence[str]]]
 AssertDialog = Callable[[ConsoleChat, Dialog], list[list[str]]]
@@ -34,6 +34,34 @@ def test_render_numbers_buttons_and_draws_cards() -> None:
     assert render(message, thread="#7") == [
         "[#7] ┌ #7 · Printer", "[#7] │ Status: new", "[#7] │ Notes: a", "[#7] │   b",
         "[#7] Pick one", "[#7] [1] Yes  [2] No"]
+
+
+def test_render_lists_images_after_the_text_and_before_the_buttons() -> None:
+    message = OutgoingMessage("Report", buttons=(Button("Again", "a"),),
+                              images=(Image("volume-7d.png", b"\x89PNG" + bytes(23_496), "Tickets per week"),
+                                      Image("tiny.png", b"\x89PNG", "")))
+    assert render(message) == [
+        "Report", "[PNG] Tickets per week — volume-7d.png (24 kB)", "[PNG] tiny.png (4 B)", "[1] Again"]
+
+
+def test_team_lead_sees_the_report_and_its_three_charts(make_app: AppFactory) -> None:
+    from test_reports import LEAD, NOW, seed
+
+    from bot.clock import FrozenClock
+
+    app = make_app(clock=FrozenClock(NOW), roles={"team_leads": [LEAD.key]})
+    seed(app)
+    lead, requester = ConsoleChat(app, LEAD), ConsoleChat(app, ALICE)
+    screen = lead.say("/stats 2026-03")
+    assert screen[0].startswith("Service desk statistics 2026-03") and "Tickets opened: 9" in screen
+    charts = [line for line in screen if line.startswith("[PNG] ")]
+    assert [line.rsplit(" (", 1)[0] for line in charts] == [
+        "[PNG] Tickets opened per week, by category — volume-2026-03.png",
+        "[PNG] SLA compliance per week (%) — sla-2026-03.png",
+        "[PNG] Backlog by age (4 open) — backlog-2026-03.png",
+    ]
+    assert all(line.endswith(" kB)") for line in charts) and screen[-3:] == charts
+    assert requester.say("/stats") == ["Only team leads can see the statistics."]
 
 
 def test_scripted_conversation_from_first_message_to_resolved_ticket(

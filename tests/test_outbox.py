@@ -19,7 +19,7 @@ from bot.db.models import OutboxEntry, Ticket
 from bot.errors import IllegalTransition
 from bot.notifications import Notifier
 from bot.outbox import decode_message, encode_message
-from bot.port import Button, Notification, OutgoingMessage, Place, TicketCard, User
+from bot.port import Button, Image, Notification, OutgoingMessage, Place, TicketCard, User
 from bot.tickets import TicketDraft
 
 AppFactory = Callable[..., HelpdeskApp]
@@ -58,6 +58,12 @@ def test_messages_round_trip_through_the_outbox_payload() -> None:
     )
     assert decode_message(encode_message(message)) == message
     assert decode_message(encode_message(OutgoingMessage("plain"))) == OutgoingMessage("plain")
+
+
+def test_the_outbox_refuses_images_rather_than_dropping_them() -> None:
+    """Images are for direct replies (the charts of /stats): notifications carry none."""
+    with pytest.raises(ValueError, match="images"):
+        encode_message(OutgoingMessage("chart", images=(Image("a.png", b"\x89PNG", "A"),)))
 
 
 def test_a_change_and_its_notifications_are_written_together(fake_app: HelpdeskApp, messenger: Any) -> None:

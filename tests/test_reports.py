@@ -490,14 +490,55 @@ def test_report_text_json_csv_and_charts(seeded: HelpdeskApp) -> None:
 
 def test_stats_command_for_team_leads_only(seeded: HelpdeskApp) -> None:
     place = Place("console", "lead-dm")
-    replies = seeded.handle(SlashCommand(LEAD, place, "stats", "2026-03"))
-    text = replies[0].message.text
+    [reply] = seeded.handle(SlashCommand(LEAD, place, "stats", "2026-03"))
+    text = reply.message.text
     assert "2026-03" in text and "Tickets opened: 9" in text  # the whole of March: #7 was opened in February
+    # The three charts come with the text, titled like the charts themselves.
+    assert reply.place == place and not reply.message.ephemeral
+    images = reply.message.images
+    assert [(i.filename, i.title) for i in images] == [
+        ("volume-2026-03.png", "Tickets opened per week, by category"),
+        ("sla-2026-03.png", "SLA compliance per week (%)"),
+        ("backlog-2026-03.png", "Backlog by age (4 open)"),
+    ]
+    assert all(i.data.startswith(b"\x89PNG\r\n\x1a\n") and len(i.data) > 5_000 for i in images)
     technician = User("console", "bob", "Bob Tech", "en")
     denied = seeded.handle(SlashCommand(technician, place, "stats", ""))
-    assert denied[0].message.text == "Only team leads can see the statistics."
+    assert [(r.message.text, r.message.images) for r in denied] == [("Only team leads can see the statistics.", ())]
+    requester = User("console", "alice", "Alice Dupont", "fr")
+    [refused] = seeded.handle(SlashCommand(requester, place, "stats", "30d"))
+    assert refused.message.text == "Seuls les chefs d'équipe peuvent consulter les statistiques."
+    assert refused.message.images == () and refused.message.ephemeral
     bad = seeded.handle(SlashCommand(LEAD, place, "stats", "last-year"))
-    assert "/stats [7d|30d|YYYY-MM]" in bad[0].message.text
+    assert "/stats [7d|30d|YYYY-MM]" in bad[0].message.text and bad[0].message.images == ()
+
+
+def test_stats_chart_titles_are_in_the_team_leads_language(seeded: HelpdeskApp) -> None:
+    lead_nl = User("console", "lead", "Lea Lead", "nl")
+    [reply] = seeded.handle(SlashCommand(lead_nl, Place("console", "lead-dm"), "stats", "7d"))
+    from bot.i18n import translator
+
+    t = translator("nl")
+    assert [i.title for i in reply.message.images] == [
+        t("Tickets opened per week, by category"),
+        t("SLA compliance per week (%)"),
+        t("Backlog by age ({count} open)", count=4),
+    ]
+    assert reply.message.images[0].title != "Tickets opened per week, by category"
+
+
+def test_matplotlib_is_loaded_only_when_charts_are_drawn() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, bot.bootstrap, bot.reports, bot.reports.feature, adapters.console.chat\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported at start-up'\n"
+        "import bot.reports.charts, matplotlib\n"
+        "assert matplotlib.get_backend().lower() == 'agg', matplotlib.get_backend()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_stats_command_last_days(seeded: HelpdeskApp) -> None:

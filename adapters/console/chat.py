@@ -8,6 +8,9 @@ Typed lines:
 * ``#12 some text`` — a reply in ticket 12's thread (a comment on the ticket);
 * anything else — a message to the bot.
 
+Images (the charts of ``/stats``) are listed, one line each, after the text: their title,
+file name and size; nothing is written to disk (``helpdesk-bot report --format png`` does).
+
 Notifications (status updates, technician cards) reach the terminal through
 :class:`ConsoleMessenger`: each terminal delivers the outbox entries addressed to the
 chats it shows, so two terminals on one database behave like two people.
@@ -27,6 +30,7 @@ from bot.port import (
     ButtonPress,
     DeliveryError,
     Event,
+    Image,
     Notification,
     OutgoingMessage,
     Place,
@@ -41,8 +45,17 @@ Screen = Callable[[list[str], tuple[Button, ...], Place | None], None]
 _THREAD_LINE = re.compile(r"^#(\d{1,9})\s+(.+)$", re.DOTALL)
 
 
+def image_line(image: Image) -> str:
+    """One image as a line: ``[PNG] title — file name (size)``; the tag is the file's format."""
+    kind = image.filename.rsplit(".", 1)[-1].upper() if "." in image.filename else "FILE"
+    size = len(image.data)
+    shown = f"{size} B" if size < 1000 else f"{round(size / 1000)} kB"
+    title = f"{image.title} — " if image.title and image.title != image.filename else ""
+    return f"[{kind}] {title}{image.filename} ({shown})"
+
+
 def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
-    """A core message as terminal lines (buttons numbered from 1)."""
+    """A core message as terminal lines (one line per image, then the buttons numbered from 1)."""
     prefix = f"[{thread}] " if thread else ""
     lines: list[str] = []
     if message.card is not None:
@@ -55,6 +68,7 @@ def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
             lines += [f"{prefix}{line}" for line in message.text.splitlines()]
     else:
         lines += [f"{prefix}{line}" for line in message.text.splitlines()]
+    lines += [prefix + image_line(image) for image in message.images]
     if message.buttons:
         lines.append(prefix + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, start=1)))
     return lines

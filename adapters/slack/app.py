@@ -39,6 +39,7 @@ from adapters.slack.render import (
     INTAKE_CALLBACK_ID,
     OPEN_INTAKE_ACTION,
     PROMPT_CALLBACK_ID,
+    RenderedMessage,
     home_view,
     intake_modal,
     notice_modal,
@@ -117,8 +118,8 @@ class WorkerPool(ThreadPoolExecutor):
     :meth:`wait_idle` is what tests (and a graceful stop) wait on instead of sleeping.
     """
 
-    def __init__(self, max_workers: int) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="slack-listener")
+    def __init__(self, max_workers: int, name: str = "slack-worker") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
         self._pending = 0
         self._idle = threading.Condition()
 
@@ -250,7 +251,11 @@ class SlackAdapter:
         self.client = client or make_web_client(config.secret("bot_token"), base_url=config.api_base_url)
         self.messenger: Messenger = SlackMessenger(self.client)
         self.directory = SlackDirectory(self.client, config.profile_cache_seconds)
-        self.workers = WorkerPool(config.workers)
+        # Two pools: bolt runs listeners in ``listeners``, which only acknowledge and hand the work
+        # over, so that a burst of messages never delays the acknowledgement of a slash command or a
+        # button (Slack's 3-second limit); the database and Web API work runs in ``workers``.
+        self.listeners = WorkerPool(max(32, 4 * config.workers), name="slack-listener")
+        self.workers = WorkerPool(config.workers, name="slack-worker")
         self.dedup = Deduplicator()
         self._grant_role = grant_role
         self._http: SlackHTTPServer | None = None
@@ -259,7 +264,7 @@ class SlackAdapter:
             client=self.client,
             signing_secret=config.secret("signing_secret"),
             process_before_response=False,
-            listener_executor=self.workers,
+            listener_executor=self.listeners,
             logger=logging.getLogger("adapters.slack.bolt"),
         )
         self._register_listeners()
@@ -290,7 +295,8 @@ class SlackAdapter:
         if self._socket is not None:
             self._socket.close()  # type: ignore[no-untyped-call]
             self._socket = None
-        self.workers.wait_idle(timeout=10)
+        self.wait_idle(timeout=10)
+        self.listeners.shutdown(wait=True)
         self.workers.shutdown(wait=True)
 
     @property
@@ -300,7 +306,11 @@ class SlackAdapter:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every acknowledged event has been processed; False on timeout."""
-        return self.workers.wait_idle(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.listeners.wait_idle(timeout):
+            return False
+        # Listeners hand their work to the workers before they finish: nothing falls between the two.
+        return self.workers.wait_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def sync_usergroup(self) -> int:
         """Grant the technician role to every member of ``technician_usergroup``; return how many."""
@@ -337,14 +347,20 @@ class SlackAdapter:
             return
         if not self._first_time(body, event):
             return
+        self._later(self._handle_message, event, context.bot_user_id)
+
+    def _handle_message(self, event: dict[str, Any], bot_user_id: str | None) -> None:
         user = self.directory.user(str(event["user"]))
-        message = ev.text_message(event, user, bot_user_id=context.bot_user_id)
+        message = ev.text_message(event, user, bot_user_id=bot_user_id)
         self._run(message, Origin(user.id, message.place))
 
     def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         """A mention in a channel: the conversation moves to the user's DM (a short note says so)."""
         if not event.get("user") or event.get("bot_id") or not self._first_time(body, event):
             return
+        self._later(self._handle_mention, event, context.bot_user_id)
+
+    def _handle_mention(self, event: dict[str, Any], bot_user_id: str | None) -> None:
         user_id = str(event["user"])
         user = self.directory.user(user_id)
         channel = str(event.get("channel") or "")
@@ -360,14 +376,17 @@ class SlackAdapter:
         except (SlackClientError, OSError) as error:
             logger.error("cannot move the conversation of %s to a DM: %s", user_id, error)
             return
-        message = ev.text_message(event, user, dm, bot_user_id=context.bot_user_id)
+        message = ev.text_message(event, user, dm, bot_user_id=bot_user_id)
         if message.text or message.attachments:
             self._run(message, Origin(user_id, dm))
 
     def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home" or not event.get("user"):
             return
-        user = self.directory.user(str(event["user"]))
+        self._later(self._publish_home, str(event["user"]))
+
+    def _publish_home(self, user_id: str) -> None:
+        user = self.directory.user(user_id)
         try:
             cards = self.core.open_tickets_for(user)
             self.client.views_publish(user_id=user.id, view=home_view(user.locale, cards))
@@ -376,19 +395,27 @@ class SlackAdapter:
 
     def _on_usergroup_changed(self, event: dict[str, Any]) -> None:
         if event.get("subteam_id") == self.config.technician_usergroup:
-            self.sync_usergroup()
+            self._later(self.sync_usergroup)
 
     def _on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        if ev.slash_command_name(body) == "new":
+            # The trigger id expires 3 seconds after the command: open the form now, not after a queue.
+            user = self.directory.user(str(body.get("user_id") or ""))
+            self._open_intake(str(body.get("trigger_id") or ""), user, ev.slash_command(body, user).place)
+            return
+        self._later(self._handle_command, body, respond)
+
+    def _handle_command(self, body: dict[str, Any], respond: Respond) -> None:
         user = self.directory.user(str(body.get("user_id") or ""))
         command = ev.slash_command(body, user)
-        if command.name == "new":
-            self._open_intake(str(body.get("trigger_id") or ""), user, command.place)
-            return
         self._run(command, Origin(user.id, command.place, respond))
 
     def _on_button(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
+        self._later(self._handle_button, body, action, respond)
+
+    def _handle_button(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user = self.directory.user(str((body.get("user") or {}).get("id") or ""))
         press = ev.button_press(body, action, user)
         self._run(press, Origin(user.id, press.place, respond, str(body.get("trigger_id") or "") or None))
@@ -424,6 +451,11 @@ class SlackAdapter:
         ack(response_action="update", view=notice_modal(locale, text_for(locale, "pending")))
         if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
             return
+        self._later(self._open_ticket_from_form, user_id, view, fields, metadata, locale)
+
+    def _open_ticket_from_form(
+        self, user_id: str, view: dict[str, Any], fields: dict[str, str], metadata: dict[str, str], locale: str | None
+    ) -> None:
         view_id = str(view.get("id") or "")
         try:
             user = self.directory.user(user_id)
@@ -455,7 +487,10 @@ class SlackAdapter:
         ack()
         if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
             return
-        user = self.directory.user(str((body.get("user") or {}).get("id") or ""))
+        self._later(self._answer_prompt, str((body.get("user") or {}).get("id") or ""), metadata, answer)
+
+    def _answer_prompt(self, user_id: str, metadata: dict[str, str], answer: str) -> None:
+        user = self.directory.user(user_id)
         place = Place(ev.PLATFORM, metadata.get("channel", ""), metadata.get("thread") or None)
         self._run(TextMessage(user, place, answer), Origin(user.id, place))
 
@@ -463,6 +498,17 @@ class SlackAdapter:
         logger.error("unhandled error in a Slack listener (%s): %r", body.get("type"), error)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _later(self, work: Callable[..., object], *args: Any) -> None:
+        """Run ``work(*args)`` in the worker pool, after Slack has been acknowledged."""
+        self.workers.submit(self._guarded, work, *args)
+
+    @staticmethod
+    def _guarded(work: Callable[..., object], *args: Any) -> None:
+        try:
+            work(*args)
+        except Exception:
+            logger.exception("Slack work %s failed", getattr(work, "__name__", work))
 
     def _first_time(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
         """False for a retried or duplicated event (same event id, or same message ts in the channel)."""
@@ -495,6 +541,8 @@ class SlackAdapter:
                 continue
             try:
                 if reply.message.ephemeral:
+                    if rendered.file_uploads:
+                        logger.warning("an ephemeral reply to %s cannot carry images: left out", origin.user_id)
                     if origin.respond is not None and here:
                         origin.respond(
                             text=rendered.text,
@@ -512,7 +560,7 @@ class SlackAdapter:
                         )
                     continue
                 try:
-                    self.client.chat_postMessage(
+                    posted = self.client.chat_postMessage(
                         channel=place.chat_id,
                         text=rendered.text,
                         blocks=rendered.blocks,
@@ -534,8 +582,31 @@ class SlackAdapter:
                         response_type="ephemeral",
                         replace_original=False,
                     )
+                    if rendered.file_uploads:
+                        logger.warning(
+                            "%d image(s) for %s not uploaded: the bot is not in channel %s",
+                            len(rendered.file_uploads), origin.user_id, place.chat_id,
+                        )
+                    continue
             except (SlackClientError, OSError) as error:
                 logger.error("a reply to %s in %s was not delivered: %s", origin.user_id, place.chat_id, error)
+                continue
+            if rendered.file_uploads:
+                channel = str(posted.get("channel") or place.chat_id)
+                self._upload(rendered, Place(place.platform, channel, place.thread_id), origin)
+
+    def _upload(self, rendered: RenderedMessage, place: Place, origin: Origin) -> None:
+        """Upload a reply's images next to its text (one files_upload_v2 call); a failure is only logged."""
+        names = ", ".join(str(item["filename"]) for item in rendered.file_uploads)
+        try:
+            self.client.files_upload_v2(
+                channel=place.chat_id, thread_ts=place.thread_id, file_uploads=rendered.file_uploads
+            )
+        except (SlackClientError, OSError) as error:
+            logger.error(
+                "images of a reply to %s were not uploaded to %s (thread %s; %s): %s",
+                origin.user_id, place.chat_id, place.thread_id, names, error,
+            )
 
     def _open_prompt(self, reply: Reply, origin: Origin) -> bool:
         locale = self.directory.cached_locale(origin.user_id)

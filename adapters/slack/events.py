@@ -158,6 +158,11 @@ def parse_command_text(text: str) -> tuple[str, str]:
     return name, args
 
 
+def slash_command_name(body: Payload) -> str:
+    """The subcommand of a slash command body (``/helpdesk claim 42`` → ``"claim"``), without a user lookup."""
+    return parse_command_text(slack_text_to_plain(str(body.get("text") or ""), mentions_as_ids=True))[0]
+
+
 def slash_command(body: Payload, user: User) -> SlashCommand:
     """``/helpdesk assign 42 <@U2|eve>`` → ``SlashCommand(name="assign", args="42 U2")``."""
     name, args = parse_command_text(slack_text_to_plain(str(body.get("text") or ""), mentions_as_ids=True))

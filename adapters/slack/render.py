@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import language_from_locale
-from bot.port import Button, OutgoingMessage, TicketCard
+from bot.port import Button, Image, OutgoingMessage, TicketCard
 from bot.sla.priority import IMPACTS, URGENCIES
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ MAX_FALLBACK_TEXT = 3000
 MAX_VIEW_TITLE = 24
 MAX_INPUT_VALUE = 3000
 MAX_PRIVATE_METADATA = 3000
+MAX_FILE_TITLE = 250
+MAX_ALT_TEXT = 1000
 BUTTONS_PER_ROW = 5
 """An actions block may hold 25 elements; five per row keeps them readable on a phone."""
 
@@ -247,6 +249,8 @@ class RenderedMessage:
     text: str
     """Fallback text (notifications, screen readers): escaped mrkdwn."""
     blocks: list[Block]
+    file_uploads: list[dict[str, Any]] = field(default_factory=list)
+    """The ``file_uploads`` argument of ``files_upload_v2`` for the message's images (uploaded after the text)."""
 
 
 def _split_text(text: str, limit: int) -> list[str]:
@@ -331,6 +335,22 @@ def action_blocks(buttons: Sequence[Button]) -> list[Block]:
     ]
 
 
+def file_uploads(images: Sequence[Image]) -> list[dict[str, Any]]:
+    """Images as ``files_upload_v2(file_uploads=...)`` items: bytes, file name, title and alt text.
+
+    Titles and alt texts are plain text for Slack (never mrkdwn), so they are only cut, not escaped.
+    """
+    return [
+        {
+            "file": image.data,
+            "filename": image.filename,
+            "title": truncate(image.title or image.filename, MAX_FILE_TITLE),
+            "alt_txt": truncate(image.title or image.filename, MAX_ALT_TEXT),
+        }
+        for image in images
+    ]
+
+
 def render_message(message: OutgoingMessage) -> RenderedMessage:
     """Render a core message; at most :data:`MAX_MESSAGE_BLOCKS` blocks (long text is shortened)."""
     actions = action_blocks(message.buttons)
@@ -345,7 +365,11 @@ def render_message(message: OutgoingMessage) -> RenderedMessage:
         text.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "…"}]})
         text = text[:budget]
     fallback_source = message.text or (f"#{message.card.number} — {message.card.headline}" if message.card else "")
-    return RenderedMessage(text=mrkdwn(fallback_source, MAX_FALLBACK_TEXT) or " ", blocks=text + card + actions)
+    return RenderedMessage(
+        text=mrkdwn(fallback_source, MAX_FALLBACK_TEXT) or " ",
+        blocks=text + card + actions,
+        file_uploads=file_uploads(message.images),
+    )
 
 
 # --- Views: intake modal, progress, App Home --------------------------------------------

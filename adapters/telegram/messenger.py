@@ -12,6 +12,10 @@ Threads: a ``place.thread_id`` becomes ``message_thread_id`` in a forum supergro
 when the message is gone). In a forum technicians' chat, the first notification of
 a ticket that has no thread yet creates the ticket's topic (createForumTopic); the
 returned :class:`SentMessage` carries the topic id as ``place.thread_id``.
+
+Images of a direct reply (the charts of ``/stats``) follow its text as photos, routed
+like the text (same chat, topic and reply target). A photo Telegram refuses is logged
+and skipped: the text has already arrived.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from bot.port import DeliveryError, Notification, OutgoingMessage, Place, SentMessage
 
 from .events import PLATFORM
-from .render import CallbackCodec, render, topic_name
+from .render import CallbackCodec, RenderedPhoto, photo_groups, render, topic_name
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +212,47 @@ class TelegramOutbound:
             )
         if sent and message.expects_text and not message.buttons:
             self.registry.remember_prompt(chat_id, sent[-1].message_id)
+        photos = await self._send_photos(chat_id, topic, reply_to, message) if message.images else []
         if topic is not None:
-            for item in sent:
+            for item in [*sent, *photos]:
                 self.registry.remember_in_topic(chat_id, item.message_id, topic)
         return sent
+
+    async def _send_photos(
+        self, chat_id: int, topic: int | None, reply_to: int | None, message: OutgoingMessage
+    ) -> list[Message]:
+        """The message's images as photos after its text: albums of up to ten, sendPhoto for a lone one."""
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to is not None else None
+        sent: list[Message] = []
+        for group in photo_groups(message.images):
+            names = ", ".join(photo.filename for photo in group)
+            try:
+                if len(group) == 1:
+                    sent.append(await self._send_photo(chat_id, topic, reply, group[0]))
+                else:
+                    album = await self.bot.send_media_group(
+                        chat_id=chat_id,
+                        media=[photo.as_media() for photo in group],
+                        message_thread_id=topic,
+                        reply_parameters=reply,
+                    )
+                    sent.extend(album)
+            except TelegramError as error:
+                logger.error("Photos %s were not sent to chat %s (topic %s): %s", names, chat_id, topic, error)
+        return sent
+
+    async def _send_photo(
+        self, chat_id: int, topic: int | None, reply: ReplyParameters | None, photo: RenderedPhoto
+    ) -> Message:
+        return await self.bot.send_photo(
+            chat_id=chat_id,
+            photo=photo.data,
+            filename=photo.filename,
+            caption=photo.caption or None,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=topic,
+            reply_parameters=reply,
+        )
 
     async def edit(self, chat_id: int, message_id: int, message: OutgoingMessage) -> None:
         """Replace the text and keyboard of a message the bot sent (a ticket card)."""

@@ -6,6 +6,10 @@ else; messages are sent with ``parse_mode=HTML``. Telegram refuses texts longer
 than 4096 characters, so long messages are split on line boundaries (a single
 over-long line is cut), and the keyboard goes with the last part.
 
+Images (the charts of ``/stats``) become photos after the text: :func:`photo_groups` packs
+them in albums of at most ten (sendMediaGroup; a lone photo goes with sendPhoto), each with
+its title as an HTML-escaped caption of at most 1024 characters.
+
 ``callback_data`` is limited to 64 bytes. The core's button values are short, but
 :class:`CallbackCodec` guards the limit: a longer value is replaced by ``"~"`` and
 a 120-bit hash of it, remembered in a bounded in-memory table (most recent
@@ -23,9 +27,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram.constants import ParseMode
 
-from bot.port import Button, OutgoingMessage, TicketCard
+from bot.port import Button, Image, OutgoingMessage, TicketCard
 
 MAX_TEXT = 4096
 """Telegram's limit for one message's text."""
@@ -34,6 +39,10 @@ MAX_CALLBACK_DATA = 64
 MAX_ALERT = 200
 """Telegram's limit for an answerCallbackQuery text."""
 MAX_TOPIC_NAME = 128
+MAX_CAPTION = 1024
+"""Telegram's limit for a photo caption, in characters (after entity parsing)."""
+MAX_MEDIA_GROUP = 10
+"""A sendMediaGroup album holds 2 to 10 photos."""
 
 _HASH_PREFIX = "~"
 _ROW_CHARS = 32
@@ -180,3 +189,30 @@ def topic_name(number: int, headline: str) -> str:
     """Name of a ticket's forum topic, within Telegram's 128 characters (plain text)."""
     name = headline if f"#{number}" in headline else f"#{number} {headline}"
     return _shorten(name.strip(), MAX_TOPIC_NAME)
+
+
+@dataclass(frozen=True)
+class RenderedPhoto:
+    """One image ready for sendPhoto or an album: its bytes, file name and HTML caption."""
+
+    data: bytes
+    filename: str
+    caption: str
+
+    def as_media(self) -> InputMediaPhoto:
+        """The photo as an album item (uploaded from its bytes)."""
+        return InputMediaPhoto(
+            media=self.data, caption=self.caption or None, parse_mode=ParseMode.HTML, filename=self.filename
+        )
+
+
+def render_photo(image: Image) -> RenderedPhoto:
+    """An image with its title as caption (escaped, cut to :data:`MAX_CAPTION`)."""
+    caption = _cut_plain(image.title, MAX_CAPTION)[0] if image.title else ""
+    return RenderedPhoto(data=image.data, filename=image.filename, caption=caption)
+
+
+def photo_groups(images: tuple[Image, ...]) -> list[list[RenderedPhoto]]:
+    """Images in sending order, in albums of at most :data:`MAX_MEDIA_GROUP`; a group of one is a lone photo."""
+    photos = [render_photo(image) for image in images]
+    return [photos[start : start + MAX_MEDIA_GROUP] for start in range(0, len(photos), MAX_MEDIA_GROUP)]

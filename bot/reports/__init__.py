@@ -56,7 +56,7 @@ def build_report(
     """Compute the report for ``period`` (``7d``, ``30d``, ``YYYY-MM`` or a :class:`Period`).
 
     Raises :class:`ValueError` for a malformed period. ``charts=False`` skips matplotlib
-    (the chat command answers with text only).
+    (the text alone; ``/stats`` sends the charts too).
     """
     return make_report(app.uow, calendar_of(app), period, app.clock.now(), language=language, charts=charts)
 

@@ -1,7 +1,8 @@
 """PNG charts of a report (matplotlib, Agg backend: no display needed, safe in threads of a server).
 
 Each function returns the PNG bytes; :func:`render_charts` returns ``(filename, bytes)`` pairs
-that the CLI writes to a folder and chat adapters upload.
+that the CLI writes to a folder and chat adapters upload; :func:`chart_titles` gives the charts'
+translated titles in the same order (``/stats`` shows them as file titles or photo captions).
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ from bot.i18n import Translator
 from bot.reports.stats import Stats
 
 _DPI = 100
+
+
+def weekly_volume_title(t: Translator) -> str:
+    """Title of :func:`weekly_volume_chart`."""
+    return t("Tickets opened per week, by category")
+
+
+def sla_compliance_title(t: Translator) -> str:
+    """Title of :func:`sla_compliance_chart`."""
+    return t("SLA compliance per week (%)")
+
+
+def backlog_age_title(stats: Stats, t: Translator) -> str:
+    """Title of :func:`backlog_age_chart`."""
+    return t("Backlog by age ({count} open)", count=stats.backlog_total)
 
 
 def _png(figure: Figure) -> bytes:
@@ -39,7 +55,7 @@ def weekly_volume_chart(stats: Stats, t: Translator) -> bytes:
         values = [stats.weekly_volume[w].get(category, 0) for w in weeks]
         axes.bar(labels, values, bottom=bottom, label=category)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_title(t("Tickets opened per week, by category"))
+    axes.set_title(weekly_volume_title(t))
     axes.set_xlabel(t("Week of"))
     axes.set_ylabel(t("Tickets"))
     if categories:
@@ -60,7 +76,7 @@ def sla_compliance_chart(stats: Stats, t: Translator) -> bytes:
         ]
         axes.plot(labels, [float("nan") if s is None else s * 100 for s in shares], marker="o", label=name)
     axes.set_ylim(0, 105)
-    axes.set_title(t("SLA compliance per week (%)"))
+    axes.set_title(sla_compliance_title(t))
     axes.set_xlabel(t("Week of"))
     axes.set_ylabel("%")
     axes.legend()
@@ -72,14 +88,19 @@ def backlog_age_chart(stats: Stats, t: Translator) -> bytes:
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
     axes.bar(list(stats.backlog), list(stats.backlog.values()), color="tab:orange")
-    axes.set_title(t("Backlog by age ({count} open)", count=stats.backlog_total))
+    axes.set_title(backlog_age_title(stats, t))
     axes.set_xlabel(t("Age"))
     axes.set_ylabel(t("Tickets"))
     return _png(figure)
 
 
+def chart_titles(stats: Stats, t: Translator) -> list[str]:
+    """The translated titles of the charts of :func:`render_charts`, in the same order."""
+    return [weekly_volume_title(t), sla_compliance_title(t), backlog_age_title(stats, t)]
+
+
 def render_charts(stats: Stats, t: Translator) -> list[tuple[str, bytes]]:
-    """The three charts as ``(filename, png_bytes)``."""
+    """The three charts as ``(filename, png_bytes)`` (titles: :func:`chart_titles`)."""
     label = stats.period.label
     return [
         (f"volume-{label}.png", weekly_volume_chart(stats, t)),

@@ -1,4 +1,10 @@
-"""The ``/stats`` command for team leads: ``/stats``, ``/stats 7d``, ``/stats 30d``, ``/stats 2026-03``."""
+"""The ``/stats`` command for team leads: ``/stats``, ``/stats 7d``, ``/stats 30d``, ``/stats 2026-03``.
+
+The answer is the report's text with its three PNG charts (weekly volume by category, SLA
+compliance per week, backlog by age) as :class:`~bot.port.Image` objects whose titles are
+translated: Slack uploads them with the text, Telegram sends them as photos, the console
+lists them. matplotlib is imported only when a team lead asks (see :func:`bot.reports.build_report`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,25 @@ from typing import TYPE_CHECKING
 
 from bot.errors import InvalidCommand, PermissionDenied
 from bot.i18n import N_, Translator
-from bot.port import OutgoingMessage, SlashCommand
-from bot.reports import build_report
+from bot.port import Image, OutgoingMessage, SlashCommand
+from bot.reports import Report, build_report, calendar_of, parse_period
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
 
 USAGE = "/stats [7d|30d|YYYY-MM]"
+
+
+def chart_images(report: Report, t: Translator) -> tuple[Image, ...]:
+    """The report's charts as images titled in ``t``'s language (empty when it has none)."""
+    if not report.charts:
+        return ()
+    from bot.reports.charts import chart_titles  # matplotlib is already loaded: the charts exist
+
+    titles = chart_titles(report.stats, t)
+    return tuple(
+        Image(filename, png, title) for (filename, png), title in zip(report.charts, titles, strict=True)
+    )
 
 
 def install(app: HelpdeskApp) -> None:
@@ -22,10 +40,11 @@ def install(app: HelpdeskApp) -> None:
         if not app.roles.is_team_lead(event.user.key):
             raise PermissionDenied("Only team leads can see the statistics.")
         try:
-            report = build_report(app, event.args.strip() or "7d", language=t.language, charts=False)
+            period = parse_period(event.args.strip() or "7d", app.clock.now(), calendar_of(app).tz)
         except ValueError:
             raise InvalidCommand(usage=USAGE) from None
-        return [OutgoingMessage(report.text)]
+        report = build_report(app, period, language=t.language, charts=True)
+        return [OutgoingMessage(report.text, images=chart_images(report, t))]
 
     app.core.register_command("stats", stats, audience="team_lead",
                               help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics"))

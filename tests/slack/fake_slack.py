@@ -4,6 +4,12 @@ Like bolt-python's ``tests/mock_web_api_server``, it records every request it re
 and answers the way Slack does (``{"ok": true, ...}``; ``ok: false`` with an error code;
 HTTP 429 with ``Retry-After``; 500). Tests point a ``WebClient`` at :attr:`FakeSlack.api_url`
 and the ``response_url`` of payloads at :meth:`FakeSlack.response_url`.
+
+File uploads follow the three steps ``WebClient.files_upload_v2`` performs (slack_sdk
+``web/client.py``): ``files.getUploadURLExternal`` (filename, length) answers an ``upload_url``
+on this server and a ``file_id``; the SDK POSTs the raw bytes there (no token, recorded as
+method ``upload``); ``files.completeUploadExternal`` (``files=[{"id", "title"}]`` as JSON,
+``channel_id``, ``thread_ts``) shares them. :meth:`FakeSlack.shared_files` lists what was shared.
 """
 
 from __future__ import annotations
@@ -42,6 +48,20 @@ class Call:
 
 
 @dataclass
+class UploadedFile:
+    """A file going through the external upload flow; ``channel`` is set once it is shared."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    data: bytes | None = None
+    title: str = ""
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
 class Scripted:
     """A canned answer used once before the default behaviour resumes."""
 
@@ -60,6 +80,8 @@ class FakeSlack:
         self._scripts: dict[str, deque[Scripted]] = {}
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.files: dict[str, UploadedFile] = {}
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
         self._server.request_queue_size = 256
@@ -150,6 +172,11 @@ class FakeSlack:
             self._changed.wait_for(lambda: len([c for c in self.calls if c.method == method]) >= count, timeout)
             return [call for call in self.calls if call.method == method]
 
+    def shared_files(self) -> list[UploadedFile]:
+        """Files whose upload was completed (shared in a channel), in the order they were announced."""
+        with self._changed:
+            return [f for f in self.files.values() if f.channel is not None]
+
     def clear(self) -> None:
         """Forget the recorded calls."""
         with self._changed:
@@ -196,7 +223,67 @@ class FakeSlack:
             return {"ok": True, "view": {"id": args.get("view_id") or f"V{next(self._views):04d}"}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(args.get("usergroup")), [])}
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         return {"ok": True}
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 1: a file id and an upload URL on this server (Slack's is on files.slack.com)."""
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._changed:
+            file_id = f"F{next(self._file_ids):08d}"
+            self.files[file_id] = UploadedFile(file_id, filename, int(length), str(args.get("alt_txt") or ""))
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """Step 2: the bytes, POSTed raw; Slack answers ``OK - <length>`` in plain text."""
+        queue = self._scripts.get("upload")
+        if queue:
+            answer = queue.popleft()
+            return answer.status, json.dumps(answer.body)
+        with self._changed:
+            pending = self.files.get(file_id)
+            if pending is None or pending.data is not None:
+                return 404, "file_not_found"
+            if len(data) != pending.length:
+                return 400, "length_mismatch"
+            pending.data = data
+        return 200, f"OK - {len(data)}"
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: share the uploaded files (with their titles) in ``channel_id``, in ``thread_ts``."""
+        try:
+            items = json.loads(str(args.get("files") or ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(items, list) or not items:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "") or None
+        with self._changed:
+            known = [self.files.get(str(item.get("id"))) for item in items]
+            if any(f is None or f.data is None or f.channel is not None for f in known):
+                return {"ok": False, "error": "file_not_found"}
+            shared = []
+            for item, uploaded in zip(items, known, strict=True):
+                assert uploaded is not None
+                uploaded.title = str(item.get("title") or uploaded.filename)
+                uploaded.channel = channel or ""
+                uploaded.thread_ts = str(args.get("thread_ts") or "") or None
+                shared.append(
+                    {
+                        "id": uploaded.id,
+                        "name": uploaded.filename,
+                        "title": uploaded.title,
+                        "mimetype": "image/png" if uploaded.filename.endswith(".png") else "application/octet-stream",
+                        "size": uploaded.length,
+                        "channels": [channel] if channel else [],
+                    }
+                )
+        return {"ok": True, "files": shared}
 
     def _record(self, call: Call) -> None:
         with self._changed:
@@ -218,6 +305,9 @@ class FakeSlack:
             def _serve(self) -> None:
                 url = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
+                if url.path.startswith("/upload/v1/"):
+                    self._upload(url.path[len("/upload/v1/") :], self.rfile.read(length))
+                    return
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 args: dict[str, Any] = dict(parse_qsl(url.query))
                 content_type = self.headers.get("content-type") or ""
@@ -244,6 +334,17 @@ class FakeSlack:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _upload(self, file_id: str, data: bytes) -> None:
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                fake._record(Call("upload", {"file_id": file_id, "size": len(data)}, headers))
+                status, text = fake._receive_upload(file_id, data)
+                body = text.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -12,7 +12,7 @@ import json
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +242,57 @@ def test_modal_intake_opens_a_real_ticket(journey: Journey, fake_slack: FakeSlac
     assert "<!channel>" not in json.dumps(card.blocks())
     [done] = fake_slack.calls_to("views.update")
     assert done.view()["type"] == "modal" and "callback_id" not in done.view()
+
+
+# -- /helpdesk stats: the report's text, then its charts uploaded with files_upload_v2 ------------
+
+LEAD = "ULEAD001"
+LEADS_CHANNEL = "CLEADS01"
+
+
+@pytest.fixture
+def lead_journey(make_app: Callable[..., Any], fake_slack: FakeSlack) -> Iterator[Journey]:
+    """The real core on the hand-made data set of tests/test_reports.py, a team lead configured in Slack."""
+    from test_reports import NOW, seed
+
+    from bot.clock import FrozenClock
+
+    app = make_app(clock=FrozenClock(NOW))
+    seed(app)
+    fake_slack.add_user(LEAD, real_name="Lea Lead", locale="en-US")
+    adapter = build_slack_adapter(app, slack_config(fake_slack, team_leads=[LEAD]))
+    adapter.start()
+    yield Journey(app, adapter, fake_slack)
+    adapter.stop()
+
+
+def test_stats_posts_the_report_then_uploads_its_three_charts(lead_journey: Journey, fake_slack: FakeSlack) -> None:
+    lead_journey.command("stats 30d", user=LEAD, channel=LEADS_CHANNEL)
+
+    [post] = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == LEADS_CHANNEL]
+    assert "Service desk statistics" in post.args["text"] and "Tickets opened: 10" in post.args["text"]
+    # The text first, then the three steps of files_upload_v2: one URL and one POST per file, one completion.
+    methods = [m for m in fake_slack.methods() if m == "chat.postMessage" or m.startswith("files.") or m == "upload"]
+    assert methods == ["chat.postMessage", *["files.getUploadURLExternal"] * 3, *["upload"] * 3,
+                       "files.completeUploadExternal"]
+    [complete] = fake_slack.calls_to("files.completeUploadExternal")
+    assert complete.args["channel_id"] == LEADS_CHANNEL and "thread_ts" not in complete.args
+    assert [item["title"] for item in json.loads(complete.args["files"])] == [
+        "Tickets opened per week, by category",
+        "SLA compliance per week (%)",
+        "Backlog by age (4 open)",
+    ]
+    shared = fake_slack.shared_files()
+    assert [f.filename for f in shared] == [f"{kind}-30d.png" for kind in ("volume", "sla", "backlog")]
+    for uploaded in shared:
+        assert uploaded.channel == LEADS_CHANNEL and uploaded.thread_ts is None
+        assert uploaded.data is not None and uploaded.data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert uploaded.length == len(uploaded.data) > 5_000
+        assert uploaded.alt_txt == uploaded.title
+    # Someone who is not a team lead gets the polite refusal and no file.
+    fake_slack.clear()
+    lead_journey.command("stats 30d", user="U111", channel=LEADS_CHANNEL)
+    [refusal] = fake_slack.calls_to("respond")
+    assert refusal.args["response_type"] == "ephemeral"
+    assert refusal.args["text"] == "Seuls les chefs d'équipe peuvent consulter les statistiques."  # U111: fr-BE
+    assert not [m for m in fake_slack.methods() if m.startswith("files.") or m == "upload"]

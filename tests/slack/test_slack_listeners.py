@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import threading
 
-from fake_slack import BOT_USER_ID, FakeSlack, iter_blocks_text
+import pytest
+from fake_slack import BOT_USER_ID, FakeSlack, Scripted, iter_blocks_text
 from slack_bolt import BoltRequest
-from slack_harness import TECHNICIAN, RecordingCore, dispatch, dispatch_form
+from slack_harness import TECHNICIAN, RecordingCore, dispatch, dispatch_form, slack_config
 from slack_payloads import (
+    FORM,
     JSON,
     app_mention,
     block_actions,
@@ -25,6 +27,8 @@ from bot.errors import ValidationFailed
 from bot.port import (
     Button,
     ButtonPress,
+    Event,
+    Image,
     OutgoingMessage,
     Place,
     Reply,
@@ -120,6 +124,31 @@ def test_events_are_acknowledged_before_the_core_runs(
     core.gate.set()
     assert adapter.wait_idle(5)
     assert len(core.events) == 1
+
+
+def test_commands_and_buttons_are_acknowledged_while_every_worker_is_busy(
+    fake_slack: FakeSlack, core: RecordingCore
+) -> None:
+    slack = SlackAdapter(core, slack_config(fake_slack, workers=1))
+    try:
+        core.gate = threading.Event()
+        body = event_body(dm_message("slow database"))
+        event = slack.bolt.dispatch(BoltRequest(body=body, headers=dict(signed_headers(body, JSON).items())))
+        assert event.status == 200
+        # The only worker is now blocked in the core; a slash command still gets its answer at once,
+        # not bolt's "unhandled request" after the 3-second acknowledgement wait.
+        command = slash_command("queue", response_url=fake_slack.response_url(), user=TECHNICIAN)
+        response = slack.bolt.dispatch(BoltRequest(body=command, headers=dict(signed_headers(command, FORM).items())))
+        press = block_actions("claim:7", response_url=fake_slack.response_url(), user=TECHNICIAN)
+        pressed = slack.bolt.dispatch(BoltRequest(body=press, headers=dict(signed_headers(press, FORM).items())))
+        assert (response.status, pressed.status) == (200, 200)
+        assert core.events == []
+        core.gate.set()
+        assert slack.wait_idle(5)
+        assert [type(event).__name__ for event in core.events] == ["TextMessage", "SlashCommand", "ButtonPress"]
+    finally:
+        core.gate = None
+        slack.stop()
 
 
 def test_mention_in_a_channel_moves_the_conversation_to_the_dm(
@@ -369,3 +398,62 @@ def test_app_home_lists_open_tickets(adapter: SlackAdapter, core: RecordingCore,
     text = "\n".join(iter_blocks_text(view["blocks"]))
     assert "#7 — Imprimante &lt;!here&gt;" in text
     assert "Vos tickets ouverts" in text
+
+
+# --- images (the charts of /stats) ----------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # not text: the upload must carry raw bytes
+
+
+def with_charts(event: Event, *, ephemeral: bool = False) -> list[Reply]:
+    images = (Image("volume-7d.png", PNG, "Tickets <per> week"), Image("sla-7d.png", PNG[::-1], "SLA & co"))
+    return [Reply(event.place, OutgoingMessage("Statistics", ephemeral=ephemeral, images=images))]
+
+
+def test_images_are_uploaded_in_the_reply_thread_after_the_text(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.answer = with_charts
+    dispatch(adapter, event_body(dm_message("stats please", thread_ts="1700000000.000001")))
+
+    assert fake_slack.methods().index("chat.postMessage") < fake_slack.methods().index("files.getUploadURLExternal")
+    urls = fake_slack.calls_to("files.getUploadURLExternal")
+    assert [(c.args["filename"], c.args["length"]) for c in urls] == [("volume-7d.png", "1032"), ("sla-7d.png", "1032")]
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
+    shared = fake_slack.shared_files()
+    assert [(f.filename, f.title, f.data) for f in shared] == [
+        ("volume-7d.png", "Tickets <per> week", PNG),  # file titles are plain text: not escaped
+        ("sla-7d.png", "SLA & co", PNG[::-1]),
+    ]
+    assert {(f.channel, f.thread_ts) for f in shared} == {("D111", "1700000000.000001")}
+
+
+def test_a_failed_upload_is_logged_and_the_text_still_arrives(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    core.answer = with_charts
+    fake_slack.script("upload", Scripted(500, {"ok": False, "error": "fatal_error"}))
+    dispatch(adapter, event_body(dm_message("stats please")))
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert fake_slack.calls_to("files.completeUploadExternal") == [] and fake_slack.shared_files() == []
+    [record] = [r for r in caplog.records if "not uploaded" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert "U111" in record.getMessage() and "D111" in record.getMessage() and "volume-7d.png" in record.getMessage()
+
+    # The next reply is not affected; a refused completion is logged the same way.
+    caplog.clear()
+    fake_slack.fail("files.completeUploadExternal", "channel_not_found")
+    dispatch(adapter, event_body(dm_message("again", ts="1596183881.000100"), event_id="Ev222"))
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert any("channel_not_found" in r.getMessage() for r in caplog.records if "not uploaded" in r.getMessage())
+
+
+def test_an_ephemeral_reply_leaves_its_images_out(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    core.answer = lambda event: with_charts(event, ephemeral=True)
+    dispatch_form(adapter, slash_command("stats", response_url=fake_slack.response_url("cmd")))
+
+    assert len(fake_slack.calls_to("respond")) == 1
+    assert not [m for m in fake_slack.methods() if m.startswith("files.") or m == "upload"]

@@ -22,7 +22,7 @@ from adapters.slack.render import (
     mrkdwn,
     render_message,
 )
-from bot.port import Button, OutgoingMessage, TicketCard
+from bot.port import Button, Image, OutgoingMessage, TicketCard
 
 
 def test_escape_neutralises_mentions_and_links() -> None:
@@ -44,6 +44,17 @@ def test_buttons_are_chunked_in_rows_of_five_with_unique_action_ids() -> None:
     assert len(set(ids)) == 12
     assert all(len(e["text"]["text"]) <= 75 for r in rows for e in r["elements"])
     assert len({r["block_id"] for r in rows}) == 3
+
+
+def test_images_become_file_uploads_with_plain_titles() -> None:
+    images = (Image("volume.png", b"\x89PNG1", "Tickets <per> week & more"), Image("x.png", b"\x89PNG2", "T" * 300))
+    rendered = render_message(OutgoingMessage("Stats", images=images))
+    assert rendered.file_uploads[0] == {
+        "file": b"\x89PNG1", "filename": "volume.png",
+        "title": "Tickets <per> week & more", "alt_txt": "Tickets <per> week & more",
+    }
+    assert len(rendered.file_uploads[1]["title"]) == 250 and rendered.file_uploads[1]["title"].endswith("…")
+    assert render_message(OutgoingMessage("Stats")).file_uploads == []
 
 
 def test_a_button_value_slack_cannot_carry_is_dropped_not_sent() -> None:

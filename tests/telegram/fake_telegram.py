@@ -3,8 +3,9 @@
 It answers the methods the adapter uses (getMe, getUpdates with offsets and long
 polling, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
 setMyCommands, createForumTopic, getChat, getFile and file downloads, deleteWebhook,
-setWebhook), records every call with its decoded parameters, and can be told to fail
-a method (429 with ``retry_after``, 403, 400 chat not found, chat migrated).
+setWebhook, sendPhoto and sendMediaGroup with multipart uploads), records every call with
+its decoded parameters and the files uploaded with it, and can be told to fail a method
+(429 with ``retry_after``, 403, 400 chat not found, chat migrated).
 Waiting is event-driven: :meth:`FakeTelegram.wait_until` wakes on every new call.
 """
 
@@ -42,13 +43,37 @@ _STRING_PARAMS = {
 _TAG = re.compile(r"<[^>]+>")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request: its form field, file name, content type and bytes."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SentPhoto:
+    """A photo the bot sent (sendPhoto, or one item of sendMediaGroup)."""
+
+    chat_id: int
+    filename: str
+    caption: str | None
+    parse_mode: str | None
+    data: bytes
+    message_thread_id: int | None = None
+    reply_to: int | None = None
+
+
 @dataclass
 class Call:
-    """One request the bot made."""
+    """One request the bot made (``files``: the multipart file parts, by form field)."""
 
     method: str
     params: dict[str, Any]
     result: Any = None
+    files: dict[str, Upload] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,6 +157,35 @@ class FakeTelegram:
         await self.wait_until(lambda: len(self.calls_to(method)) >= count, timeout)
         return self.calls_to(method)
 
+    def sent_photos(self, chat_id: int | None = None) -> list[SentPhoto]:
+        """Every photo sent (sendPhoto and album items, in order), with its uploaded bytes."""
+        photos: list[SentPhoto] = []
+        for call in self.calls:
+            if call.method not in ("sendPhoto", "sendMediaGroup") or call.result is None:
+                continue
+            chat = int(call.params["chat_id"])
+            if chat_id is not None and chat != chat_id:
+                continue
+            items = call.params["media"] if call.method == "sendMediaGroup" else [
+                {"media": "attach://photo", "caption": call.params.get("caption"),
+                 "parse_mode": call.params.get("parse_mode")}
+            ]
+            reply = call.params.get("reply_parameters") or {}
+            for item in items:
+                upload = call.files[str(item["media"]).removeprefix("attach://")]
+                photos.append(
+                    SentPhoto(
+                        chat_id=chat,
+                        filename=upload.filename,
+                        caption=item.get("caption"),
+                        parse_mode=item.get("parse_mode"),
+                        data=upload.data,
+                        message_thread_id=call.params.get("message_thread_id"),
+                        reply_to=reply.get("message_id"),
+                    )
+                )
+        return photos
+
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         """Texts (HTML as sent) of every sendMessage, optionally to one chat."""
         return [
@@ -155,8 +209,8 @@ class FakeTelegram:
                 params[key] = value
         return params
 
-    def _record(self, method: str, params: dict[str, Any]) -> Call:
-        call = Call(method, params)
+    def _record(self, method: str, params: dict[str, Any], files: dict[str, Upload] | None = None) -> Call:
+        call = Call(method, params, files=files or {})
         self.calls.append(call)
         self._changed.set()
         return call
@@ -186,10 +240,15 @@ class FakeTelegram:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         form = await request.post()
-        params = self._decode({key: str(value) for key, value in form.items()})
+        files = {
+            key: Upload(key, value.filename, value.content_type, value.file.read())
+            for key, value in form.items()
+            if isinstance(value, web.FileField)
+        }
+        params = self._decode({key: str(value) for key, value in form.items() if key not in files})
         if request.content_type == "application/json":
             params = await request.json()
-        call = self._record(method, params)
+        call = self._record(method, params, files)
         queued = self._failures.get(method)
         if queued:
             failure = queued[0]
@@ -204,10 +263,18 @@ class FakeTelegram:
             if failure.parameters:
                 body["parameters"] = failure.parameters
             return web.json_response(body, status=failure.status)
+        uploader = getattr(self, f"_u_{method}", None)
         handler = getattr(self, f"_m_{method}", None)
-        if handler is None:
+        if uploader is not None:
+            try:
+                result = uploader(params, files)
+            except LookupError as missing:
+                body = {"ok": False, "error_code": 400, "description": f"Bad Request: {missing}"}
+                return web.json_response(body, status=400)
+        elif handler is not None:
+            result = await handler(params)
+        else:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-        result = await handler(params)
         call.result = result
         self._changed.set()
         return web.json_response({"ok": True, "result": result})
@@ -310,3 +377,39 @@ class FakeTelegram:
             "file_size": len(self.files.get(file_id, b"")),
             "file_path": f"photos/{file_id}.jpg",
         }
+
+    # ------------------------------------------------------------ uploads (multipart)
+
+    def _photo_message(self, params: dict[str, Any], upload: Upload, caption: Any) -> dict[str, Any]:
+        """A photo message; the bytes become downloadable through getFile, like Telegram's."""
+        message = self._message(params)
+        del message["text"]
+        file_id = f"AgAC{len(self.files) + 1:06d}"
+        self.files[file_id] = upload.data
+        message["photo"] = [
+            {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 400,
+             "file_size": len(upload.data)}
+        ]
+        if caption:
+            message["caption"] = html.unescape(_TAG.sub("", str(caption)))
+        return message
+
+    def _u_sendPhoto(self, params: dict[str, Any], files: dict[str, Upload]) -> dict[str, Any]:
+        if "photo" not in files:
+            raise LookupError("there is no photo in the request")
+        return self._photo_message(params, files["photo"], params.get("caption"))
+
+    def _u_sendMediaGroup(self, params: dict[str, Any], files: dict[str, Upload]) -> list[dict[str, Any]]:
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise LookupError("wrong number of media in the group")
+        messages = []
+        group = f"{int(time.time())}{self._next_message_id}"
+        for item in media:
+            name = str(item.get("media", "")).removeprefix("attach://")
+            if item.get("type") != "photo" or name not in files:
+                raise LookupError(f"wrong file identifier/HTTP URL specified: {name}")
+            message = self._photo_message(params, files[name], item.get("caption"))
+            message["media_group_id"] = group
+            messages.append(message)
+        return messages

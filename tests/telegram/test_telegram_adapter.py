@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from conftest import (
     REQUESTER,
     TECH_CHAT,
@@ -28,6 +29,7 @@ from bot.port import (
     Button,
     ButtonPress,
     Event,
+    Image,
     OutgoingMessage,
     Place,
     Reply,
@@ -444,3 +446,59 @@ async def test_threaded_start_and_stop(fake: FakeTelegram, core: RecordingCore) 
         await asyncio.to_thread(adapter.stop)
     assert len(core.events) == 1
     await asyncio.to_thread(adapter.stop)  # idempotent
+
+
+# ------------------------------------------------------------------ images (the charts of /stats)
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # binary on purpose: the multipart part must keep every byte
+
+
+def charts(count: int) -> tuple[Image, ...]:
+    return tuple(Image(f"chart-{n}.png", PNG + bytes([n]), f"Chart {n} <&>") for n in range(1, count + 1))
+
+
+async def test_one_image_is_a_photo_after_the_text_in_the_same_thread(
+    fake: FakeTelegram, adapter: TelegramAdapter, core: RecordingCore
+) -> None:
+    core.respond = echo("Statistiques", images=charts(1))
+    await feed(adapter, update(40, private_message(41, "/stats", reply_to=777)))
+
+    assert [c.method for c in fake.calls if c.method in ("sendMessage", "sendPhoto")] == ["sendMessage", "sendPhoto"]
+    assert fake.calls_to("sendMediaGroup") == []
+    [photo] = fake.sent_photos()
+    assert (photo.chat_id, photo.reply_to, photo.filename) == (REQUESTER, 777, "chart-1.png")
+    assert (photo.caption, photo.parse_mode) == ("Chart 1 &lt;&amp;&gt;", "HTML")
+    assert photo.data == PNG + b"\x01"
+
+
+async def test_many_images_go_as_albums_of_ten_in_the_forum_topic(fake: FakeTelegram, adapter: TelegramAdapter) -> None:
+    adapter.registry.set_forum(TECH_CHAT, True)
+    adapter.registry.learn_topic(TECH_CHAT, 501)
+    message = OutgoingMessage("Statistiques", images=charts(11))
+    await adapter.outbound.send(Place("telegram", str(TECH_CHAT), "501"), message)
+
+    [album] = fake.calls_to("sendMediaGroup")
+    assert len(album.params["media"]) == 10 and len(album.result) == 10
+    assert len(fake.calls_to("sendPhoto")) == 1  # the eleventh: an album needs two photos at least
+    photos = fake.sent_photos(TECH_CHAT)
+    assert [p.filename for p in photos] == [f"chart-{n}.png" for n in range(1, 12)]
+    assert [p.data for p in photos] == [image.data for image in charts(11)]
+    assert {(p.message_thread_id, p.reply_to) for p in photos} == {(501, None)}
+
+
+async def test_a_refused_photo_is_logged_and_never_stops_the_reply(
+    fake: FakeTelegram, adapter: TelegramAdapter, core: RecordingCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    core.respond = lambda event: [
+        Reply(event.place, OutgoingMessage("Statistiques", images=charts(2))),
+        Reply(event.place, OutgoingMessage("Fin du rapport")),
+    ]
+    fake.fail("sendMediaGroup", 400, "Bad Request: IMAGE_PROCESS_FAILED")
+    await feed(adapter, update(42, private_message(43, "/stats")))
+
+    assert fake.sent_texts(REQUESTER) == ["Statistiques", "Fin du rapport"]
+    assert fake.sent_photos() == []
+    [record] = [r for r in caplog.records if "were not sent" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert "chart-1.png, chart-2.png" in record.getMessage() and str(REQUESTER) in record.getMessage()
+    assert "image_process_failed" in record.getMessage().lower()

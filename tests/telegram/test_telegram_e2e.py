@@ -4,7 +4,7 @@ and the fake Bot API server: intake, ticket, technicians' card, claim, commands,
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +221,48 @@ async def test_build_registers_roles_technician_place_and_messenger(fake: FakeTe
     assert helpdesk.roles.is_team_lead("telegram:77")
     assert [p.chat_id for p in helpdesk.technician_places] == [str(TECH_CHAT)]
     assert helpdesk.dispatcher.messenger_for("telegram") is adapter.messenger
+
+
+# ------------------------------------------------------------------ /stats: the report, then three charts as photos
+
+LEAD = 424242
+
+
+async def test_stats_sends_the_report_then_its_three_charts_as_photos(
+    fake: FakeTelegram, make_app: Callable[..., HelpdeskApp]
+) -> None:
+    from test_reports import NOW, seed
+
+    from bot.clock import FrozenClock
+
+    app = make_app(clock=FrozenClock(NOW))
+    seed(app)
+    adapter = build_telegram_adapter(app, make_config(fake, technicians_forum=False, team_leads=[LEAD]))
+    await adapter.astart()
+    try:
+        mark = len(fake.calls)
+        fake.push_update(update(7001, private_message(71, "/stats 30d", user_id=LEAD, language="fr")))
+        [album] = await fake.wait_for_calls("sendMediaGroup")
+        await fake.wait_until(lambda: album.result is not None)
+        methods = [c.method for c in fake.calls[mark:] if c.method in ("sendMessage", "sendMediaGroup", "sendPhoto")]
+        assert methods == ["sendMessage", "sendMediaGroup"]  # the text first, then one album
+        [text] = fake.sent_texts(LEAD)
+        assert text.startswith("Statistiques du service desk 30d") and "Tickets ouverts : 10" in text
+        photos = fake.sent_photos(LEAD)
+        assert [p.filename for p in photos] == ["volume-30d.png", "sla-30d.png", "backlog-30d.png"]
+        assert [p.caption for p in photos] == [  # the chart titles, in the team lead's language
+            "Tickets ouverts par semaine, par catégorie",
+            "Respect du SLA par semaine (%)",
+            "Tickets en cours par ancienneté (4 ouverts)",
+        ]
+        for photo in photos:
+            assert photo.data.startswith(b"\x89PNG\r\n\x1a\n") and len(photo.data) > 5_000
+            assert photo.parse_mode == "HTML" and photo.message_thread_id is None
+
+        # A requester asking for the statistics is refused politely and gets no photo.
+        fake.push_update(update(7002, private_message(72, "/stats", language="fr")))
+        refusal = await fake.next_call("sendMessage", 1, lambda c: c.params["chat_id"] == REQUESTER)
+        assert refusal.params["text"] == "Seuls les chefs d'équipe peuvent consulter les statistiques."
+        assert fake.sent_photos(REQUESTER) == [] and len(fake.calls_to("sendMediaGroup")) == 1
+    finally:
+        await adapter.astop()

@@ -11,8 +11,8 @@ from telegram.error import RetryAfter
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import EventContext, parse_command, to_event
 from adapters.telegram.ratelimit import FloodLimiter
-from adapters.telegram.render import MAX_TEXT, CallbackCodec, alert_text, render
-from bot.port import Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage, TicketCard
+from adapters.telegram.render import MAX_CAPTION, MAX_TEXT, CallbackCodec, alert_text, photo_groups, render
+from bot.port import Button, ButtonPress, Image, OutgoingMessage, Place, SlashCommand, TextMessage, TicketCard
 
 BOT = Bot("123:ABC")
 CTX = EventContext(bot_id=123, bot_username="HelpdeskTestBot")
@@ -103,6 +103,15 @@ def test_render_cuts_one_huge_line_within_the_limit() -> None:
     rendered = render(OutgoingMessage("<" * 5000), CallbackCodec())
     assert all(len(part) <= MAX_TEXT for part in rendered.parts)
     assert "".join(rendered.parts) == "&lt;" * 5000
+
+
+def test_photo_captions_are_escaped_and_cut_and_albums_hold_ten() -> None:
+    groups = photo_groups(tuple(Image(f"{n}.png", b"png", "a & b" if n else "&" * 600) for n in range(12)))
+    assert [len(group) for group in groups] == [10, 2]
+    assert groups[0][0].caption == "&amp;" * 204 and len(groups[0][0].caption) <= MAX_CAPTION
+    assert groups[0][1].caption == "a &amp; b"
+    media = groups[1][0].as_media()
+    assert (media.caption, media.parse_mode, media.type) == ("a &amp; b", "HTML", "photo")
 
 
 def test_codec_keeps_short_values_and_hashes_long_ones() -> None:
