@@ -243,3 +243,20 @@ def test_a_phrase_of_common_words_is_not_weak(small_kb: KnowledgeBase) -> None:
     [first_day] = [t for t in parsed.terms if "@new_employee" in t.concepts]
     # not a quarter weight: a concept no article covers weighs more than an unknown word
     assert first_day.weight == pytest.approx(small_kb._index.unknown_idf * UNCOVERED_FACTOR)
+
+
+def test_where_the_problem_happens_does_not_sink_the_match(small_kb: KnowledgeBase) -> None:
+    # No article mentions working from home: the situation must not hide the right answer.
+    plain = small_kb.search("compte verrouillé")
+    from_home = small_kb.search("mon compte est verrouillé, je travaille depuis la maison")
+    assert [found.article.id for found in from_home] == ["account-locked"]
+    assert from_home[0].score > 0.5 * plain[0].score
+    # …nor does it make a message about nothing else an IT topic.
+    assert small_kb.search("je travaille depuis la maison aujourd'hui") == []
+
+
+def test_context_groups_come_from_the_lexicon_and_merge() -> None:
+    base = Lexicon(groups={"telework": ["from home"]}, context={"telework"})
+    local = Lexicon.from_mapping({"groups": {"site": ["bâtiment B"]}, "context": ["site"]}, source="local.yaml")
+    assert base.merged(local).context == {"telework", "site"}
+    assert "telework" in Lexicon.default().context

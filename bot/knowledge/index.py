@@ -151,6 +151,7 @@ class Index:
         self.lexicon = lexicon
         self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
         self._weak = frozenset(lexicon.weak)
+        self._context = frozenset(f"@{name}" for name in lexicon.context)
         n = len(self.articles)
         field_counts: list[dict[str, Counter[str]]] = []
         lengths: dict[str, list[int]] = {f: [] for f in FIELDS}
@@ -398,6 +399,10 @@ class Index:
         # an unknown word may be noise (a name, a typo); a lexicon concept no article covers is a
         # real topic the knowledge base lacks, and weighs in full
         weight = max(known) if known else self.unknown_idf * (UNCOVERED_FACTOR if concepts else 1.0)
+        # a situation ("from home") says where the problem happens, not what it is: when no
+        # article mentions it, it counts as little as "broken"
+        if not known and concepts and all(c in self._context for c in concepts):
+            weak = True
         if weak:
             weight *= WEAK_FACTOR
         elif surface.replace(" ", "").isdigit():

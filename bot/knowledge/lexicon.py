@@ -53,10 +53,13 @@ class ConceptMatch:
 
 @dataclass
 class Lexicon:
-    """Synonym groups (concept name -> terms) plus the weak "something is wrong" words."""
+    """Synonym groups (concept name -> terms), the weak "something is wrong" words, and the
+    ``context`` groups: situations (working from home, travelling) rather than problems, which
+    make a message neither more nor less about an article when no article mentions them."""
 
     groups: dict[str, list[str]] = field(default_factory=dict)
     weak: set[str] = field(default_factory=set)
+    context: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]] | None = None
@@ -68,9 +71,12 @@ class Lexicon:
         """Build a lexicon from parsed YAML; raise :class:`KnowledgeBaseError` on a malformed file."""
         groups_raw = data.get("groups", {}) or {}
         weak_raw = data.get("weak", []) or []
-        unknown = set(data) - {"groups", "weak"}
+        context_raw = data.get("context", []) or []
+        unknown = set(data) - {"groups", "weak", "context"}
         if unknown:
-            raise KnowledgeBaseError(detail=f"{source}: unknown keys {sorted(unknown)} (use 'groups' and 'weak')")
+            raise KnowledgeBaseError(
+                detail=f"{source}: unknown keys {sorted(unknown)} (use 'groups', 'weak' and 'context')"
+            )
         if not isinstance(groups_raw, dict):
             raise KnowledgeBaseError(detail=f"{source}: 'groups' must map a group name to a list of terms")
         groups: dict[str, list[str]] = {}
@@ -81,7 +87,9 @@ class Lexicon:
         if not isinstance(weak_raw, list):
             raise KnowledgeBaseError(detail=f"{source}: 'weak' must be a list of words")
         weak = {tok for w in weak_raw for tok in tokenise(str(w))}
-        return cls(groups=groups, weak=weak)
+        if not isinstance(context_raw, list):
+            raise KnowledgeBaseError(detail=f"{source}: 'context' must be a list of group names")
+        return cls(groups=groups, weak=weak, context={str(name) for name in context_raw})
 
     @classmethod
     def from_file(cls, path: Path) -> Lexicon:
@@ -105,7 +113,7 @@ class Lexicon:
         for name, terms in other.groups.items():
             existing = groups.setdefault(name, [])
             existing.extend(t for t in terms if t not in existing)
-        return Lexicon(groups=groups, weak=self.weak | other.weak)
+        return Lexicon(groups=groups, weak=self.weak | other.weak, context=self.context | other.context)
 
     def _compile(self) -> dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]]:
         if self._compiled is None:
