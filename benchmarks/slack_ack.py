@@ -1,0 +1,239 @@
+"""How fast the Slack adapter acknowledges requests in HTTP mode, under concurrency.
+
+Slack gives an app 3 seconds to answer a request (events, slash commands, button presses)
+before it shows the user an error and retries. The adapter acknowledges first and does the
+database and Web API work afterwards in its worker pool; this script measures the time from
+sending a signed request to receiving the HTTP answer, with ``--concurrency`` clients (default
+50) sending at once.
+
+Two set-ups run side by side on the same machine, the same HTTP server and the same fake Slack
+Web API (``tests/slack/fake_slack.py``, on loopback):
+
+* **baseline** — a bare slack-bolt ``App`` whose listeners only call ``ack()``: the cost of
+  Bolt's signature check and dispatch, and of the HTTP server itself;
+* **helpdesk** — the real adapter on the real core (``bootstrap``, SQLite or PostgreSQL): DM
+  messages that run the knowledge-base search and the intake, and ``/helpdesk`` commands.
+
+    python benchmarks/slack_ack.py [--requests 2000] [--concurrency 50] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "slack"))
+
+from fake_slack import VALID_TOKEN, FakeSlack  # noqa: E402
+from slack_bolt import Ack, App  # noqa: E402
+from slack_payloads import FORM, JSON, SIGNING_SECRET, dm_message, event_body, signed_headers, slash_command  # noqa: E402
+from slack_sdk import WebClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from adapters.slack.app import SlackHTTPServer, build_slack_adapter  # noqa: E402
+from adapters.slack.config import SlackConfig  # noqa: E402
+from bot.bootstrap import bootstrap  # noqa: E402
+from bot.config import parse_config  # noqa: E402
+
+MESSAGES = [
+    "mon mot de passe a expiré ce matin",
+    "l'imprimante du 2e étage fait un bourrage papier",
+    "I cannot connect to the VPN from home",
+    "mijn scherm blijft zwart op het dockingstation",
+    "Outlook ne s'ouvre plus depuis la mise à jour",
+]
+TECHNICIAN = "UTECH001"
+
+
+def requests_for(count: int, response_url: str, first: int = 0) -> list[tuple[str, str]]:
+    """``count`` signed-ready bodies: 3 DM messages (distinct users from ``first`` on) for 1 slash command."""
+    bodies: list[tuple[str, str]] = []
+    for n in range(first, first + count):
+        if n % 4 == 3:
+            command = "queue" if n % 8 == 3 else "help"
+            bodies.append((slash_command(command, response_url=response_url, user=TECHNICIAN, channel="CTRIAGE1"),
+                           FORM))
+        else:
+            user = f"U{n:07d}"
+            event = dm_message(MESSAGES[n % len(MESSAGES)], user=user, channel=f"D{n:07d}", ts=f"1700000000.{n:06d}")
+            bodies.append((event_body(event, event_id=f"Ev{uuid.uuid4().hex[:12]}"), JSON))
+    return bodies
+
+
+def fire(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+    """Send every body with ``concurrency`` clients from another process; each request's latency in ms.
+
+    The clients run in a process of their own so that they do not compete with the server for
+    its interpreter lock, as Slack's servers would not.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as clients:
+        return clients.submit(_fire, port, bodies, concurrency).result()
+
+
+def _fire(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+    url = f"http://127.0.0.1:{port}/slack/events"
+
+    def send(item: tuple[str, str]) -> float:
+        body, content_type = item
+        request = urllib.request.Request(url, data=body.encode(), headers=signed_headers(body, content_type),
+                                         method="POST")
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"HTTP {error.code} {error.read()[:200]!r} for {body[:300]}") from None
+        return (time.perf_counter() - started) * 1000
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(send, bodies))
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
+
+
+def baseline(fake: FakeSlack, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+    """A bare bolt App that only acknowledges, behind the same HTTP server."""
+    client = WebClient(token=VALID_TOKEN, base_url=fake.api_url)
+    bolt = App(client=client, signing_secret=SIGNING_SECRET, process_before_response=False,
+               token_verification_enabled=False)
+
+    def command(ack: Ack) -> None:
+        ack()
+
+    def message(ack: Ack) -> None:
+        ack()
+
+    bolt.command("/helpdesk")(command)
+    bolt.event("message")(message)
+    server = SlackHTTPServer(bolt, "127.0.0.1", 0)
+    server.start()
+    try:
+        fire(server.port, bodies[: max(50, len(bodies) // 10)], concurrency)  # warm-up
+        return fire(server.port, bodies, concurrency)
+    finally:
+        server.stop()
+
+
+def helpdesk(fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurrency: int) -> tuple[list[float], float]:
+    """The real adapter on the real core; returns latencies and the seconds until all work finished."""
+    config = parse_config({"database": {"url": url}}, environ={})
+    app = bootstrap(config)
+    slack = SlackConfig.model_validate({
+        "enabled": True, "mode": "http", "bot_token": VALID_TOKEN, "signing_secret": SIGNING_SECRET,
+        "http_host": "127.0.0.1", "http_port": 0, "api_base_url": fake.api_url, "triage_channel": "CTRIAGE1",
+        "technicians": [TECHNICIAN],
+    })
+    adapter = build_slack_adapter(app, slack)
+    stop = threading.Event()
+    dispatcher = threading.Thread(target=app.dispatcher.run_forever, args=(stop,), daemon=True)
+    adapter.start()
+    dispatcher.start()
+    try:
+        port = adapter.http_port
+        assert port is not None
+        warm = requests_for(20, fake.response_url(), first=len(bodies))
+        fire(port, warm, concurrency)
+        adapter.wait_idle(60)
+        started = time.perf_counter()
+        latencies = fire(port, bodies, concurrency)
+        if not adapter.wait_idle(600):
+            raise RuntimeError("the adapter did not finish its work")
+        return latencies, time.perf_counter() - started
+    finally:
+        stop.set()
+        app.dispatcher.wake()
+        dispatcher.join(10)
+        adapter.stop()
+        app.close()
+
+
+def postgres_schema(base_url: str) -> tuple[str, Callable[[], None]]:
+    """A throw-away schema on ``base_url``: its URL and a function that drops it."""
+    from sqlalchemy import create_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base_url else "?"
+
+    def drop() -> None:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def summary(name: str, latencies: list[float], base: list[float] | None) -> dict[str, Any]:
+    row = {
+        "setup": name,
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "max_ms": round(max(latencies), 2),
+    }
+    if base is not None:
+        row["p50_vs_baseline"] = round(row["p50_ms"] / statistics.median(base), 2)
+        row["p99_vs_baseline"] = round(row["p99_ms"] / percentile(base, 0.99), 2)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--postgres", default=os.environ.get("HELPDESK_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; {args.requests} requests, {args.concurrency} concurrent")
+    logging.basicConfig(level=logging.ERROR)
+    rows = []
+    with FakeSlack() as fake:
+        fake.add_user(TECHNICIAN, real_name="Tom Tech", locale="fr-BE")
+        for n in range(args.requests + 20):  # the requesters and the warm-up's
+            fake.add_user(f"U{n:07d}", real_name=f"Agent {n}", locale="fr-BE")
+        bodies = requests_for(args.requests, fake.response_url())
+        base = baseline(fake, bodies, args.concurrency)
+        rows.append(summary("baseline: bare bolt, ack only", base, None))
+        with tempfile.TemporaryDirectory() as tmp:
+            latencies, drained = helpdesk(fake, f"sqlite:///{tmp}/bench.db", requests_for(args.requests,
+                                                                                         fake.response_url()),
+                                          args.concurrency)
+            rows.append({**summary("helpdesk, SQLite", latencies, base), "all_work_done_s": round(drained, 1)})
+        if args.postgres:
+            url, drop = postgres_schema(args.postgres)
+            try:
+                latencies, drained = helpdesk(fake, url, requests_for(args.requests, fake.response_url()),
+                                              args.concurrency)
+                rows.append({**summary("helpdesk, PostgreSQL", latencies, base), "all_work_done_s": round(drained, 1)})
+            finally:
+                drop()
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
