@@ -69,8 +69,9 @@ def requests_for(count: int, response_url: str, first: int = 0) -> list[tuple[st
     for n in range(first, first + count):
         if n % 4 == 3:
             command = "queue" if n % 8 == 3 else "help"
-            bodies.append((slash_command(command, response_url=response_url, user=TECHNICIAN, channel="CTRIAGE1"),
-                           FORM))
+            bodies.append(
+                (slash_command(command, response_url=response_url, user=TECHNICIAN, channel="CTRIAGE1"), FORM)
+            )
         else:
             user = f"U{n:07d}"
             event = dm_message(MESSAGES[n % len(MESSAGES)], user=user, channel=f"D{n:07d}", ts=f"1700000000.{n:06d}")
@@ -93,8 +94,9 @@ def _fire(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[fl
 
     def send(item: tuple[str, str]) -> float:
         body, content_type = item
-        request = urllib.request.Request(url, data=body.encode(), headers=signed_headers(body, content_type),
-                                         method="POST")
+        request = urllib.request.Request(
+            url, data=body.encode(), headers=signed_headers(body, content_type), method="POST"
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -116,8 +118,9 @@ def percentile(values: list[float], share: float) -> float:
 def baseline(fake: FakeSlack, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
     """A bare bolt App that only acknowledges, behind the same HTTP server."""
     client = WebClient(token=VALID_TOKEN, base_url=fake.api_url)
-    bolt = App(client=client, signing_secret=SIGNING_SECRET, process_before_response=False,
-               token_verification_enabled=False)
+    bolt = App(
+        client=client, signing_secret=SIGNING_SECRET, process_before_response=False, token_verification_enabled=False
+    )
 
     def command(ack: Ack) -> None:
         ack()
@@ -140,11 +143,19 @@ def helpdesk(fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurren
     """The real adapter on the real core; returns latencies and the seconds until all work finished."""
     config = parse_config({"database": {"url": url}}, environ={})
     app = bootstrap(config)
-    slack = SlackConfig.model_validate({
-        "enabled": True, "mode": "http", "bot_token": VALID_TOKEN, "signing_secret": SIGNING_SECRET,
-        "http_host": "127.0.0.1", "http_port": 0, "api_base_url": fake.api_url, "triage_channel": "CTRIAGE1",
-        "technicians": [TECHNICIAN],
-    })
+    slack = SlackConfig.model_validate(
+        {
+            "enabled": True,
+            "mode": "http",
+            "bot_token": VALID_TOKEN,
+            "signing_secret": SIGNING_SECRET,
+            "http_host": "127.0.0.1",
+            "http_port": 0,
+            "api_base_url": fake.api_url,
+            "triage_channel": "CTRIAGE1",
+            "technicians": [TECHNICIAN],
+        }
+    )
     adapter = build_slack_adapter(app, slack)
     stop = threading.Event()
     dispatcher = threading.Thread(target=app.dispatcher.run_forever, args=(stop,), daemon=True)
@@ -207,8 +218,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--postgres", default=os.environ.get("HELPDESK_TEST_DATABASE_URL"))
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {args.requests} requests, {args.concurrency} concurrent")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.requests} requests, {args.concurrency} concurrent"
+    )
     logging.basicConfig(level=logging.ERROR)
     rows = []
     with FakeSlack() as fake:
@@ -219,15 +232,16 @@ def main() -> None:
         base = baseline(fake, bodies, args.concurrency)
         rows.append(summary("baseline: bare bolt, ack only", base, None))
         with tempfile.TemporaryDirectory() as tmp:
-            latencies, drained = helpdesk(fake, f"sqlite:///{tmp}/bench.db", requests_for(args.requests,
-                                                                                         fake.response_url()),
-                                          args.concurrency)
+            latencies, drained = helpdesk(
+                fake, f"sqlite:///{tmp}/bench.db", requests_for(args.requests, fake.response_url()), args.concurrency
+            )
             rows.append({**summary("helpdesk, SQLite", latencies, base), "all_work_done_s": round(drained, 1)})
         if args.postgres:
             url, drop = postgres_schema(args.postgres)
             try:
-                latencies, drained = helpdesk(fake, url, requests_for(args.requests, fake.response_url()),
-                                              args.concurrency)
+                latencies, drained = helpdesk(
+                    fake, url, requests_for(args.requests, fake.response_url()), args.concurrency
+                )
                 rows.append({**summary("helpdesk, PostgreSQL", latencies, base), "all_work_done_s": round(drained, 1)})
             finally:
                 drop()

@@ -69,15 +69,34 @@ def seed_history(app: HelpdeskApp, size: int, now: datetime) -> None:
             rows = []
             for i in range(start, min(size, start + batch)):
                 created = now - timedelta(days=400) + timedelta(minutes=i)
-                rows.append({
-                    "title": f"Historical problem {i}", "description": "seeded", "type": "incident",
-                    "category": "helpdesk", "priority": "P3", "impact": "me", "urgency": "medium",
-                    "status": "closed", "support_level": 1, "requester_key": f"bench:user{i % 3000}",
-                    "requester_name": f"User {i % 3000}", "requester_locale": "fr",
-                    "contact_name": "", "contact_phone": "", "contact_email": "", "error_message": "", "url": "",
-                    "started": "", "origin_platform": "bench", "origin_chat_id": f"dm{i % 3000}",
-                    "thread_id": f"h{i}", "created_at": created, "updated_at": created, "resolution": "done",
-                })
+                rows.append(
+                    {
+                        "title": f"Historical problem {i}",
+                        "description": "seeded",
+                        "type": "incident",
+                        "category": "helpdesk",
+                        "priority": "P3",
+                        "impact": "me",
+                        "urgency": "medium",
+                        "status": "closed",
+                        "support_level": 1,
+                        "requester_key": f"bench:user{i % 3000}",
+                        "requester_name": f"User {i % 3000}",
+                        "requester_locale": "fr",
+                        "contact_name": "",
+                        "contact_phone": "",
+                        "contact_email": "",
+                        "error_message": "",
+                        "url": "",
+                        "started": "",
+                        "origin_platform": "bench",
+                        "origin_chat_id": f"dm{i % 3000}",
+                        "thread_id": f"h{i}",
+                        "created_at": created,
+                        "updated_at": created,
+                        "resolution": "done",
+                    }
+                )
             conn.execute(insert(Ticket), rows)
         first_id = conn.execute(text("SELECT MIN(id) FROM tickets")).scalar_one()
         for start in range(0, size, batch):
@@ -85,11 +104,30 @@ def seed_history(app: HelpdeskApp, size: int, now: datetime) -> None:
             for i in range(start, min(size, start + batch)):
                 at = now - timedelta(days=400) + timedelta(minutes=i)
                 for kind in ("created", "status", "status"):
-                    events.append({"ticket_id": first_id + i, "at": at, "actor_key": "bench:tech", "actor_name": "T",
-                                   "kind": kind, "text": ""})
-                outbox.append({"created_at": at, "ticket_id": first_id + i, "platform": "bench",
-                               "chat_id": f"dm{i % 3000}", "purpose": "update", "payload": {"text": "x"},
-                               "status": "sent", "attempts": 1, "next_attempt_at": at, "last_error": ""})
+                    events.append(
+                        {
+                            "ticket_id": first_id + i,
+                            "at": at,
+                            "actor_key": "bench:tech",
+                            "actor_name": "T",
+                            "kind": kind,
+                            "text": "",
+                        }
+                    )
+                outbox.append(
+                    {
+                        "created_at": at,
+                        "ticket_id": first_id + i,
+                        "platform": "bench",
+                        "chat_id": f"dm{i % 3000}",
+                        "purpose": "update",
+                        "payload": {"text": "x"},
+                        "status": "sent",
+                        "attempts": 1,
+                        "next_attempt_at": at,
+                        "last_error": "",
+                    }
+                )
             conn.execute(insert(TicketEvent), events)
             conn.execute(insert(OutboxEntry), outbox)
 
@@ -116,8 +154,17 @@ def conversation(app: HelpdeskApp, clock: FrozenClock, n: int) -> int:
         log_id = row.data.get("log_id") if row else None
     if state == "suggested":
         handle(ButtonPress(user, place, f"kb:notsolved:{log_id}"))
-    for value in ("intake:accept", "intake:skip", "intake:skip", "intake:skip", "intake:started:today",
-                  "intake:impact:team", "intake:urgency:high", "intake:contact:ok", "intake:confirm"):
+    for value in (
+        "intake:accept",
+        "intake:skip",
+        "intake:skip",
+        "intake:skip",
+        "intake:started:today",
+        "intake:impact:team",
+        "intake:urgency:high",
+        "intake:contact:ok",
+        "intake:confirm",
+    ):
         handle(ButtonPress(user, place, value))
     with app.uow() as uow:
         number = uow.tickets.for_requester(user.key, limit=1)[0].id
@@ -158,8 +205,10 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=30)
     parser.add_argument("--postgres", default=os.environ.get("HELPDESK_TEST_DATABASE_URL"))
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
     print(f"{'backend':<11} {'history':>8} {'events/s':>9} {'ms/event':>9} {'vs 1k':>6}")
     for name, base_url in backends:
@@ -183,8 +232,11 @@ def main() -> None:
                             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
                         admin.dispose()
             baseline = baseline or result["events_per_s"]
-            print(f"{name:<11} {size:>8} {result['events_per_s']:>9.0f} {result['ms_per_event_median']:>9.2f} "
-                  f"{result['events_per_s'] / baseline:>6.2f}", flush=True)
+            print(
+                f"{name:<11} {size:>8} {result['events_per_s']:>9.0f} {result['ms_per_event_median']:>9.2f} "
+                f"{result['events_per_s'] / baseline:>6.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -123,8 +123,17 @@ def bootstrap(
     core = HelpdeskCore(config=config, uow=uow, clock=clock, roles=roles, tickets=tickets, knowledge=lambda: kb)
     dispatcher = OutboxDispatcher(uow, clock, config.outbox)
     app = HelpdeskApp(
-        config=config, engine=engine, uow=uow, clock=clock, roles=roles, knowledge=knowledge, tickets=tickets,
-        core=core, dispatcher=dispatcher, technician_places=places, notifier=notifier,
+        config=config,
+        engine=engine,
+        uow=uow,
+        clock=clock,
+        roles=roles,
+        knowledge=knowledge,
+        tickets=tickets,
+        core=core,
+        dispatcher=dispatcher,
+        technician_places=places,
+        notifier=notifier,
     )
     for messenger in messengers:
         app.register_messenger(messenger)

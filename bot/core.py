@@ -51,12 +51,82 @@ Audience = Literal["everyone", "technician", "team_lead"]
 """Who sees a command in ``/help``."""
 
 _GREETING_WORDS = {
-    "bonjour", "bonsoir", "salut", "coucou", "hello", "hi", "hey", "hallo", "dag", "goedemorgen", "goedemiddag",
-    "goeieavond", "goedenavond", "morning", "yo", "merci", "thanks", "thank", "you", "bedankt", "dank", "je", "u",
-    "wel", "ok", "okay", "oké", "super", "parfait", "top", "cool", "great", "beaucoup", "bien", "a", "à", "vous",
-    "tous", "bonne", "journée", "journee", "good", "day", "tout", "le", "monde", "ça", "ca", "va", "comment",
-    "allez", "how", "are", "goed", "hoe", "gaat", "het", "mille", "fois", "many", "veel", "heel", "bye", "au",
-    "revoir", "tot", "ziens", "doei", "ciao", "lot", "much", "so", "👍", "🙏", "😊", "🙂",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "coucou",
+    "hello",
+    "hi",
+    "hey",
+    "hallo",
+    "dag",
+    "goedemorgen",
+    "goedemiddag",
+    "goeieavond",
+    "goedenavond",
+    "morning",
+    "yo",
+    "merci",
+    "thanks",
+    "thank",
+    "you",
+    "bedankt",
+    "dank",
+    "je",
+    "u",
+    "wel",
+    "ok",
+    "okay",
+    "oké",
+    "super",
+    "parfait",
+    "top",
+    "cool",
+    "great",
+    "beaucoup",
+    "bien",
+    "a",
+    "à",
+    "vous",
+    "tous",
+    "bonne",
+    "journée",
+    "journee",
+    "good",
+    "day",
+    "tout",
+    "le",
+    "monde",
+    "ça",
+    "ca",
+    "va",
+    "comment",
+    "allez",
+    "how",
+    "are",
+    "goed",
+    "hoe",
+    "gaat",
+    "het",
+    "mille",
+    "fois",
+    "many",
+    "veel",
+    "heel",
+    "bye",
+    "au",
+    "revoir",
+    "tot",
+    "ziens",
+    "doei",
+    "ciao",
+    "lot",
+    "much",
+    "so",
+    "👍",
+    "🙏",
+    "😊",
+    "🙂",
 }
 _THANKS_WORDS = {"merci", "thanks", "thank", "bedankt", "dank", "👍", "🙏"}
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -178,11 +248,20 @@ class HelpdeskCore:
         except Exception:
             logger.exception(
                 "unexpected error on %s from %s in %s:%s",
-                type(event).__name__, event.user.key, event.place.platform, event.place.chat_id,
+                type(event).__name__,
+                event.user.key,
+                event.place.platform,
+                event.place.chat_id,
             )
-            messages = [OutgoingMessage(
-                t("Sorry, something went wrong on my side. Nothing you typed is lost; please try again in a "
-                  "moment, or call the service desk if it is urgent."), ephemeral=True)]
+            messages = [
+                OutgoingMessage(
+                    t(
+                        "Sorry, something went wrong on my side. Nothing you typed is lost; please try again in a "
+                        "moment, or call the service desk if it is urgent."
+                    ),
+                    ephemeral=True,
+                )
+            ]
         return [Reply(event.place, message) for message in messages]
 
     def language_of(self, user: User) -> str:
@@ -201,8 +280,10 @@ class HelpdeskCore:
         """The user's open tickets as cards (for App Home and similar views)."""
         t = translator(self.language_of(user))
         now = self._clock.now()
-        return [OutgoingMessage(one_line(t, ticket, now), card=ticket_card(t, ticket, now, for_technicians=False))
-                for ticket in self._tickets.mine(user)]
+        return [
+            OutgoingMessage(one_line(t, ticket, now), card=ticket_card(t, ticket, now, for_technicians=False))
+            for ticket in self._tickets.mine(user)
+        ]
 
     def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
         """Open a ticket from a complete form (Slack's intake modal) instead of the conversation.
@@ -213,8 +294,18 @@ class HelpdeskCore:
         t = translator(self.language_of(user))
         draft = self._intake.draft_from_form(user, fields, t)
         ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
-        return [Reply(place, OutgoingMessage(t("Ticket {ref} is open. Quote {ref} whenever you contact the service "
-                                               "desk about it.", ref=ticket_ref(ticket.id)), ephemeral=True))]
+        return [
+            Reply(
+                place,
+                OutgoingMessage(
+                    t(
+                        "Ticket {ref} is open. Quote {ref} whenever you contact the service desk about it.",
+                        ref=ticket_ref(ticket.id),
+                    ),
+                    ephemeral=True,
+                ),
+            )
+        ]
 
     # -- text -----------------------------------------------------------------------------------
 
@@ -222,13 +313,21 @@ class HelpdeskCore:
         text = event.text
         limit = self._config.bot.max_message_chars
         if len(text) > limit:
-            return [OutgoingMessage(t(
-                "Your message is too long for me ({length} characters, at most {limit}). Nothing was saved: "
-                "please send it in several parts, or attach it as a file.", length=len(text), limit=limit))]
+            return [
+                OutgoingMessage(
+                    t(
+                        "Your message is too long for me ({length} characters, at most {limit}). Nothing was saved: "
+                        "please send it in several parts, or attach it as a file.",
+                        length=len(text),
+                        limit=limit,
+                    )
+                )
+            ]
         if text.startswith("/") and len(text) > 1 and not text.startswith("//"):
             name, _, args = text[1:].partition(" ")
-            return self._command(SlashCommand(event.user, event.place, name.split("@")[0].lower(), args.strip(),
-                                              event.attachments), t)
+            return self._command(
+                SlashCommand(event.user, event.place, name.split("@")[0].lower(), args.strip(), event.attachments), t
+            )
         if event.place.thread_id is not None:
             ticket = self._tickets.by_thread(event.place)
             if ticket is not None:
@@ -245,13 +344,24 @@ class HelpdeskCore:
             self._suggestion_outcome(conv.data.get("log_id"), "ignored")
             conv.reset()
         if not text.strip() and event.attachments:
-            return [OutgoingMessage(t("I received your file. Tell me in a few words what the problem is, "
-                                      "and I will attach it to the ticket."))]
+            return [
+                OutgoingMessage(
+                    t(
+                        "I received your file. Tell me in a few words what the problem is, "
+                        "and I will attach it to the ticket."
+                    )
+                )
+            ]
         if is_small_talk(text):
             self._save(event.user, event.place, conv)
             thanks = any(w in text.lower() for w in _THANKS_WORDS)
-            return [OutgoingMessage(t("You're welcome! Write to me whenever something does not work.") if thanks
-                                    else self._greeting(t, event.user))]
+            return [
+                OutgoingMessage(
+                    t("You're welcome! Write to me whenever something does not work.")
+                    if thanks
+                    else self._greeting(t, event.user)
+                )
+            ]
         return self._new_problem(event, conv, t)
 
     def continue_problem(self, event: TextMessage, t: Translator) -> list[OutgoingMessage]:
@@ -264,8 +374,9 @@ class HelpdeskCore:
         """Replace the knowledge source (a feature wraps it, e.g. to rank by feedback)."""
         self._knowledge = knowledge
 
-    def _new_problem(self, event: TextMessage, conv: ConversationState, t: Translator, *,
-                     hooks: bool = True) -> list[OutgoingMessage]:
+    def _new_problem(
+        self, event: TextMessage, conv: ConversationState, t: Translator, *, hooks: bool = True
+    ) -> list[OutgoingMessage]:
         for hook in self.problem_hooks if hooks else ():
             offered = hook(event, conv, t)
             if offered is not None:
@@ -277,16 +388,28 @@ class HelpdeskCore:
             self._save(event.user, event.place, conv)
             return messages
         with self._uow() as uow:
-            log_id = uow.suggestions.add(SuggestionLog(
-                at=self._clock.now(), user_key=event.user.key, platform=event.place.platform, query=event.text,
-                article_ids={"ids": [s.article.id for s in suggestions],
-                             "scores": [round(float(s.score), 4) for s in suggestions]},
-            ))
+            log_id = uow.suggestions.add(
+                SuggestionLog(
+                    at=self._clock.now(),
+                    user_key=event.user.key,
+                    platform=event.place.platform,
+                    query=event.text,
+                    article_ids={
+                        "ids": [s.article.id for s in suggestions],
+                        "scores": [round(float(s.score), 4) for s in suggestions],
+                    },
+                )
+            )
             uow.commit()
         conv.state = "suggested"
-        conv.data = {"log_id": log_id, "query": event.text, "attachments": [
-            {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
-            for a in event.attachments]}
+        conv.data = {
+            "log_id": log_id,
+            "query": event.text,
+            "attachments": [
+                {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
+                for a in event.attachments
+            ],
+        }
         self._save(event.user, event.place, conv)
         lines = [t("This might help — from the knowledge base:")]
         for index, suggestion in enumerate(suggestions, start=1):
@@ -294,24 +417,34 @@ class HelpdeskCore:
         top = suggestions[0].article
         lines.append("")
         lines.append(_excerpt(top.body, 700))
-        buttons = [Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}")
-                   for s in suggestions]
+        buttons = [
+            Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}") for s in suggestions
+        ]
         buttons += self._suggestion_buttons(t, log_id)
         return [OutgoingMessage("\n".join(lines), buttons=tuple(buttons))]
 
     @staticmethod
     def _suggestion_buttons(t: Translator, log_id: int) -> list[Button]:
-        return [Button(t("This solved it"), f"kb:solved:{log_id}", "primary"),
-                Button(t("Not solved — open a ticket"), f"kb:notsolved:{log_id}")]
+        return [
+            Button(t("This solved it"), f"kb:solved:{log_id}", "primary"),
+            Button(t("Not solved — open a ticket"), f"kb:notsolved:{log_id}"),
+        ]
 
     def _greeting(self, t: Translator, user: User) -> str:
         name = user.display_name.split(" ")[0] if user.display_name else ""
-        return t("Hello {name}! I am the IT service desk bot. Describe your problem in your own words and I will "
-                 "look for a solution, or open a ticket with you. Type /help to see everything I can do.",
-                 name=name).replace("  ", " ").replace(" !", "!")
+        return (
+            t(
+                "Hello {name}! I am the IT service desk bot. Describe your problem in your own words and I will "
+                "look for a solution, or open a ticket with you. Type /help to see everything I can do.",
+                name=name,
+            )
+            .replace("  ", " ")
+            .replace(" !", "!")
+        )
 
-    def _thread_message(self, event: TextMessage, number: int, requester_key: str,
-                        t: Translator) -> list[OutgoingMessage]:
+    def _thread_message(
+        self, event: TextMessage, number: int, requester_key: str, t: Translator
+    ) -> list[OutgoingMessage]:
         user = event.user
         if user.key == requester_key:
             self._tickets.comment_from_requester(user, number, event.text, event.attachments)
@@ -320,11 +453,16 @@ class HelpdeskCore:
             raise TicketNotFound(number=number)
         conv = ConversationState("tech:thread", {"number": number, "text": event.text})
         self._save(user, event.place.in_thread(None), conv)
-        return [OutgoingMessage(
-            t("Send this to the requester of {ref}, or keep it as an internal note?", ref=ticket_ref(number)),
-            buttons=(Button(t("Send to the requester"), f"thread:public:{number}", "primary"),
-                     Button(t("Internal note"), f"thread:note:{number}"),
-                     Button(t("Cancel"), "thread:cancel"))), ]
+        return [
+            OutgoingMessage(
+                t("Send this to the requester of {ref}, or keep it as an internal note?", ref=ticket_ref(number)),
+                buttons=(
+                    Button(t("Send to the requester"), f"thread:public:{number}", "primary"),
+                    Button(t("Internal note"), f"thread:note:{number}"),
+                    Button(t("Cancel"), "thread:cancel"),
+                ),
+            ),
+        ]
 
     def _technician_answer(self, event: TextMessage, conv: ConversationState, t: Translator) -> list[OutgoingMessage]:
         action = conv.state.removeprefix("tech:")
@@ -414,8 +552,11 @@ class HelpdeskCore:
         if kind in ("wait", "resolve"):
             self._roles.require_technician(user.key)
             self._save(user, event.place, ConversationState(f"tech:{kind}", {"number": number}))
-            question = (t("Type your question for the requester of {ref}:", ref=ref) if kind == "wait"
-                        else t("Type the resolution note for {ref} (the requester receives it):", ref=ref))
+            question = (
+                t("Type your question for the requester of {ref}:", ref=ref)
+                if kind == "wait"
+                else t("Type the resolution note for {ref} (the requester receives it):", ref=ref)
+            )
             return [OutgoingMessage(question, expects_text=True)]
         if kind == "reopen":
             self._roles.require_technician(user.key)
@@ -426,8 +567,14 @@ class HelpdeskCore:
             return [OutgoingMessage(t("Thank you! {ref} is closed.", ref=ref))]
         # stillbroken
         self._tickets.reopen(user, number, t("The requester says the problem is still there."))
-        return [OutgoingMessage(t("{ref} is reopened; a technician will look at it again. Reply to this "
-                                  "conversation to add details.", ref=ref))]
+        return [
+            OutgoingMessage(
+                t(
+                    "{ref} is reopened; a technician will look at it again. Reply to this conversation to add details.",
+                    ref=ref,
+                )
+            )
+        ]
 
     def _thread_choice(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         conv = self._load(event.user, event.place.in_thread(None))
@@ -458,8 +605,10 @@ class HelpdeskCore:
 
     def _cmd_help(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         lines = [
-            t("I am the IT service desk bot. Describe your problem in your own words: I look for a known fix "
-              "first, and otherwise open a ticket with you."),
+            t(
+                "I am the IT service desk bot. Describe your problem in your own words: I look for a known fix "
+                "first, and otherwise open a ticket with you."
+            ),
             "",
             t("Commands:"),
             t("/new — open a ticket"),
@@ -534,19 +683,34 @@ class HelpdeskCore:
             raise InvalidCommand(usage="/kb words")
         results = self._knowledge().search(words, limit=5)
         if not results:
-            return [OutgoingMessage(t("No article matches “{words}”. Describe your problem and I will open a "
-                                      "ticket with you.", words=_clip(words, 100)))]
+            return [
+                OutgoingMessage(
+                    t(
+                        "No article matches “{words}”. Describe your problem and I will open a ticket with you.",
+                        words=_clip(words, 100),
+                    )
+                )
+            ]
         lines = [t("Articles for “{words}”:", words=_clip(words, 100))]
         lines += [f"{i}. {s.article.title}" for i, s in enumerate(results, start=1)]
-        buttons = tuple(Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}")
-                        for s in results)
+        buttons = tuple(
+            Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}") for s in results
+        )
         return [OutgoingMessage("\n".join(lines), buttons=buttons)]
 
     def _cmd_lang(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         choice = event.args.strip().lower()
         if choice not in ("fr", "en", "nl"):
-            return [OutgoingMessage(t("Choose my language:"), buttons=(
-                Button("Français", "lang:fr"), Button("English", "lang:en"), Button("Nederlands", "lang:nl")))]
+            return [
+                OutgoingMessage(
+                    t("Choose my language:"),
+                    buttons=(
+                        Button("Français", "lang:fr"),
+                        Button("English", "lang:en"),
+                        Button("Nederlands", "lang:nl"),
+                    ),
+                )
+            ]
         with self._uow() as uow:
             uow.preferences.set_language(event.user.key, choice, self._clock.now())
             uow.commit()
@@ -605,8 +769,7 @@ class HelpdeskCore:
     def _cmd_priority(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, priority = parse_number(event.args, "/priority N P1|P2|P3|P4")
         self._tickets.set_priority(event.user, number, priority)
-        return [OutgoingMessage(t("{ref} has priority {priority}.", ref=ticket_ref(number),
-                                  priority=priority.upper()))]
+        return [OutgoingMessage(t("{ref} has priority {priority}.", ref=ticket_ref(number), priority=priority.upper()))]
 
     def _cmd_queue(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         tickets = self._tickets.queue(event.user)
@@ -631,8 +794,11 @@ class HelpdeskCore:
         if not text:
             raise InvalidCommand(usage=usage)
         if len(text) > self._config.bot.max_message_chars:
-            raise InvalidCommand("That text is too long ({length} characters, at most {limit}).",
-                                 length=len(text), limit=self._config.bot.max_message_chars)
+            raise InvalidCommand(
+                "That text is too long ({length} characters, at most {limit}).",
+                length=len(text),
+                limit=self._config.bot.max_message_chars,
+            )
         return number, text
 
     @staticmethod
@@ -675,8 +841,7 @@ class HelpdeskCore:
             if conv.state == "idle" and not conv.data:
                 uow.conversations.delete(place.platform, place.chat_id, user.id)
             else:
-                uow.conversations.save(place.platform, place.chat_id, user.id, conv.state, conv.data,
-                                       self._clock.now())
+                uow.conversations.save(place.platform, place.chat_id, user.id, conv.state, conv.data, self._clock.now())
             uow.commit()
 
     def _clear(self, user: User, place: Place) -> None:
@@ -694,4 +859,3 @@ def _excerpt(markdown: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit("\n", 1)[0]
     return cut + "\n…"
-

@@ -44,8 +44,7 @@ class TicketNotFound(HelpdeskError):
     """No ticket with that number exists, or the user may not see it."""
 
     msgid = N_(
-        "I cannot find ticket #{number}. Check the number (it is in the confirmation message) "
-        "or type /mytickets."
+        "I cannot find ticket #{number}. Check the number (it is in the confirmation message) or type /mytickets."
     )
 
 

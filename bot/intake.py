@@ -78,8 +78,16 @@ class IntakeFlow:
 
     # -- entry points -----------------------------------------------------------------------
 
-    def start(self, conv: ConversationState, user: User, first_message: str, t: Translator,
-              attachments: tuple[Attachment, ...] = (), *, ticket_type: str = "incident") -> list[OutgoingMessage]:
+    def start(
+        self,
+        conv: ConversationState,
+        user: User,
+        first_message: str,
+        t: Translator,
+        attachments: tuple[Attachment, ...] = (),
+        *,
+        ticket_type: str = "incident",
+    ) -> list[OutgoingMessage]:
         """Begin an intake from the user's first message (may be empty: ``/new``)."""
         conv.state = "intake:title"
         conv.data = {
@@ -102,14 +110,23 @@ class IntakeFlow:
                 conv.data["contact_phone"] = ""
         self._add_attachments(conv, attachments)
         if first_message:
-            intro = t("I found no article that fixes this, so let's open a ticket together. "
-                      "You can type “cancel” at any time.")
+            intro = t(
+                "I found no article that fixes this, so let's open a ticket together. "
+                "You can type “cancel” at any time."
+            )
         else:
             intro = t("Let's open a ticket together. You can type “cancel” at any time.")
         return [OutgoingMessage(intro), self.prompt(conv, t)]
 
-    def on_text(self, conv: ConversationState, user: User, place: Place, text: str, t: Translator,
-                attachments: tuple[Attachment, ...] = ()) -> list[OutgoingMessage]:
+    def on_text(
+        self,
+        conv: ConversationState,
+        user: User,
+        place: Place,
+        text: str,
+        t: Translator,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> list[OutgoingMessage]:
         """A typed answer (or a control word) at the current step."""
         self._add_attachments(conv, attachments)
         word = text.strip().lower()
@@ -132,8 +149,9 @@ class IntakeFlow:
         conv.data.get("rejected", {}).pop(step, None)
         return self._advance(conv, t)
 
-    def on_button(self, conv: ConversationState, user: User, place: Place, value: str,
-                  t: Translator) -> list[OutgoingMessage]:
+    def on_button(
+        self, conv: ConversationState, user: User, place: Place, value: str, t: Translator
+    ) -> list[OutgoingMessage]:
         """A button of the intake (``intake:...``)."""
         _, _, action = value.partition(":")
         verb, _, arg = action.partition(":")
@@ -157,8 +175,12 @@ class IntakeFlow:
         if verb == "contact" and step == "contact":
             if arg == "ok":
                 if not (conv.data.get("contact_phone") or conv.data.get("contact_email")):
-                    return [OutgoingMessage(t("Please give a phone number or an email address so that a technician "
-                                              "can reach you.")), self._go_prompt(conv, "contact_phone", t)]
+                    return [
+                        OutgoingMessage(
+                            t("Please give a phone number or an email address so that a technician can reach you.")
+                        ),
+                        self._go_prompt(conv, "contact_phone", t),
+                    ]
                 if not conv.data.get("contact_name"):
                     return [self._go_prompt(conv, "contact_name", t)]
                 return self._advance(conv, t)
@@ -194,8 +216,10 @@ class IntakeFlow:
         phone = check("contact_phone", clean_phone)
         email = check("contact_email", clean_email)
         if not (phone or email):
-            raise ValidationFailed("Please give a phone number or an email address so that a technician can "
-                                   "reach you.", field="contact_email")
+            raise ValidationFailed(
+                "Please give a phone number or an email address so that a technician can reach you.",
+                field="contact_email",
+            )
         impact = fields.get("impact") or "me"
         urgency = fields.get("urgency") or "medium"
         if impact not in IMPACT_LABELS:
@@ -234,62 +258,100 @@ class IntakeFlow:
         if step == "title":
             if data.get("title"):
                 return OutgoingMessage(
-                    t("Proposed title: “{title}”\nKeep it, or type a better one (at most {limit} characters).",
-                      title=data["title"], limit=TITLE_MAX) + kept,
+                    t(
+                        "Proposed title: “{title}”\nKeep it, or type a better one (at most {limit} characters).",
+                        title=data["title"],
+                        limit=TITLE_MAX,
+                    )
+                    + kept,
                     buttons=(Button(t("Keep this title"), "intake:accept", "primary"), nav[1]),
                     expects_text=True,
                 )
-            return OutgoingMessage(t("In a few words, what is the problem? (this becomes the ticket's title)") + kept,
-                                   buttons=(nav[1],), expects_text=True)
+            return OutgoingMessage(
+                t("In a few words, what is the problem? (this becomes the ticket's title)") + kept,
+                buttons=(nav[1],),
+                expects_text=True,
+            )
         if step == "description":
-            text = t("Describe the problem: what were you doing, what happens, what did you expect? "
-                     "Add anything useful, or skip.")
+            text = t(
+                "Describe the problem: what were you doing, what happens, what did you expect? "
+                "Add anything useful, or skip."
+            )
             if data.get("description"):
-                text = t("Your description so far:\n“{description}”\nAdd details (they are appended), or skip.",
-                         description=_clip(data["description"], 600))
+                text = t(
+                    "Your description so far:\n“{description}”\nAdd details (they are appended), or skip.",
+                    description=_clip(data["description"], 600),
+                )
             return OutgoingMessage(text + kept, buttons=(Button(t("Skip"), "intake:skip"), *nav), expects_text=True)
         if step == "error":
             return OutgoingMessage(
                 t("Is there an error message? Paste its full text or send a screenshot, or skip.") + kept,
-                buttons=(Button(t("No error message"), "intake:skip"), *nav), expects_text=True)
+                buttons=(Button(t("No error message"), "intake:skip"), *nav),
+                expects_text=True,
+            )
         if step == "url":
             return OutgoingMessage(
                 t("Which web address (URL) is concerned, if any?") + kept,
-                buttons=(Button(t("No URL"), "intake:skip"), *nav), expects_text=True)
+                buttons=(Button(t("No URL"), "intake:skip"), *nav),
+                expects_text=True,
+            )
         if step == "started":
             return OutgoingMessage(
                 t("When did it start? Choose, or type it (e.g. “Monday around 10:00”).") + kept,
                 buttons=(
                     *(Button(t(label), f"intake:started:{key}") for key, label in STARTED_CHOICES.items()),
-                    Button(t("Skip"), "intake:skip"), *nav),
-                expects_text=True)
+                    Button(t("Skip"), "intake:skip"),
+                    *nav,
+                ),
+                expects_text=True,
+            )
         if step == "impact":
-            return OutgoingMessage(t("Who is affected?"), buttons=(
-                *(Button(t(label), f"intake:impact:{key}") for key, label in IMPACT_LABELS.items()), *nav))
+            return OutgoingMessage(
+                t("Who is affected?"),
+                buttons=(*(Button(t(label), f"intake:impact:{key}") for key, label in IMPACT_LABELS.items()), *nav),
+            )
         if step == "urgency":
-            return OutgoingMessage(t("Can you keep working?"), buttons=(
-                *(Button(t(label), f"intake:urgency:{key}") for key, label in URGENCY_LABELS.items()), *nav))
+            return OutgoingMessage(
+                t("Can you keep working?"),
+                buttons=(*(Button(t(label), f"intake:urgency:{key}") for key, label in URGENCY_LABELS.items()), *nav),
+            )
         if step == "type":
-            return OutgoingMessage(t("Is it an incident (something is broken) or a request (you need something)?"),
-                                   buttons=(Button(t(TYPE_LABELS["incident"]), "intake:type:incident"),
-                                            Button(t(TYPE_LABELS["request"]), "intake:type:request"), *nav))
+            return OutgoingMessage(
+                t("Is it an incident (something is broken) or a request (you need something)?"),
+                buttons=(
+                    Button(t(TYPE_LABELS["incident"]), "intake:type:incident"),
+                    Button(t(TYPE_LABELS["request"]), "intake:type:request"),
+                    *nav,
+                ),
+            )
         if step == "contact":
             return OutgoingMessage(
-                t("How can a technician reach you?\nName: {name}\nPhone: {phone}\nEmail: {email}\nIs this correct?",
-                  name=data.get("contact_name") or "—", phone=data.get("contact_phone") or "—",
-                  email=data.get("contact_email") or "—"),
-                buttons=(Button(t("Correct"), "intake:contact:ok", "primary"),
-                         Button(t("Change name"), "intake:contact:name"),
-                         Button(t("Change phone"), "intake:contact:phone"),
-                         Button(t("Change email"), "intake:contact:email"), *nav))
+                t(
+                    "How can a technician reach you?\nName: {name}\nPhone: {phone}\nEmail: {email}\nIs this correct?",
+                    name=data.get("contact_name") or "—",
+                    phone=data.get("contact_phone") or "—",
+                    email=data.get("contact_email") or "—",
+                ),
+                buttons=(
+                    Button(t("Correct"), "intake:contact:ok", "primary"),
+                    Button(t("Change name"), "intake:contact:name"),
+                    Button(t("Change phone"), "intake:contact:phone"),
+                    Button(t("Change email"), "intake:contact:email"),
+                    *nav,
+                ),
+            )
         if step == "contact_name":
             return OutgoingMessage(t("Your name?") + kept, buttons=tuple(nav), expects_text=True)
         if step == "contact_phone":
-            return OutgoingMessage(t("Your phone number or internal extension?") + kept,
-                                   buttons=(Button(t("Skip"), "intake:skip"), *nav), expects_text=True)
+            return OutgoingMessage(
+                t("Your phone number or internal extension?") + kept,
+                buttons=(Button(t("Skip"), "intake:skip"), *nav),
+                expects_text=True,
+            )
         if step == "contact_email":
-            return OutgoingMessage(t("Your email address?") + kept,
-                                   buttons=(Button(t("Skip"), "intake:skip"), *nav), expects_text=True)
+            return OutgoingMessage(
+                t("Your email address?") + kept, buttons=(Button(t("Skip"), "intake:skip"), *nav), expects_text=True
+            )
         return self._summary(conv, t)
 
     def _summary(self, conv: ConversationState, t: Translator) -> OutgoingMessage:
@@ -306,15 +368,27 @@ class IntakeFlow:
             t("Started: {value}", value=data.get("started") or none),
             t("Affected: {value}", value=t(IMPACT_LABELS.get(data.get("impact", ""), none))),
             t("Urgency: {value}", value=t(URGENCY_LABELS.get(data.get("urgency", ""), none))),
-            t("Contact: {value}", value=" · ".join(
-                v for v in (data.get("contact_name"), data.get("contact_phone"), data.get("contact_email")) if v)
-              or none),
+            t(
+                "Contact: {value}",
+                value=" · ".join(
+                    v for v in (data.get("contact_name"), data.get("contact_phone"), data.get("contact_email")) if v
+                )
+                or none,
+            ),
         ]
         if data.get("attachments"):
             lines.append(t("Attachments: {value}", value=len(data["attachments"])))
-        edits = [("title", t("Title")), ("description", t("Description")), ("error", t("Error message")),
-                 ("url", t("URL")), ("started", t("Start")), ("impact", t("Affected")),
-                 ("urgency", t("Urgency")), ("contact", t("Contact")), ("type", t("Type"))]
+        edits = [
+            ("title", t("Title")),
+            ("description", t("Description")),
+            ("error", t("Error message")),
+            ("url", t("URL")),
+            ("started", t("Start")),
+            ("impact", t("Affected")),
+            ("urgency", t("Urgency")),
+            ("contact", t("Contact")),
+            ("type", t("Type")),
+        ]
         buttons = (
             Button(t("Open the ticket"), "intake:confirm", "primary"),
             *(Button(t("Edit: {field}", field=label), f"intake:edit:{key}") for key, label in edits),
@@ -371,8 +445,9 @@ class IntakeFlow:
         conv.state = f"intake:{step}"
         return self.prompt(conv, t)
 
-    def _control(self, conv: ConversationState, user: User, place: Place, control: str,
-                 t: Translator) -> list[OutgoingMessage]:
+    def _control(
+        self, conv: ConversationState, user: User, place: Place, control: str, t: Translator
+    ) -> list[OutgoingMessage]:
         step = self.step(conv)
         if control == "cancel":
             conv.reset()

@@ -70,5 +70,6 @@ def next_status(number: int, status: str, action: str) -> str:
     try:
         return TRANSITIONS[(status, action)]
     except KeyError:
-        raise IllegalTransition(number=number, status=STATUS_LABELS.get(status, status),
-                                action=ACTION_LABELS.get(action, action)) from None
+        raise IllegalTransition(
+            number=number, status=STATUS_LABELS.get(status, status), action=ACTION_LABELS.get(action, action)
+        ) from None

@@ -128,8 +128,9 @@ class Notifier:
     def priority_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old: str) -> None:
         """The priority was changed by a technician."""
         t = translator(ticket.requester_locale)
-        text = t("{ref}: priority changed from {old} to {new}.", ref=ticket_ref(ticket.id), old=old,
-                 new=ticket.priority)
+        text = t(
+            "{ref}: priority changed from {old} to {new}.", ref=ticket_ref(ticket.id), old=old, new=ticket.priority
+        )
         self._to_requester(uow, ticket, OutgoingMessage(text=text))
         self.card_changed(uow, ticket)
 
@@ -171,12 +172,29 @@ class Notifier:
     def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:
         """The ticket moved up a support level: the requester is told, the new level sees the note."""
         t = translator(ticket.requester_locale)
-        self._to_requester(uow, ticket, OutgoingMessage(text=t(
-            "{ref} is handed over to a specialised team (level {level}); they will contact you.",
-            ref=ticket_ref(ticket.id), level=ticket.support_level)))
+        self._to_requester(
+            uow,
+            ticket,
+            OutgoingMessage(
+                text=t(
+                    "{ref} is handed over to a specialised team (level {level}); they will contact you.",
+                    ref=ticket_ref(ticket.id),
+                    level=ticket.support_level,
+                )
+            ),
+        )
         tt = translator(self._tech_language)
-        body = tt("{ref} escalated from L{old} to L{new} by {name}. Handover note:", ref=ticket_ref(ticket.id),
-                  old=old_level, new=ticket.support_level, name=actor.name) + "\n" + reason
+        body = (
+            tt(
+                "{ref} escalated from L{old} to L{new} by {name}. Handover note:",
+                ref=ticket_ref(ticket.id),
+                old=old_level,
+                new=ticket.support_level,
+                name=actor.name,
+            )
+            + "\n"
+            + reason
+        )
         self.card_changed(uow, ticket)
         for place in self._places(ticket):
             self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
@@ -206,13 +224,22 @@ class Notifier:
         for watcher in self.watchers:
             watcher.ticket_update(uow, ticket, action, detail)
 
-    def _to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *,
-                      purpose: str = "update") -> None:
+    def _to_requester(
+        self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *, purpose: str = "update"
+    ) -> None:
         place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
         self._add(uow, ticket, place, message, purpose=purpose)
 
-    def _add(self, uow: UnitOfWork, ticket: Ticket | None, place: Place, message: OutgoingMessage, *,
-             purpose: str, delay: timedelta = timedelta(0)) -> None:
+    def _add(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket | None,
+        place: Place,
+        message: OutgoingMessage,
+        *,
+        purpose: str,
+        delay: timedelta = timedelta(0),
+    ) -> None:
         now = self._clock.now()
         uow.outbox.add(
             OutboxEntry(

@@ -222,8 +222,9 @@ class OutboxDispatcher:
                 if sent.place.thread_id and sent.place.thread_id != sent.message_id:
                     # The platform put the message in a thread of its own (a Telegram forum topic):
                     # messages in that thread belong to the ticket too.
-                    uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id,
-                                     sent.place.thread_id, "topic")
+                    uow.messages.add(
+                        entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.place.thread_id, "topic"
+                    )
             uow.commit()
 
     def _failed(self, entry_id: int, error: str, *, permanent: bool) -> None:
@@ -238,7 +239,12 @@ class OutboxDispatcher:
                 entry.status = "failed"
                 logger.error(
                     "giving up on outbox entry %s (%s to %s:%s) after %s attempt(s): %s",
-                    entry.id, entry.purpose, entry.platform, entry.chat_id, entry.attempts, error,
+                    entry.id,
+                    entry.purpose,
+                    entry.platform,
+                    entry.chat_id,
+                    entry.attempts,
+                    error,
                 )
             else:
                 delay = min(
@@ -249,6 +255,11 @@ class OutboxDispatcher:
                 entry.next_attempt_at = now + timedelta(seconds=delay)
                 logger.warning(
                     "outbox entry %s to %s:%s failed (attempt %s), retrying in %.0f s: %s",
-                    entry.id, entry.platform, entry.chat_id, entry.attempts, delay, error,
+                    entry.id,
+                    entry.platform,
+                    entry.chat_id,
+                    entry.attempts,
+                    delay,
+                    error,
                 )
             uow.commit()

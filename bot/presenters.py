@@ -28,8 +28,15 @@ CATEGORY_LABELS = {
 }
 
 
-WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
-                 N_("Sunday"))
+WEEKDAY_NAMES = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 _display_tz: list[tzinfo] = [ZoneInfo("Europe/Brussels")]
 
 
@@ -143,8 +150,12 @@ def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz: tzinfo | 
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
         elif event.kind == "level":
-            what = t("escalated {old} → {new}: {text}", old=event.from_value or "", new=event.to_value or "",
-                     text=_clip(event.text, 300))
+            what = t(
+                "escalated {old} → {new}: {text}",
+                old=event.from_value or "",
+                new=event.to_value or "",
+                text=_clip(event.text, 300),
+            )
         elif event.kind == "attachment":
             what = t("attached {name}", name=event.text)
         else:

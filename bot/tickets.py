@@ -224,8 +224,9 @@ class TicketService:
         """Give the ticket to another technician."""
         actor = self._technician(user)
         if not self._roles.is_technician(assignee.key):
-            raise InvalidCommand("{name} is not a technician: a ticket can only be assigned to a technician.",
-                                 name=assignee.name)
+            raise InvalidCommand(
+                "{name} is not a technician: a ticket can only be assigned to a technician.", name=assignee.name
+            )
         with self._uow() as uow:
             ticket = self._get(uow, number)
             self._move(uow, ticket, actor, "assign")
@@ -251,8 +252,9 @@ class TicketService:
         with self._uow() as uow:
             ticket = self._get(uow, number)
             if ticket.status in ("closed", "cancelled"):
-                raise InvalidCommand("Ticket #{number} is {status}: reopen it first.", number=number,
-                                     status=ticket.status)
+                raise InvalidCommand(
+                    "Ticket #{number} is {status}: reopen it first.", number=number, status=ticket.status
+                )
             self._event(uow, ticket, actor, "comment", text=text)
             self._first_response(ticket)
             ticket.updated_at = self._clock.now()
@@ -308,8 +310,11 @@ class TicketService:
         with self._uow() as uow:
             ticket = self._get(uow, number)
             if ticket.status not in ("new", "in_progress", "waiting"):
-                raise InvalidCommand("Ticket #{number} is {status}: its priority can no longer change.",
-                                     number=number, status=ticket.status)
+                raise InvalidCommand(
+                    "Ticket #{number} is {status}: its priority can no longer change.",
+                    number=number,
+                    status=ticket.status,
+                )
             old = ticket.priority
             if old != priority:
                 ticket.priority = priority
@@ -359,14 +364,21 @@ class TicketService:
         ticket waits for a technician of the new level (the assignee is cleared).
         """
         if ticket.status not in ("new", "in_progress", "waiting"):
-            raise InvalidCommand("Ticket #{number} is {status}: it cannot be escalated.", number=ticket.id,
-                                 status=ticket.status)
+            raise InvalidCommand(
+                "Ticket #{number} is {status}: it cannot be escalated.", number=ticket.id, status=ticket.status
+            )
         if not reason.strip():
-            raise InvalidCommand("A handover note is required: /escalate {number} L{level} what was tried and why.",
-                                 number=ticket.id, level=level)
+            raise InvalidCommand(
+                "A handover note is required: /escalate {number} L{level} what was tried and why.",
+                number=ticket.id,
+                level=level,
+            )
         if level <= ticket.support_level or level > 3:
-            raise InvalidCommand("Ticket #{number} is at level L{current}: it can only go up, to L2 or L3.",
-                                 number=ticket.id, current=ticket.support_level)
+            raise InvalidCommand(
+                "Ticket #{number} is at level L{current}: it can only go up, to L2 or L3.",
+                number=ticket.id,
+                current=ticket.support_level,
+            )
         old = ticket.support_level
         ticket.support_level = level
         ticket.assignee_key = None

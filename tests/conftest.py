@@ -284,8 +284,9 @@ def button_labels() -> Callable[[Sequence[str]], list[str]]:
     return buttons_of
 
 
-def _open_ticket(chat: ConsoleChat, problem: str = "My screen stays black after the update",
-                 *, impact: str = "1", urgency: str = "2") -> int:
+def _open_ticket(
+    chat: ConsoleChat, problem: str = "My screen stays black after the update", *, impact: str = "1", urgency: str = "2"
+) -> int:
     """Walk the whole intake with defaults and return the new ticket's number."""
     steps = [problem, "1", "1", "1", "1", "5", impact, urgency, "1"]
     for line in steps:

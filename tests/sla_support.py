@@ -64,11 +64,18 @@ class Desk:
         self.carol = ConsoleChat(app, CAROL, technician=True, triage_chat="l2")
         self.lea = ConsoleChat(app, LEA, technician=True, triage_chat="leads")
 
-    def open(self, title: str = "Printer down", impact: str = "me", urgency: str = "high",
-             type_: str = "incident", category: str = "helpdesk") -> int:
+    def open(
+        self,
+        title: str = "Printer down",
+        impact: str = "me",
+        urgency: str = "high",
+        type_: str = "incident",
+        category: str = "helpdesk",
+    ) -> int:
         """Open a ticket for Alice and deliver the resulting notifications."""
-        draft = TicketDraft(title=title, impact=impact, urgency=urgency, type=type_, category=category,
-                            contact_email="alice@example.be")
+        draft = TicketDraft(
+            title=title, impact=impact, urgency=urgency, type=type_, category=category, contact_email="alice@example.be"
+        )
         ticket = self.app.tickets.open(ALICE, self.alice.place, draft, "en")
         self.poll_all()
         return ticket.id

@@ -20,16 +20,19 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray ./bot.toml, and the default database lands here
     monkeypatch.delenv("HELPDESK_DATABASE_URL", raising=False)
     path = tmp_path / "bot.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [bot]
 language = "en"
 
 [database]
-url = "sqlite:///{tmp_path / 'cli.db'}"
+url = "sqlite:///{tmp_path / "cli.db"}"
 
 [knowledge]
 directory = "{KB_DIR}"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -38,24 +41,37 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 def chat(config: Path, user: str, lines: list[str], *extra: str) -> Result:
-    result = run("--config", str(config), "chat", "--user", user, "--lang", "en", *extra,
-                 stdin="\n".join(lines) + "\n")
+    result = run("--config", str(config), "chat", "--user", user, "--lang", "en", *extra, stdin="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     return result
 
 
 def test_piped_chat_from_first_message_to_resolved_ticket(config_file: Path) -> None:
-    alice = chat(config_file, "alice", [
-        "hello", "The monitor on my desk stays black", "1", "skip", "skip", "skip", "skip", "1", "2",
-        "3", "0470 12 34 56", "1", "1",
-    ])
+    alice = chat(
+        config_file,
+        "alice",
+        [
+            "hello",
+            "The monitor on my desk stays black",
+            "1",
+            "skip",
+            "skip",
+            "skip",
+            "skip",
+            "1",
+            "2",
+            "3",
+            "0470 12 34 56",
+            "1",
+            "1",
+        ],
+    )
     assert "alice> The monitor on my desk stays black" in alice.output  # the script is echoed
     assert "bot> Hello Alice!" in alice.output
     assert "bot> Proposed title: “The monitor on my desk stays black”" in alice.output
     assert "bot> Your ticket #1 is open: “The monitor on my desk stays black” (priority P4)." in alice.output
 
-    bob = chat(config_file, "bob", ["/queue", "/claim 1", "/resolve 1 Monitor cable replaced"],
-               "--as", "technician")
+    bob = chat(config_file, "bob", ["/queue", "/claim 1", "/resolve 1 Monitor cable replaced"], "--as", "technician")
     assert "bot> ┌ #1 · The monitor on my desk stays black" in bob.output  # the card, shown on start
     assert "#1 [P4] new — The monitor on my desk stays black" in bob.output
     assert "bot> You took #1." in bob.output
@@ -92,12 +108,15 @@ def test_db_upgrade_failure_is_readable(tmp_path: Path, monkeypatch: pytest.Monk
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    ("[bot\n", "is not valid TOML"),
-    ("[databse]\nurl = 'sqlite://'\n", "unknown section(s) [databse]"),
-    ("[bot]\nlanguage = 'de'\n[outbox]\nmax_attempts = 0\n", "2 problem(s)"),
-    ("[console]\ntriage_chat = 3\n", "[console] has 1 problem(s)"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[bot\n", "is not valid TOML"),
+        ("[databse]\nurl = 'sqlite://'\n", "unknown section(s) [databse]"),
+        ("[bot]\nlanguage = 'de'\n[outbox]\nmax_attempts = 0\n", "2 problem(s)"),
+        ("[console]\ntriage_chat = 3\n", "[console] has 1 problem(s)"),
+    ],
+)
 @pytest.mark.parametrize("command", [["chat"], ["db", "upgrade"], ["run"]])
 def test_a_bad_config_file_is_a_readable_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str, command: list[str]

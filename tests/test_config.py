@@ -28,7 +28,8 @@ def test_no_file_means_the_embedded_default() -> None:
 
 def test_a_complete_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "bot.toml"
-    path.write_text("""
+    path.write_text(
+        """
 [bot]
 language = "nl"
 max_message_chars = 5000
@@ -50,7 +51,9 @@ max_attempts = 4
 
 [console]
 triage_chat = "helpdesk"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config = load_config(path, adapter_names=ADAPTERS, environ={})
     assert config.bot.language == "nl" and config.bot.max_message_chars == 5000
     assert config.database.url.startswith("postgresql+psycopg://")
@@ -84,16 +87,25 @@ def test_unknown_section_is_refused_with_the_known_ones() -> None:
 
 def test_bad_values_are_all_listed_in_one_error() -> None:
     with pytest.raises(ConfigError) as raised:
-        parse_config({
-            "bot": {"language": "de", "max_message_chars": 10},
-            "database": {"url": "mysql://x"},
-            "roles": {"technicians": ["bob"]},
-            "outbox": {"max_attempts": 0, "colour": "blue"},
-        }, environ={})
+        parse_config(
+            {
+                "bot": {"language": "de", "max_message_chars": 10},
+                "database": {"url": "mysql://x"},
+                "roles": {"technicians": ["bob"]},
+                "outbox": {"max_attempts": 0, "colour": "blue"},
+            },
+            environ={},
+        )
     message = str(raised.value)
     assert "6 problem(s)" in message
-    for where in ("bot.language", "bot.max_message_chars", "database.url", "roles.technicians",
-                  "outbox.max_attempts", "outbox.colour"):
+    for where in (
+        "bot.language",
+        "bot.max_message_chars",
+        "database.url",
+        "roles.technicians",
+        "outbox.max_attempts",
+        "outbox.colour",
+    ):
         assert f"  - {where}:" in message, message
     assert "only sqlite:/// and postgresql+psycopg:// URLs are supported" in message
     assert "must look like 'platform:user_id'" in message
@@ -113,8 +125,7 @@ def test_adapter_sections_are_validated_by_the_adapter() -> None:
 
 def test_environment_overrides_the_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql+psycopg://helpdesk@127.0.0.1/helpdesk"
-    config = parse_config({"database": {"url": "sqlite:///a.db", "echo": True}},
-                          environ={"HELPDESK_DATABASE_URL": url})
+    config = parse_config({"database": {"url": "sqlite:///a.db", "echo": True}}, environ={"HELPDESK_DATABASE_URL": url})
     assert (config.database.url, config.database.echo) == (url, True)
     monkeypatch.setenv("HELPDESK_DATABASE_URL", "sqlite:///from-env.db")
     assert load_config(None).database.url == "sqlite:///from-env.db"

@@ -19,9 +19,7 @@ OpenTicket = Callable[..., int]
 APOLOGY = "Sorry, something went wrong on my side. Nothing you typed is lost"
 
 
-def test_huge_message_is_refused_politely_and_nothing_is_saved(
-    app: HelpdeskApp, requester: ConsoleChat
-) -> None:
+def test_huge_message_is_refused_politely_and_nothing_is_saved(app: HelpdeskApp, requester: ConsoleChat) -> None:
     limit = app.config.bot.max_message_chars
     replies = app.handle(TextMessage(requester.user, requester.place, "printer " * (limit // 8 + 1)))
     [reply] = replies
@@ -56,8 +54,13 @@ def test_over_long_command_text_is_refused(
 
 
 def test_unexpected_exception_gives_an_apology_is_logged_and_the_bot_keeps_working(
-    app: HelpdeskApp, requester: ConsoleChat, technician: ConsoleChat, open_ticket: OpenTicket,
-    assert_dialog: AssertDialog, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    app: HelpdeskApp,
+    requester: ConsoleChat,
+    technician: ConsoleChat,
+    open_ticket: OpenTicket,
+    assert_dialog: AssertDialog,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     number = open_ticket(requester)
 
@@ -84,6 +87,7 @@ def test_an_unexpected_error_mid_intake_loses_nothing(
 ) -> None:
     requester.say("My screen stays black after the update")
     requester.say("1")
+
     def broken(*args: object) -> None:
         raise KeyError("boom")
 

@@ -64,47 +64,81 @@ def ticket_count(app: HelpdeskApp) -> int:
 def test_title_is_proposed_from_the_first_message_and_can_be_kept(
     requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("My screen stays black after the update. It worked yesterday.",
-         ["I found no article that fixes this", "Proposed title: “My screen stays black after the update”",
-          "[1] Keep this title  [2] Cancel"]),
-        ("1", ["Your description so far:", "My screen stays black after the update. It worked yesterday."]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            (
+                "My screen stays black after the update. It worked yesterday.",
+                [
+                    "I found no article that fixes this",
+                    "Proposed title: “My screen stays black after the update”",
+                    "[1] Keep this title  [2] Cancel",
+                ],
+            ),
+            ("1", ["Your description so far:", "My screen stays black after the update. It worked yesterday."]),
+        ],
+    )
 
 
 def test_title_can_be_replaced_and_the_description_appended(
     requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
     reach(requester, 0)
-    assert_dialog(requester, [
-        ("Black screen on the second monitor", ["Your description so far:"]),
-        ("Only with the docking station", ["Is there an error message?"]),
-        ("back", ["Your description so far:", "Only with the docking station"]),
-        ("1", []), ("1", []), ("1", []), ("5", []), ("1", []), ("2", []),
-        ("1", ["Title: Black screen on the second monitor",
-               f"Description: {PROBLEM}", "Only with the docking station"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("Black screen on the second monitor", ["Your description so far:"]),
+            ("Only with the docking station", ["Is there an error message?"]),
+            ("back", ["Your description so far:", "Only with the docking station"]),
+            ("1", []),
+            ("1", []),
+            ("1", []),
+            ("5", []),
+            ("1", []),
+            ("2", []),
+            (
+                "1",
+                [
+                    "Title: Black screen on the second monitor",
+                    f"Description: {PROBLEM}",
+                    "Only with the docking station",
+                ],
+            ),
+        ],
+    )
 
 
 def test_title_validation_keeps_what_was_typed(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     long_title = "Screen " * 30
     reach(requester, 0)
-    assert_dialog(requester, [
-        (long_title, ["The title is limited to 120 characters (yours has 209)",
-                      f"You typed: “{long_title.strip()}", "Proposed title:"]),
-        ("ab", ["The title is too short", "You typed: “ab”"]),
-        ("Black screen", ["Your description so far:"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            (
+                long_title,
+                [
+                    "The title is limited to 120 characters (yours has 209)",
+                    f"You typed: “{long_title.strip()}",
+                    "Proposed title:",
+                ],
+            ),
+            ("ab", ["The title is too short", "You typed: “ab”"]),
+            ("Black screen", ["Your description so far:"]),
+        ],
+    )
 
 
 def test_new_command_starts_an_empty_intake_whose_title_cannot_be_skipped(
     requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("/new", ["Let's open a ticket together", "In a few words, what is the problem?", "[1] Cancel"]),
-        ("skip", ["This question cannot be skipped.", "In a few words, what is the problem?"]),
-        ("Need a second monitor", ["Describe the problem:"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("/new", ["Let's open a ticket together", "In a few words, what is the problem?", "[1] Cancel"]),
+            ("skip", ["This question cannot be skipped.", "In a few words, what is the problem?"]),
+            ("Need a second monitor", ["Describe the problem:"]),
+        ],
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "nl"])
@@ -170,31 +204,43 @@ def test_back_skip_and_cancel_buttons_at_every_step(
 
 def test_bad_url_is_re_asked_with_the_typed_value(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     reach(requester, 3)
-    assert_dialog(requester, [
-        ("not a url at all", ["“not a url at all” is not a web address", "You typed: “not a url at all”",
-                              "Which web address (URL) is concerned"]),
-        ("intranet", ["“intranet” is not a web address"]),
-        ("intranet.example.be/app?id=3", ["When did it start?"]),
-        ("5", []), ("1", []), ("2", []),
-        ("1", ["URL: https://intranet.example.be/app?id=3"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            (
+                "not a url at all",
+                [
+                    "“not a url at all” is not a web address",
+                    "You typed: “not a url at all”",
+                    "Which web address (URL) is concerned",
+                ],
+            ),
+            ("intranet", ["“intranet” is not a web address"]),
+            ("intranet.example.be/app?id=3", ["When did it start?"]),
+            ("5", []),
+            ("1", []),
+            ("2", []),
+            ("1", ["URL: https://intranet.example.be/app?id=3"]),
+        ],
+    )
 
 
-def test_contact_details_are_prefilled_and_validated(
-    requester: ConsoleChat, assert_dialog: AssertDialog
-) -> None:
+def test_contact_details_are_prefilled_and_validated(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     reach(requester, 7)
-    assert_dialog(requester, [
-        ("3", ["Your phone number or internal extension?"]),
-        ("12", ["“12” is not a phone number", "You typed: “12”"]),
-        ("0470 12 34 56", ["Phone: +32 470 12 34 56", "Email: alice.dupont@example.be"]),
-        ("4", ["Your email address?"]),
-        ("alice@", ["“alice@” is not an email address", "You typed: “alice@”"]),
-        ("alice.d@example.be", ["Email: alice.d@example.be"]),
-        ("2", ["Your name?"]),
-        ("Alice D.", ["Name: Alice D."]),
-        ("1", ["Contact: Alice D. · +32 470 12 34 56 · alice.d@example.be"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("3", ["Your phone number or internal extension?"]),
+            ("12", ["“12” is not a phone number", "You typed: “12”"]),
+            ("0470 12 34 56", ["Phone: +32 470 12 34 56", "Email: alice.dupont@example.be"]),
+            ("4", ["Your email address?"]),
+            ("alice@", ["“alice@” is not an email address", "You typed: “alice@”"]),
+            ("alice.d@example.be", ["Email: alice.d@example.be"]),
+            ("2", ["Your name?"]),
+            ("Alice D.", ["Name: Alice D."]),
+            ("1", ["Contact: Alice D. · +32 470 12 34 56 · alice.d@example.be"]),
+        ],
+    )
 
 
 def test_internal_extension_is_a_valid_phone(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
@@ -205,11 +251,14 @@ def test_internal_extension_is_a_valid_phone(requester: ConsoleChat, assert_dial
 def test_contact_needs_a_phone_or_an_email(app: HelpdeskApp, assert_dialog: AssertDialog) -> None:
     nobody = ConsoleChat(app, User("console", "dan", "Dan", "en"))
     reach(nobody, 7)
-    assert_dialog(nobody, [
-        ("1", ["Please give a phone number or an email address", "Your phone number or internal extension?"]),
-        ("02 123 45 67", ["Phone: +32 2 123 45 67"]),
-        ("1", ["Here is your ticket."]),
-    ])
+    assert_dialog(
+        nobody,
+        [
+            ("1", ["Please give a phone number or an email address", "Your phone number or internal extension?"]),
+            ("02 123 45 67", ["Phone: +32 2 123 45 67"]),
+            ("1", ["Here is your ticket."]),
+        ],
+    )
 
 
 def test_profile_phone_prefills_the_contact(app: HelpdeskApp) -> None:
@@ -220,52 +269,76 @@ def test_profile_phone_prefills_the_contact(app: HelpdeskApp) -> None:
 
 def test_summary_edits_return_to_the_summary(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     reach(requester, 8)
-    assert_dialog(requester, [
-        ("hello there", ["Please use the buttons: open the ticket, or edit a field."]),
-        ("2", ["Proposed title:"]),
-        ("Black screen after Windows update", ["Here is your ticket.", "Title: Black screen after Windows update"]),
-        ("5", ["Which web address (URL) is concerned"]),
-        ("portal.example.be", ["Here is your ticket.", "URL: https://portal.example.be"]),
-        ("7", ["Who is affected?"]),
-        ("3", ["Here is your ticket.", "Affected: the whole site"]),
-        ("10", ["Is it an incident (something is broken) or a request"]),
-        ("2", ["Here is your ticket.", "Type: request"]),
-        ("9", ["How can a technician reach you?"]),
-        ("1", ["Here is your ticket."]),
-        ("1", ["Your ticket #1 is open: “Black screen after Windows update” (priority P2)."]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("hello there", ["Please use the buttons: open the ticket, or edit a field."]),
+            ("2", ["Proposed title:"]),
+            ("Black screen after Windows update", ["Here is your ticket.", "Title: Black screen after Windows update"]),
+            ("5", ["Which web address (URL) is concerned"]),
+            ("portal.example.be", ["Here is your ticket.", "URL: https://portal.example.be"]),
+            ("7", ["Who is affected?"]),
+            ("3", ["Here is your ticket.", "Affected: the whole site"]),
+            ("10", ["Is it an incident (something is broken) or a request"]),
+            ("2", ["Here is your ticket.", "Type: request"]),
+            ("9", ["How can a technician reach you?"]),
+            ("1", ["Here is your ticket."]),
+            ("1", ["Your ticket #1 is open: “Black screen after Windows update” (priority P2)."]),
+        ],
+    )
 
 
 def test_impact_and_urgency_need_a_button(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     reach(requester, 5)
-    assert_dialog(requester, [
-        ("everyone", ["Please choose one of the buttons.", "Who is affected?"]),
-        ("3", ["Can you keep working?"]),
-        ("blocked", ["Please choose one of the buttons.", "Can you keep working?"]),
-        ("1", ["How can a technician reach you?"]),
-        ("fine", ["Please choose one of the buttons: confirm your contact details or change one."]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("everyone", ["Please choose one of the buttons.", "Who is affected?"]),
+            ("3", ["Can you keep working?"]),
+            ("blocked", ["Please choose one of the buttons.", "Can you keep working?"]),
+            ("1", ["How can a technician reach you?"]),
+            ("fine", ["Please choose one of the buttons: confirm your contact details or change one."]),
+        ],
+    )
 
 
 def test_started_accepts_free_text_but_not_too_much(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
     reach(requester, 4)
-    assert_dialog(requester, [
-        ("x" * 201, ["That text is too long (201 characters, at most 200)"]),
-        ("Monday around 10:00", ["Who is affected?"]),
-        ("1", []), ("2", []),
-        ("1", ["Started: Monday around 10:00"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("x" * 201, ["That text is too long (201 characters, at most 200)"]),
+            ("Monday around 10:00", ["Who is affected?"]),
+            ("1", []),
+            ("2", []),
+            ("1", ["Started: Monday around 10:00"]),
+        ],
+    )
 
 
 def test_whole_intake_opens_a_complete_ticket(app: HelpdeskApp, requester: ConsoleChat) -> None:
-    for line in [PROBLEM, "1", "Since the update of Monday", "0xC0000005 in display.dll",
-                 "intranet.example.be", "3", "2", "1", "1"]:
+    for line in [
+        PROBLEM,
+        "1",
+        "Since the update of Monday",
+        "0xC0000005 in display.dll",
+        "intranet.example.be",
+        "3",
+        "2",
+        "1",
+        "1",
+    ]:
         requester.say(line)
     screen = "\n".join(requester.say("1"))
     assert "Your ticket #1 is open: “My screen stays black after the update” (priority P2)." in screen
     ticket = app.tickets.view(requester.user, 1).ticket
     assert (ticket.title, ticket.status, ticket.priority, ticket.impact, ticket.urgency) == (
-        PROBLEM, "new", "P2", "team", "high")
+        PROBLEM,
+        "new",
+        "P2",
+        "team",
+        "high",
+    )
     assert ticket.description == f"{PROBLEM}\n\nSince the update of Monday"
     assert ticket.error_message == "0xC0000005 in display.dll"
     assert ticket.url == "https://intranet.example.be"
@@ -320,9 +393,7 @@ def test_buttons_of_an_earlier_question_are_refused_politely(app: HelpdeskApp, r
 
 
 @pytest.mark.parametrize("index", [1, 3, 5, 7, 8], ids=["description", "url", "impact", "contact", "summary"])
-def test_restart_mid_intake_continues_where_it_was(
-    make_app: AppFactory, requester: ConsoleChat, index: int
-) -> None:
+def test_restart_mid_intake_continues_where_it_was(make_app: AppFactory, requester: ConsoleChat, index: int) -> None:
     reach(requester, index)
     requester.app.close()  # the process dies
 

@@ -27,14 +27,27 @@ def logs(app: HelpdeskApp) -> list[SuggestionLog]:
 def test_confident_match_is_offered_first_with_solved_and_not_solved(
     app: HelpdeskApp, requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("The printer says paper jam", [
-            SUGGESTED, "1. Paper jam in the printer or copier", "Pull the sheet out slowly",
-            "[1] Read: Paper jam in the printer or copier  [2] This solved it  [3] Not solved — open a ticket"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            (
+                "The printer says paper jam",
+                [
+                    SUGGESTED,
+                    "1. Paper jam in the printer or copier",
+                    "Pull the sheet out slowly",
+                    "[1] Read: Paper jam in the printer or copier  [2] This solved it  [3] Not solved — open a ticket",
+                ],
+            ),
+        ],
+    )
     [log] = logs(app)
     assert (log.outcome, log.user_key, log.platform, log.query) == (
-        "shown", "console:alice", "console", "The printer says paper jam")
+        "shown",
+        "console:alice",
+        "console",
+        "The printer says paper jam",
+    )
     assert log.article_ids["ids"] == ["printer-paper-jam"]
     assert 0.2 <= log.article_ids["scores"][0] <= 1
 
@@ -42,11 +55,14 @@ def test_confident_match_is_offered_first_with_solved_and_not_solved(
 def test_solved_is_recorded_with_the_article(
     app: HelpdeskApp, requester: ConsoleChat, clock: FrozenClock, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("my password has expired", [SUGGESTED, "Your Windows password has expired"]),
-        ("1", ["Press Ctrl + Alt + Del", "[1] This solved it  [2] Not solved — open a ticket"]),
-        ("1", ["Great, glad it is fixed!"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("my password has expired", [SUGGESTED, "Your Windows password has expired"]),
+            ("1", ["Press Ctrl + Alt + Del", "[1] This solved it  [2] Not solved — open a ticket"]),
+            ("1", ["Great, glad it is fixed!"]),
+        ],
+    )
     [log] = logs(app)
     assert (log.outcome, log.solved_by, log.decided_at) == ("solved", "password-expired", clock.now())
     assert log.ticket_id is None
@@ -57,11 +73,19 @@ def test_solved_is_recorded_with_the_article(
 def test_not_solved_opens_the_intake_with_the_question(
     app: HelpdeskApp, requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("The printer says paper jam but there is no paper inside", [SUGGESTED]),
-        ("3", ["let's open a ticket together",
-               "Proposed title: “The printer says paper jam but there is no paper inside”"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("The printer says paper jam but there is no paper inside", [SUGGESTED]),
+            (
+                "3",
+                [
+                    "let's open a ticket together",
+                    "Proposed title: “The printer says paper jam but there is no paper inside”",
+                ],
+            ),
+        ],
+    )
     [log] = logs(app)
     assert log.outcome == "not_solved"
     assert log.solved_by is None
@@ -70,10 +94,13 @@ def test_not_solved_opens_the_intake_with_the_question(
 def test_a_new_message_instead_of_an_answer_counts_as_ignored(
     app: HelpdeskApp, requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("The printer says paper jam", [SUGGESTED]),
-        ("mon vpn ne se connecte pas", [SUGGESTED, "Le VPN ne se connecte pas"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            ("The printer says paper jam", [SUGGESTED]),
+            ("mon vpn ne se connecte pas", [SUGGESTED, "Le VPN ne se connecte pas"]),
+        ],
+    )
     first, second = logs(app)
     assert (first.outcome, second.outcome) == ("ignored", "shown")
     # The buttons of the first suggestion no longer decide anything.
@@ -82,10 +109,24 @@ def test_a_new_message_instead_of_an_answer_counts_as_ignored(
     assert [log.outcome for log in logs(app)] == ["ignored", "shown"]
 
 
-@pytest.mark.parametrize("text", [
-    "hello", "Bonjour !", "hey", "goedemorgen", "merci beaucoup", "thanks",
-    "thank you", "thanks a lot", "thank you so much", "bedankt", "👍", "ok", "Bonjour à tous",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "Bonjour !",
+        "hey",
+        "goedemorgen",
+        "merci beaucoup",
+        "thanks",
+        "thank you",
+        "thanks a lot",
+        "thank you so much",
+        "bedankt",
+        "👍",
+        "ok",
+        "Bonjour à tous",
+    ],
+)
 def test_greetings_and_thanks_get_no_suggestion_and_no_ticket(
     app: HelpdeskApp, requester: ConsoleChat, text: str
 ) -> None:
@@ -98,28 +139,32 @@ def test_greetings_and_thanks_get_no_suggestion_and_no_ticket(
         assert uow.conversations.get("console", "dm:alice", "alice") is None
 
 
-def test_thanks_get_you_are_welcome_and_greetings_a_hello(
-    requester: ConsoleChat, assert_dialog: AssertDialog
-) -> None:
-    assert_dialog(requester, [
-        ("Hello", ["Hello Alice! I am the IT service desk bot."]),
-        ("thanks a lot", ["You're welcome!"]),
-    ])
+def test_thanks_get_you_are_welcome_and_greetings_a_hello(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:
+    assert_dialog(
+        requester,
+        [
+            ("Hello", ["Hello Alice! I am the IT service desk bot."]),
+            ("thanks a lot", ["You're welcome!"]),
+        ],
+    )
 
 
 def test_unmatched_problem_goes_straight_to_the_intake(
     app: HelpdeskApp, requester: ConsoleChat, assert_dialog: AssertDialog
 ) -> None:
-    assert_dialog(requester, [
-        ("The monitor on my desk stays black", ["I found no article that fixes this",
-                                                "Proposed title: “The monitor on my desk stays black”"]),
-    ])
+    assert_dialog(
+        requester,
+        [
+            (
+                "The monitor on my desk stays black",
+                ["I found no article that fixes this", "Proposed title: “The monitor on my desk stays black”"],
+            ),
+        ],
+    )
     assert logs(app) == []
 
 
-def test_suggestion_state_survives_a_restart(
-    make_app: Callable[..., HelpdeskApp], requester: ConsoleChat
-) -> None:
+def test_suggestion_state_survives_a_restart(make_app: Callable[..., HelpdeskApp], requester: ConsoleChat) -> None:
     requester.say("The printer says paper jam")
     requester.app.close()
     chat = ConsoleChat(make_app(), requester.user)

@@ -66,10 +66,12 @@ def svc(app: HelpdeskApp) -> TicketService:
     return app.tickets
 
 
-def new_ticket(svc: TicketService, title: str = "Printer offline", *, impact: str = "me",
-               urgency: str = "medium") -> int:
-    draft = TicketDraft(title=title, description="It does not print", contact_email="alice@example.be",
-                        impact=impact, urgency=urgency)
+def new_ticket(
+    svc: TicketService, title: str = "Printer offline", *, impact: str = "me", urgency: str = "medium"
+) -> int:
+    draft = TicketDraft(
+        title=title, description="It does not print", contact_email="alice@example.be", impact=impact, urgency=urgency
+    )
     return svc.open(ALICE, ALICE_DM, draft, "en").id
 
 
@@ -126,8 +128,9 @@ def test_every_legal_transition_moves_the_ticket_and_is_audited(
     if expected != status:
         assert [(e.from_value, e.to_value) for e in status_events] == [(status, expected)]
         assert status_events[0].at == clock.now()
-        assert status_events[0].actor_key == (ALICE.key if action == "cancel" else
-                                              "system" if action == "close" else BOB.key)
+        assert status_events[0].actor_key == (
+            ALICE.key if action == "cancel" else "system" if action == "close" else BOB.key
+        )
     else:
         assert status_events == []
 
@@ -226,8 +229,12 @@ def test_audit_trail_records_who_when_and_from_to_for_every_change(
         (BOB, lambda: svc.note(BOB, number, "Toner ordered")),
         (BOB, lambda: svc.reply(BOB, number, "On my way")),
         (BOB, lambda: svc.assign(BOB, number, Actor(TOM.key, "Tom Tech"))),
-        (ALICE, lambda: svc.comment_from_requester(
-            ALICE, number, "Photo attached", [Attachment("image", "F123", "jam.png")])),
+        (
+            ALICE,
+            lambda: svc.comment_from_requester(
+                ALICE, number, "Photo attached", [Attachment("image", "F123", "jam.png")]
+            ),
+        ),
         (TOM, lambda: svc.resolve(TOM, number, "Drum replaced")),
     ]
     for _, step in steps:

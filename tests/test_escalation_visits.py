@@ -16,18 +16,20 @@ def test_escalation_needs_a_note_goes_up_only_and_reaches_the_level_team(tmp_pat
     desk = Desk(make_app(tmp_path / "h.db", FrozenClock(MONDAY_0900)))
     number = desk.open()
     assert desk.bob.say(f"/escalate {number} L2") == [
-        "A handover note is required: /escalate 1 L2 what was tried and why."]
+        "A handover note is required: /escalate 1 L2 what was tried and why."
+    ]
     assert desk.alice.say(f"/escalate {number} L2 please")[0].startswith("Only technicians can do that.")
     assert desk.bob.say(f"/escalate {number} L2 Driver reinstalled, still offline")[0] == (
-        "#1 is escalated to L2; that team has the card and your note.")
+        "#1 is escalated to L2; that team has the card and your note."
+    )
     carol = desk.carol.poll()
     assert "│ Level: L2" in carol
     assert "[#1] Driver reinstalled, still offline" in carol
     assert any("handed over to a specialised team (level 2)" in line for line in desk.alice.poll())
-    assert desk.bob.say(f"/escalate {number} L2 again") == [
-        "Ticket #1 is at level L2: it can only go up, to L2 or L3."]
+    assert desk.bob.say(f"/escalate {number} L2 again") == ["Ticket #1 is at level L2: it can only go up, to L2 or L3."]
     assert desk.carol.say(f"/escalate {number} Needs the vendor")[0] == (
-        "#1 is escalated to L3; that team has the card and your note.")
+        "#1 is escalated to L3; that team has the card and your note."
+    )
     history = desk.bob.say(f"/ticket {number}")
     assert any("Bob Tech: escalated L1 → L2: Driver reinstalled, still offline" in line for line in history)
     assert any("Carol Second: escalated L2 → L3: Needs the vendor" in line for line in history)
@@ -38,13 +40,17 @@ def test_a_visit_outside_working_hours_or_in_the_past_is_refused(tmp_path: Path)
     desk = Desk(make_app(tmp_path / "h.db", FrozenClock(MONDAY_0900)))
     number = desk.open()
     assert desk.bob.say(f"/visit {number} 2026-12-05 10:00") == [
-        "Saturday 05/12 10:00 is outside the working hours (closed on Saturday). Choose another time."]
+        "Saturday 05/12 10:00 is outside the working hours (closed on Saturday). Choose another time."
+    ]
     assert desk.bob.say(f"/visit {number} 2026-12-01 16:30") == [
-        "Tuesday 01/12 16:30 is outside the working hours (08:30–17:00 on Tuesday). Choose another time."]
+        "Tuesday 01/12 16:30 is outside the working hours (08:30–17:00 on Tuesday). Choose another time."
+    ]
     assert desk.bob.say(f"/visit {number} 2026-12-25 10:00")[0].startswith(
-        "Friday 25/12 10:00 is outside the working hours (closed: Noël on Friday)")
+        "Friday 25/12 10:00 is outside the working hours (closed: Noël on Friday)"
+    )
     assert desk.bob.say(f"/visit {number} 2026-11-27 10:00") == [
-        "Friday 27/11 10:00 is in the past. Choose a date to come."]
+        "Friday 27/11 10:00 is in the past. Choose a date to come."
+    ]
     assert desk.bob.say(f"/visit {number} tomorrow")[0].startswith("I did not understand that command.")
 
 
@@ -53,14 +59,18 @@ def test_visit_is_accepted_and_both_are_reminded_once_the_working_day_before(tmp
     desk = Desk(make_app(tmp_path / "h.db", clock))
     number = desk.open()
     assert desk.bob.say(f"/visit {number} 2026-12-07 10:00 Room 2.14") == [
-        "Visit for #1 proposed for Monday 07/12 10:00; I will tell you the answer here."]
+        "Visit for #1 proposed for Monday 07/12 10:00; I will tell you the answer here."
+    ]
     alice = desk.alice.poll()
     assert "[#1] #1: Bob Tech proposes an on-site visit on Monday 07/12 10:00 (Room 2.14). Does it suit you?" in alice
     assert alice[-1] == "[#1] [1] OK  [2] Another date, please"
     assert desk.bob.say("/visits") == [
-        "Your upcoming visits:", "Monday 07/12 10:00 · #1 Printer down · Room 2.14 · proposed"]
+        "Your upcoming visits:",
+        "Monday 07/12 10:00 · #1 Printer down · Room 2.14 · proposed",
+    ]
     assert desk.alice.say("1") == [
-        "The visit on Monday 07/12 10:00 is confirmed. A reminder comes the working day before."]
+        "The visit on Monday 07/12 10:00 is confirmed. A reminder comes the working day before."
+    ]
     assert "#1: Alice Dupont accepts the visit on Monday 07/12 10:00." in desk.bob.poll()
     clock.set(datetime(2026, 12, 4, 7, 29, tzinfo=UTC))  # Friday 08:29: not yet open
     desk.tick()  # (the ticket's own pick-up and resolution deadlines passed meanwhile)
@@ -81,18 +91,22 @@ def test_the_requester_asks_for_another_date_and_the_technician_accepts_it(tmp_p
     desk.bob.say(f"/visit {number} 2026-12-01 10:00")
     desk.alice.poll()
     assert desk.alice.say("2") == [
-        "Which date suits you? Send it as /visit 1 YYYY-MM-DD HH:MM (working hours: 08:30–17:00)."]
+        "Which date suits you? Send it as /visit 1 YYYY-MM-DD HH:MM (working hours: 08:30–17:00)."
+    ]
     assert any("asks for another date than Tuesday 01/12 10:00" in line for line in desk.bob.poll())
     assert desk.alice.say(f"/visit {number} 2026-12-02 14:00") == [
-        "I proposed Wednesday 02/12 14:00 to Bob Tech; the answer will come here."]
+        "I proposed Wednesday 02/12 14:00 to Bob Tech; the answer will come here."
+    ]
     bob = desk.bob.poll()
     assert "#1: Alice Dupont proposes another date for the visit: Wednesday 02/12 14:00." in bob
     # A second counter-proposal replaces the first one, which can no longer be accepted.
     assert desk.alice.say(f"/visit {number} 2026-12-02 15:00")[0] == (
-        "I proposed Wednesday 02/12 15:00 to Bob Tech; the answer will come here.")
+        "I proposed Wednesday 02/12 15:00 to Bob Tech; the answer will come here."
+    )
     desk.bob.poll()
     assert desk.bob.say("1")[0] == (
-        "The visit on Wednesday 02/12 15:00 is confirmed. A reminder comes the working day before.")
+        "The visit on Wednesday 02/12 15:00 is confirmed. A reminder comes the working day before."
+    )
     assert any("Bob Tech confirms the visit on Wednesday 02/12 15:00" in line for line in desk.alice.poll())
     with desk.app.uow() as uow:
         statuses = [(v.proposed_by, v.status) for v in uow.visits.for_ticket(number)]

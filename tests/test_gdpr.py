@@ -233,8 +233,7 @@ def personal_data_left(app: HelpdeskApp, number: int) -> list[str]:
         values += [o.payload for o in s.scalars(select(OutboxEntry).where(OutboxEntry.ticket_id == number))]
         values += [m.chat_id for m in s.scalars(select(MessageRef).where(MessageRef.ticket_id == number))]
         values += [
-            (x.query, x.user_key)
-            for x in s.scalars(select(SuggestionLog).where(SuggestionLog.ticket_id == number))
+            (x.query, x.user_key) for x in s.scalars(select(SuggestionLog).where(SuggestionLog.ticket_id == number))
         ]
     text = json.dumps(values, ensure_ascii=False, default=str)
     return [p for p in (*PERSONAL, ALICE, "DALICE") if p in text]
@@ -272,9 +271,7 @@ def test_retention_anonymises_only_what_ended_before_the_cutoff(gdpr_app: Helpde
             )
         )
         uow.session.add(
-            Conversation(
-                platform="slack", chat_id="DALICE2", user_id="UALICE", state="intake", data={}, updated_at=NOW
-            )
+            Conversation(platform="slack", chat_id="DALICE2", user_id="UALICE", state="intake", data={}, updated_at=NOW)
         )
         uow.commit()
 
@@ -376,9 +373,7 @@ def test_export_holds_everything_about_the_person(gdpr_app: HelpdeskApp) -> None
         "attachment",
         "status",
     ]
-    assert (
-        ticket["attachments"][0]["ref"] == "F-ALICE-1" and ticket["satisfaction"]["comment"] == "Merci, Alice"
-    )
+    assert ticket["attachments"][0]["ref"] == "F-ALICE-1" and ticket["satisfaction"]["comment"] == "Merci, Alice"
     assert [e["text"] for e in data["events_authored"]] == ["Same here (Alice)"]
     assert [s["query"] for s in data["suggestions"]] == ["imprimante alice bureau 3.12"]
     assert data["conversations"][0]["data"] == {"title": "Wi-Fi"}
@@ -427,9 +422,7 @@ def test_erase_keeps_anonymised_tickets_and_an_audit_entry(gdpr_app: HelpdeskApp
         erased = s.get(Ticket, 1)
         assert erased is not None and erased.requester_key.startswith("erased:")
         # The comment on Carol's ticket keeps its text but no longer names its author.
-        comment = s.scalar(
-            select(TicketEvent).where(TicketEvent.ticket_id == 2, TicketEvent.text == "Same here")
-        )
+        comment = s.scalar(select(TicketEvent).where(TicketEvent.ticket_id == 2, TicketEvent.text == "Same here"))
         assert comment is not None and comment.actor_key == erased.requester_key and comment.actor_name == ""
         [audit] = s.scalars(select(PrivacyAudit))
     assert (audit.action, audit.actor, audit.tickets) == ("erase", "cli", 1)
@@ -441,10 +434,7 @@ def test_technician_erasure_removes_their_name(gdpr_app: HelpdeskApp) -> None:
     erase_user(gdpr_app.uow, BOB[0], NOW)
     with gdpr_app.uow() as uow:
         s = uow.session
-        names = [
-            (e.actor_name, e.to_value)
-            for e in s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == 1))
-        ]
+        names = [(e.actor_name, e.to_value) for e in s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == 1))]
         ticket = s.get(Ticket, 1)
         assert ticket is not None
         assert ticket.assignee_name == "" and ticket.assignee_key is not None
@@ -475,14 +465,10 @@ def test_cli_export_erase_and_anonymise(gdpr_app: HelpdeskApp, cli_config: Path)
     bad = runner.invoke(main, ["--config", str(cli_config), "gdpr", "export", "carol"])
     assert bad.exit_code == 2 and "platform:id" in bad.output
 
-    declined = runner.invoke(
-        main, ["--config", str(cli_config), "gdpr", "erase", "slack:UCAROL"], input="n\n"
-    )
+    declined = runner.invoke(main, ["--config", str(cli_config), "gdpr", "erase", "slack:UCAROL"], input="n\n")
     assert declined.exit_code == 1 and "1 ticket(s) to anonymise" in declined.output
     assert "Alice Martin" in personal_data_left(gdpr_app, 2)
-    confirmed = runner.invoke(
-        main, ["--config", str(cli_config), "gdpr", "erase", "slack:UCAROL"], input="y\n"
-    )
+    confirmed = runner.invoke(main, ["--config", str(cli_config), "gdpr", "erase", "slack:UCAROL"], input="y\n")
     assert confirmed.exit_code == 0 and "audit entry" in confirmed.output
     assert personal_data_left(gdpr_app, 2) == []
     again = runner.invoke(main, ["--config", str(cli_config), "gdpr", "erase", "slack:UCAROL", "--yes"])

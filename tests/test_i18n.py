@@ -21,8 +21,19 @@ TRANSLATED = ("fr", "nl")
 ALL_LANGUAGES = ("fr", "nl", "en")
 # The keywords of the documented `pybabel extract` command (README, "Translations").
 KEYWORDS: dict[str, None] = dict.fromkeys(
-    ("t", "tt", "rt", "N_", "HelpdeskError", "InvalidCommand", "PermissionDenied", "ValidationFailed",
-     "IllegalTransition", "TicketNotFound", "UnknownCommand")
+    (
+        "t",
+        "tt",
+        "rt",
+        "N_",
+        "HelpdeskError",
+        "InvalidCommand",
+        "PermissionDenied",
+        "ValidationFailed",
+        "IllegalTransition",
+        "TicketNotFound",
+        "UnknownCommand",
+    )
 )
 
 
@@ -88,10 +99,17 @@ def test_translator_variables_use_an_extraction_keyword() -> None:
     unknown = []
     for path, tree in _python_files():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                    and isinstance(node.value.func, ast.Name) and node.value.func.id == "translator"):
-                unknown += [f"{path.relative_to(ROOT)}:{node.lineno} {target.id}" for target in node.targets
-                            if isinstance(target, ast.Name) and target.id not in KEYWORDS]
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "translator"
+            ):
+                unknown += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} {target.id}"
+                    for target in node.targets
+                    if isinstance(target, ast.Name) and target.id not in KEYWORDS
+                ]
     assert not unknown, f"name the translator t, tt or rt (or add a -k keyword everywhere): {unknown}"
 
 
@@ -101,9 +119,15 @@ def test_no_translation_call_hides_inside_an_f_string() -> None:
     for path, tree in _python_files():
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr):
-                hidden += [f"{path.relative_to(ROOT)}:{call.lineno} {ast.unparse(call)}" for call in ast.walk(node)
-                           if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                           and call.func.id in KEYWORDS and call.args and isinstance(call.args[0], ast.Constant)]
+                hidden += [
+                    f"{path.relative_to(ROOT)}:{call.lineno} {ast.unparse(call)}"
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id in KEYWORDS
+                    and call.args
+                    and isinstance(call.args[0], ast.Constant)
+                ]
     assert not hidden, f"compute these outside the f-string: {hidden}"
 
 
@@ -146,13 +170,14 @@ def test_french_translations() -> None:
 
 def test_status_labels_read_well_inside_sentences() -> None:
     t = translator("fr")
-    text = t("Ticket #{number} is {status}: it cannot be {action}.", number=7, status=t("closed"),
-             action=t("reopened"))
+    text = t("Ticket #{number} is {status}: it cannot be {action}.", number=7, status=t("closed"), action=t("reopened"))
     assert text == "Le ticket #7 est clôturé : il ne peut pas être rouvert."
     assert t("status {old} → {new}", old=t("new"), new=t("in progress")) == "statut nouveau → en cours"
     nl = translator("nl")
-    assert nl("Ticket #{number} is {status}: it cannot be {action}.", number=7, status=nl("closed"),
-              action=nl("reopened")) == "Ticket #7 is afgesloten: het kan niet heropend worden."
+    assert (
+        nl("Ticket #{number} is {status}: it cannot be {action}.", number=7, status=nl("closed"), action=nl("reopened"))
+        == "Ticket #7 is afgesloten: het kan niet heropend worden."
+    )
 
 
 def test_dutch_and_english_translations() -> None:
@@ -170,8 +195,18 @@ def test_unknown_language_falls_back_to_french(language: str) -> None:
 
 @pytest.mark.parametrize(
     ("locale", "expected"),
-    [("fr-BE", "fr"), ("fr", "fr"), ("nl_BE", "nl"), ("NL-be", "nl"), ("en-US", "en"), ("en", "en"),
-     (None, "fr"), ("", "fr"), ("de", "fr"), ("de-BE", "fr")],
+    [
+        ("fr-BE", "fr"),
+        ("fr", "fr"),
+        ("nl_BE", "nl"),
+        ("NL-be", "nl"),
+        ("en-US", "en"),
+        ("en", "en"),
+        (None, "fr"),
+        ("", "fr"),
+        ("de", "fr"),
+        ("de-BE", "fr"),
+    ],
 )
 def test_language_from_locale(locale: str | None, expected: str) -> None:
     assert language_from_locale(locale) == expected

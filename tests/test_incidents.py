@@ -43,7 +43,11 @@ def test_similarity_tells_same_problem_from_different_ones() -> None:
 
 
 def test_thirty_reports_of_one_outage_make_one_incident_with_followers(
-    app: HelpdeskApp, clock: FrozenClock, requester: ConsoleChat, technician: ConsoleChat, open_ticket: OpenTicket,
+    app: HelpdeskApp,
+    clock: FrozenClock,
+    requester: ConsoleChat,
+    technician: ConsoleChat,
+    open_ticket: OpenTicket,
 ) -> None:
     number = open_ticket(requester, OUTAGE)
     technician.poll()
@@ -88,7 +92,11 @@ def test_thirty_reports_of_one_outage_make_one_incident_with_followers(
 
 
 def test_declining_the_offer_goes_on_with_the_intake(
-    app: HelpdeskApp, clock: FrozenClock, requester: ConsoleChat, other_requester: ConsoleChat, open_ticket: OpenTicket,
+    app: HelpdeskApp,
+    clock: FrozenClock,
+    requester: ConsoleChat,
+    other_requester: ConsoleChat,
+    open_ticket: OpenTicket,
 ) -> None:
     number = open_ticket(requester, OUTAGE)
     offer = other_requester.say("Leave planner unreachable since this morning")
@@ -99,8 +107,12 @@ def test_declining_the_offer_goes_on_with_the_intake(
 
 
 def test_no_offer_for_old_closed_or_own_tickets(
-    app: HelpdeskApp, clock: FrozenClock, requester: ConsoleChat, other_requester: ConsoleChat,
-    technician: ConsoleChat, open_ticket: OpenTicket,
+    app: HelpdeskApp,
+    clock: FrozenClock,
+    requester: ConsoleChat,
+    other_requester: ConsoleChat,
+    technician: ConsoleChat,
+    open_ticket: OpenTicket,
 ) -> None:
     number = open_ticket(requester, OUTAGE)
     own = "\n".join(requester.say(VARIANTS[0]))
@@ -115,7 +127,10 @@ def test_no_offer_for_old_closed_or_own_tickets(
 
 
 def test_unfollow_stops_the_updates(
-    app: HelpdeskApp, requester: ConsoleChat, other_requester: ConsoleChat, technician: ConsoleChat,
+    app: HelpdeskApp,
+    requester: ConsoleChat,
+    other_requester: ConsoleChat,
+    technician: ConsoleChat,
     open_ticket: OpenTicket,
 ) -> None:
     number = open_ticket(requester, OUTAGE)
@@ -155,7 +170,10 @@ def test_reports_are_forgotten_after_a_day(app: HelpdeskApp, clock: FrozenClock)
 
 
 def test_problem_commands(
-    app: HelpdeskApp, requester: ConsoleChat, other_requester: ConsoleChat, technician: ConsoleChat,
+    app: HelpdeskApp,
+    requester: ConsoleChat,
+    other_requester: ConsoleChat,
+    technician: ConsoleChat,
     open_ticket: OpenTicket,
 ) -> None:
     first = open_ticket(requester, OUTAGE)

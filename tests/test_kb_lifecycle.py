@@ -22,12 +22,21 @@ from bot.port import Place, User
 from bot.tickets import TicketDraft
 
 ARTICLES = {
-    "outlook-restart": ("Outlook mail is not working, restart it", "[outlook, mail]",
-                        "Close Outlook, wait one minute and open it again."),
-    "outlook-offline": ("Outlook mail is not working, check offline mode", "[outlook, offline, mail]",
-                        "In the Send / Receive tab, make sure Work Offline is not selected."),
-    "vpn-does-not-connect": ("The VPN does not connect", "[vpn, remote, connection]",
-                             "Check your internet connection, then restart the VPN client."),
+    "outlook-restart": (
+        "Outlook mail is not working, restart it",
+        "[outlook, mail]",
+        "Close Outlook, wait one minute and open it again.",
+    ),
+    "outlook-offline": (
+        "Outlook mail is not working, check offline mode",
+        "[outlook, offline, mail]",
+        "In the Send / Receive tab, make sure Work Offline is not selected.",
+    ),
+    "vpn-does-not-connect": (
+        "The VPN does not connect",
+        "[vpn, remote, connection]",
+        "Check your internet connection, then restart the VPN client.",
+    ),
 }
 ALICE = User("console", "alice", "Alice Dupont", "en", email="alice.dupont@example.be")
 BOB = User("console", "bob", "Bob Tech", "en")
@@ -38,7 +47,8 @@ def write_kb(directory: Path) -> Path:
     for article_id, (title, tags, body) in ARTICLES.items():
         (directory / f"{article_id}.md").write_text(
             f"---\nid: {article_id}\ntitle: {title}\nlang: en\ntags: {tags}\ncategory: helpdesk\n---\n{body}\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     return directory
 
 
@@ -49,23 +59,34 @@ def kb_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def kb_app(db_url: str, clock: FrozenClock, kb_dir: Path) -> Iterator[HelpdeskApp]:
-    config = parse_config({"database": {"url": db_url}, "bot": {"language": "en"},
-                           "knowledge": {"directory": str(kb_dir)}}, environ={})
+    config = parse_config(
+        {"database": {"url": db_url}, "bot": {"language": "en"}, "knowledge": {"directory": str(kb_dir)}}, environ={}
+    )
     app = bootstrap(config, clock=clock, knowledge=KnowledgeBase.from_directory(kb_dir))
     yield app
     app.close()
 
 
 def resolved_ticket(app: HelpdeskApp, technician: ConsoleChat) -> int:
-    ticket = app.tickets.open(ALICE, Place("console", "dm:alice"), TicketDraft(
-        title="Outlook crashes when Alice Dupont opens the shared mailbox",
-        description=("Hello, I am Alice Dupont (alice.dupont@example.be, +32 471 23 45 67). Outlook crashes "
-                     "when I open the shared mailbox of Mme Janssens. My national number is 85.07.30-033.61."),
-        error_message="Exception 0x80070005 in olmapi32.dll",
-        contact_name="Alice Dupont", contact_phone="+32471234567", contact_email="alice.dupont@example.be",
-    ), "en")
-    technician.say(f"/resolve {ticket.id} Bob Tech rebuilt the corrupted OST file of alice; call 02 555 12 34 "
-                   "if it comes back.")
+    ticket = app.tickets.open(
+        ALICE,
+        Place("console", "dm:alice"),
+        TicketDraft(
+            title="Outlook crashes when Alice Dupont opens the shared mailbox",
+            description=(
+                "Hello, I am Alice Dupont (alice.dupont@example.be, +32 471 23 45 67). Outlook crashes "
+                "when I open the shared mailbox of Mme Janssens. My national number is 85.07.30-033.61."
+            ),
+            error_message="Exception 0x80070005 in olmapi32.dll",
+            contact_name="Alice Dupont",
+            contact_phone="+32471234567",
+            contact_email="alice.dupont@example.be",
+        ),
+        "en",
+    )
+    technician.say(
+        f"/resolve {ticket.id} Bob Tech rebuilt the corrupted OST file of alice; call 02 555 12 34 if it comes back."
+    )
     return ticket.id
 
 
@@ -73,8 +94,10 @@ def resolved_ticket(app: HelpdeskApp, technician: ConsoleChat) -> int:
 
 
 def test_scrub_removes_personal_data_and_keeps_the_technical_facts() -> None:
-    text = ("Je suis Alice Dupont (alice.dupont@example.be, 0471 23 45 67), RN 85073003361, compte "
-            "BE68 5390 0754 7034, voir M. Peeters et <@U024BE7LH|bob>. Erreur 0x80070005 sur PRT-204 le 12/03.")
+    text = (
+        "Je suis Alice Dupont (alice.dupont@example.be, 0471 23 45 67), RN 85073003361, compte "
+        "BE68 5390 0754 7034, voir M. Peeters et <@U024BE7LH|bob>. Erreur 0x80070005 sur PRT-204 le 12/03."
+    )
     clean = scrub(text, ["Alice Dupont"])
     for personal in ("Alice", "Dupont", "alice.dupont", "0471", "85073003361", "BE68", "Peeters", "U024BE7LH"):
         assert personal not in clean
@@ -94,9 +117,13 @@ def test_kbdraft_writes_a_valid_draft_without_personal_data(kb_app: HelpdeskApp,
     for personal in ("Alice", "Dupont", "alice", "example.be", "471", "Janssens", "85.07.30", "Bob", "555 12 34"):
         assert personal not in text, personal
     post = frontmatter.loads(text)
-    assert post.metadata == {"id": path.stem, "title": "Outlook crashes when [name] opens the shared mailbox",
-                             "lang": "en", "tags": ["outlook", "crashes", "opens", "shared", "mailbox"],
-                             "category": "helpdesk"}
+    assert post.metadata == {
+        "id": path.stem,
+        "title": "Outlook crashes when [name] opens the shared mailbox",
+        "lang": "en",
+        "tags": ["outlook", "crashes", "opens", "shared", "mailbox"],
+        "category": "helpdesk",
+    }
     assert "**Symptoms**" in post.content and "Outlook crashes when I open the shared mailbox" in post.content
     assert "Exception 0x80070005 in olmapi32.dll" in post.content
     assert "**Solution**" in post.content and "rebuilt the corrupted OST file" in post.content
@@ -119,7 +146,9 @@ def test_kbdraft_needs_a_technician_and_a_resolved_ticket(kb_app: HelpdeskApp) -
 
 
 def test_published_draft_is_found_by_the_running_bot_without_restart(
-    kb_app: HelpdeskApp, kb_dir: Path, clock: FrozenClock,
+    kb_app: HelpdeskApp,
+    kb_dir: Path,
+    clock: FrozenClock,
 ) -> None:
     technician = ConsoleChat(kb_app, BOB, technician=True)
     number = resolved_ticket(kb_app, technician)
@@ -147,7 +176,8 @@ def test_publish_refuses_an_invalid_or_unknown_draft(kb_dir: Path) -> None:
     result = CliRunner().invoke(kb, ["publish", "nothing-here", "--knowledge", str(kb_dir)])
     assert result.exit_code == 1 and "no draft 'nothing-here'" in result.output
     (drafts / "vpn-does-not-connect.md").write_text(
-        "---\nid: vpn-does-not-connect\ntitle: VPN\nlang: en\ncategory: helpdesk\n---\nBody.\n", encoding="utf-8")
+        "---\nid: vpn-does-not-connect\ntitle: VPN\nlang: en\ncategory: helpdesk\n---\nBody.\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(kb, ["publish", "vpn-does-not-connect", "--knowledge", str(kb_dir)])
     assert result.exit_code == 1 and "already exists" in result.output
 
@@ -170,8 +200,7 @@ def first_suggestion(chat: ConsoleChat, text: str) -> str:
 
 def test_feedback_changes_the_ranking(kb_app: HelpdeskApp, clock: FrozenClock) -> None:
     query = "Outlook mail not working"
-    assert first_suggestion(ConsoleChat(kb_app, User("console", "u0", "U0", "en")), query).endswith(
-        "restart it")
+    assert first_suggestion(ConsoleChat(kb_app, User("console", "u0", "U0", "en")), query).endswith("restart it")
     for i in range(1, 3):  # read the second article, which solved it
         chat = ConsoleChat(kb_app, User("console", f"u{i}", f"U{i}", "en"))
         chat.say(query)
@@ -184,17 +213,22 @@ def test_feedback_changes_the_ranking(kb_app: HelpdeskApp, clock: FrozenClock) -
         chat.say("/cancel")
     clock.advance(timedelta(seconds=30))
     assert first_suggestion(ConsoleChat(kb_app, User("console", "u5", "U5", "en")), query).endswith(
-        "restart it")  # the feedback is refreshed at most every minute
+        "restart it"
+    )  # the feedback is refreshed at most every minute
     clock.advance(timedelta(seconds=31))
     assert first_suggestion(ConsoleChat(kb_app, User("console", "u6", "U6", "en")), query).endswith(
-        "check offline mode")
+        "check offline mode"
+    )
 
 
 # -- report --------------------------------------------------------------------------------------
 
 
 def test_kb_report_lists_unhelpful_articles_and_missing_topics(
-    kb_app: HelpdeskApp, kb_dir: Path, db_url: str, clock: FrozenClock,
+    kb_app: HelpdeskApp,
+    kb_dir: Path,
+    db_url: str,
+    clock: FrozenClock,
 ) -> None:
     for i in range(3):  # the restart article is shown three times and never helps
         chat = ConsoleChat(kb_app, User("console", f"u{i}", f"U{i}", "en"))
@@ -204,23 +238,57 @@ def test_kb_report_lists_unhelpful_articles_and_missing_topics(
             chat.say("1")  # the offline article solved it once
         chat.say("/cancel")
     place = Place("console", "dm:alice")
-    for title in ("Badge reader at the entrance refuses my badge", "My badge is refused at the entrance",
-                  "entrance badge reader refuses badge", "Coffee machine on floor 3 is broken",
-                  "The VPN does not connect from home"):
+    for title in (
+        "Badge reader at the entrance refuses my badge",
+        "My badge is refused at the entrance",
+        "entrance badge reader refuses badge",
+        "Coffee machine on floor 3 is broken",
+        "The VPN does not connect from home",
+    ):
         clock.advance(timedelta(minutes=5))
         kb_app.tickets.open(ALICE, place, TicketDraft(title=title, description=title), "en")
     start = clock.now().date()
-    result = CliRunner().invoke(kb, ["report", "--database", db_url, "--knowledge", str(kb_dir), "--json",
-                                     "--since", f"{start}", "--until", f"{start + timedelta(days=1)}"])
+    result = CliRunner().invoke(
+        kb,
+        [
+            "report",
+            "--database",
+            db_url,
+            "--knowledge",
+            str(kb_dir),
+            "--json",
+            "--since",
+            f"{start}",
+            "--until",
+            f"{start + timedelta(days=1)}",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["unhelpful_articles"] == [
-        {"id": "outlook-restart", "title": "Outlook mail is not working, restart it", "shown": 3,
-         "not_solved": 2}]
+        {"id": "outlook-restart", "title": "Outlook mail is not working, restart it", "shown": 3, "not_solved": 2}
+    ]
     assert report["tickets_examined"] == 5 and report["tickets_without_article"] == 4
     assert report["missing_topics"] == [
-        {"title": "Badge reader at the entrance refuses my badge", "count": 3, "tickets": [1, 2, 3]}]
-    text = CliRunner().invoke(kb, ["report", "--database", db_url, "--knowledge", str(kb_dir),
-                                   "--since", f"{start}", "--until", f"{start + timedelta(days=1)}"]).output
+        {"title": "Badge reader at the entrance refuses my badge", "count": 3, "tickets": [1, 2, 3]}
+    ]
+    text = (
+        CliRunner()
+        .invoke(
+            kb,
+            [
+                "report",
+                "--database",
+                db_url,
+                "--knowledge",
+                str(kb_dir),
+                "--since",
+                f"{start}",
+                "--until",
+                f"{start + timedelta(days=1)}",
+            ],
+        )
+        .output
+    )
     assert "outlook-restart — shown 3×, not solved 2×" in text
     assert "3 tickets — Badge reader at the entrance refuses my badge (#1, #2, #3)" in text

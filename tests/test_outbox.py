@@ -53,8 +53,11 @@ def entries(app: HelpdeskApp) -> list[OutboxEntry]:
 
 def test_messages_round_trip_through_the_outbox_payload() -> None:
     message = OutgoingMessage(
-        "Hello", buttons=(Button("Yes", "y", "primary"), Button("No", "n")),
-        card=TicketCard(3, "#3 · x", (("Status", "new"),)), expects_text=True, ephemeral=True,
+        "Hello",
+        buttons=(Button("Yes", "y", "primary"), Button("No", "n")),
+        card=TicketCard(3, "#3 · x", (("Status", "new"),)),
+        expects_text=True,
+        ephemeral=True,
     )
     assert decode_message(encode_message(message)) == message
     assert decode_message(encode_message(OutgoingMessage("plain"))) == OutgoingMessage("plain")
@@ -70,15 +73,15 @@ def test_a_change_and_its_notifications_are_written_together(fake_app: HelpdeskA
     number = open_ticket(fake_app)
     rows = entries(fake_app)
     assert [(e.purpose, e.chat_id, e.status) for e in rows] == [
-        ("confirmation", "dm-u1", "pending"), ("card", "techs", "pending")]
+        ("confirmation", "dm-u1", "pending"),
+        ("card", "techs", "pending"),
+    ]
     assert messenger.sent == []  # written, not sent: delivery is the dispatcher's job
     fake_app.tickets.claim(TECH, number)
     assert [(e.purpose, e.chat_id) for e in entries(fake_app)][2:] == [("update", "dm-u1"), ("card", "techs")]
 
 
-def test_a_failing_change_leaves_no_outbox_row(
-    fake_app: HelpdeskApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_change_leaves_no_outbox_row(fake_app: HelpdeskApp, monkeypatch: pytest.MonkeyPatch) -> None:
     number = open_ticket(fake_app)
     before = len(entries(fake_app))
 
@@ -104,9 +107,7 @@ def test_a_refused_change_writes_no_notification(fake_app: HelpdeskApp) -> None:
     assert len(entries(fake_app)) == before
 
 
-def test_delivery_sets_the_thread_anchor_and_updates_go_in_the_thread(
-    fake_app: HelpdeskApp, messenger: Any
-) -> None:
+def test_delivery_sets_the_thread_anchor_and_updates_go_in_the_thread(fake_app: HelpdeskApp, messenger: Any) -> None:
     number = open_ticket(fake_app)
     assert fake_app.dispatch_pending() == 2
     confirmation, _card = messenger.sent
@@ -277,8 +278,11 @@ def test_entries_of_platforms_without_a_messenger_wait(app: HelpdeskApp, messeng
     app.tickets.open(other, Place("ghost", "dm"), TicketDraft(title="Ghost printer"), "en")
     app.dispatch_pending()
     assert [(e.platform, e.purpose, e.status) for e in entries(app)] == [
-        ("fake", "confirmation", "sent"), ("fake", "card", "sent"),
-        ("ghost", "confirmation", "pending"), ("fake", "card", "sent")]
+        ("fake", "confirmation", "sent"),
+        ("fake", "card", "sent"),
+        ("ghost", "confirmation", "pending"),
+        ("fake", "card", "sent"),
+    ]
 
 
 def test_two_dispatchers_on_one_database_never_send_twice(

@@ -45,8 +45,17 @@ def test_migrations_apply_to_a_fresh_schema_and_are_idempotent(pg_url: str) -> N
         upgrade_database(engine)
         upgrade_database(engine)
         tables = set(inspect(engine).get_table_names())
-        assert {"tickets", "ticket_events", "ticket_attachments", "outbox", "message_refs", "conversations",
-                "user_preferences", "kb_suggestions", "alembic_version"} <= tables
+        assert {
+            "tickets",
+            "ticket_events",
+            "ticket_attachments",
+            "outbox",
+            "message_refs",
+            "conversations",
+            "user_preferences",
+            "kb_suggestions",
+            "alembic_version",
+        } <= tables
         with engine.connect() as connection:
             schema = connection.execute(text("select current_schema()")).scalar_one()
         assert schema.startswith("t_")  # the test's own schema, not public
@@ -80,8 +89,9 @@ def _open_tickets(url: str, who: str, count: int, barrier: Barrier, results: Any
         user = User("console", who, who.title(), "en")
         place = Place("console", f"dm:{who}")
         barrier.wait(60)
-        numbers = [app.tickets.open(user, place, TicketDraft(title=f"{who} problem {i}"), "en").id
-                   for i in range(count)]
+        numbers = [
+            app.tickets.open(user, place, TicketDraft(title=f"{who} problem {i}"), "en").id for i in range(count)
+        ]
         results.put((who, numbers))
     finally:
         app.close()
@@ -92,8 +102,10 @@ def test_two_processes_creating_tickets_at_once_get_unique_numbers(pg_url: str) 
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     results = context.Queue()
-    workers = [context.Process(target=_open_tickets, args=(pg_url, who, PER_PROCESS, barrier, results))
-               for who in ("anna", "ben")]
+    workers = [
+        context.Process(target=_open_tickets, args=(pg_url, who, PER_PROCESS, barrier, results))
+        for who in ("anna", "ben")
+    ]
     for worker in workers:
         worker.start()
     collected = dict(results.get(timeout=120) for _ in workers)

@@ -136,16 +136,12 @@ class Seeder:
 
     def assign(self, number: int, at: datetime, to: tuple[str, str], by: tuple[str, str] = BOB) -> None:
         self.rows.append(
-            TicketEvent(
-                ticket_id=number, at=at, actor_key=by[0], actor_name=by[1], kind="assignee", to_value=to[1]
-            )
+            TicketEvent(ticket_id=number, at=at, actor_key=by[0], actor_name=by[1], kind="assignee", to_value=to[1])
         )
 
     def comment(self, number: int, at: datetime, who: tuple[str, str], text: str) -> None:
         self.rows.append(
-            TicketEvent(
-                ticket_id=number, at=at, actor_key=who[0], actor_name=who[1], kind="comment", text=text
-            )
+            TicketEvent(ticket_id=number, at=at, actor_key=who[0], actor_name=who[1], kind="comment", text=text)
         )
 
     def suggestion(self, user: str, at: datetime, outcome: str, ticket_id: int | None = None) -> None:
@@ -582,9 +578,7 @@ def test_cli_report_formats(cli_config: Any, tmp_path: Any) -> None:
     runner = CliRunner()
     text = runner.invoke(main, base)
     assert text.exit_code == 0, text.output
-    assert (
-        "Service desk statistics 2026-03-02_2026-03-13" in text.output and "Tickets opened: 9" in text.output
-    )
+    assert "Service desk statistics 2026-03-02_2026-03-13" in text.output and "Tickets opened: 9" in text.output
     as_json = runner.invoke(main, [*base, "--format", "json"])
     data = json.loads(as_json.output)
     assert data["opened"] == 9 and data["by_category"] == {"helpdesk": 6, "helpline": 3}

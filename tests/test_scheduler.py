@@ -113,8 +113,11 @@ def test_waiting_on_the_requester_reminds_twice_then_closes(tmp_path: Path) -> N
     assert desk.tick() == 1  # the satisfaction question follows the close
     assert desk.tick() == 0
     assert actions(desk.app, number) == {
-        "waiting_reminder_1": "done", "waiting_reminder_2": "done", "waiting_close": "done",
-        "satisfaction": "done"}
+        "waiting_reminder_1": "done",
+        "waiting_reminder_2": "done",
+        "waiting_close": "done",
+        "satisfaction": "done",
+    }
     assert count_texts(desk.app, "is waiting for your answer since") == 2
     with desk.app.uow() as uow:
         ticket = uow.tickets.get(number)
@@ -149,7 +152,10 @@ def test_downtime_catches_up_once_with_only_the_last_action_of_a_chain(tmp_path:
     restarted = Desk(make_app(db, clock))
     assert restarted.tick() == 1
     assert actions(restarted.app, number) == {
-        "waiting_reminder_1": "skipped", "waiting_reminder_2": "skipped", "waiting_close": "done"}
+        "waiting_reminder_1": "skipped",
+        "waiting_reminder_2": "skipped",
+        "waiting_close": "done",
+    }
     assert count_texts(restarted.app, "is waiting for your answer since") == 0
     assert count_texts(restarted.app, "it waited 7 working days") == 1
     rows = action_count(restarted.app)

@@ -53,9 +53,7 @@ def test_belgian_public_holidays_2026_are_closed(cal: BusinessCalendar, day: dat
     assert day in cal.public_holidays(2026)
 
 
-@pytest.mark.parametrize(
-    "day", [date(2027, 1, 1), date(2027, 3, 29), date(2027, 5, 6), date(2027, 5, 17)], ids=str
-)
+@pytest.mark.parametrize("day", [date(2027, 1, 1), date(2027, 3, 29), date(2027, 5, 6), date(2027, 5, 17)], ids=str)
 def test_belgian_public_holidays_2027_are_closed(cal: BusinessCalendar, day: date) -> None:
     assert not cal.is_working_day(day)
 
@@ -176,9 +174,7 @@ def test_working_intervals_are_local(cal: BusinessCalendar) -> None:
         (at(2026, 10, 23, 16, 0), timedelta(hours=2), at(2026, 10, 26, 9, 30)),
     ],
 )
-def test_add_working_time(
-    cal: BusinessCalendar, start: datetime, amount: timedelta, expected: datetime
-) -> None:
+def test_add_working_time(cal: BusinessCalendar, start: datetime, amount: timedelta, expected: datetime) -> None:
     result = cal.add_working_time(start, amount)
     assert same(result, expected)
     assert result.utcoffset() == expected.utcoffset()
@@ -205,9 +201,7 @@ def test_working_time_between(cal: BusinessCalendar) -> None:
     assert cal.working_time_between(at(2026, 3, 27, 16, 30), at(2026, 3, 30, 9, 0)) == timedelta(hours=1)
     assert cal.working_time_between(at(2026, 3, 30, 9, 0), at(2026, 3, 27, 16, 30)) == -timedelta(hours=1)
     assert cal.working_time_between(at(2026, 4, 7, 10), at(2026, 4, 7, 10)) == timedelta(0)
-    assert cal.working_time_between(at(2026, 4, 4, 10), at(2026, 4, 6, 20)) == timedelta(
-        0
-    )  # Sat → Easter Mon
+    assert cal.working_time_between(at(2026, 4, 4, 10), at(2026, 4, 6, 20)) == timedelta(0)  # Sat → Easter Mon
     # A holiday-free week versus the Ascension week.
     assert cal.working_time_between(at(2026, 6, 8, 8, 30), at(2026, 6, 15, 8, 30)) == timedelta(hours=42.5)
     assert cal.working_time_between(at(2026, 5, 11, 8, 30), at(2026, 5, 18, 8, 30)) == timedelta(hours=34)
@@ -325,9 +319,7 @@ def test_late_thursday(late_thursday: BusinessCalendar) -> None:
     assert late_thursday.is_working_time(at(2026, 6, 11, 18, 30))  # Thursday
     assert not late_thursday.is_working_time(at(2026, 6, 12, 18, 30))  # Friday keeps the default
     assert not late_thursday.is_working_time(at(2026, 6, 11, 19, 0))
-    assert same(
-        late_thursday.add_working_time(at(2026, 6, 11, 18, 0), timedelta(hours=1.5)), at(2026, 6, 12, 9, 0)
-    )
+    assert same(late_thursday.add_working_time(at(2026, 6, 11, 18, 0), timedelta(hours=1.5)), at(2026, 6, 12, 9, 0))
     week = late_thursday.working_time_between(at(2026, 6, 8), at(2026, 6, 13))
     assert week == timedelta(hours=42.5 + 2)
 

@@ -114,9 +114,7 @@ def test_default_targets() -> None:
 
 
 def test_target_overrides_merge_field_by_field() -> None:
-    config = PriorityConfig.model_validate(
-        {"targets": {"P1": {"response": "30m"}, "P4": {"resolution": "10d"}}}
-    )
+    config = PriorityConfig.model_validate({"targets": {"P1": {"response": "30m"}, "P4": {"resolution": "10d"}}})
     assert config.target("P1").response == WorkingDuration(time=timedelta(minutes=30))
     assert config.target("P1").resolution == WorkingDuration(time=timedelta(hours=4))
     assert config.target("P4").resolution == WorkingDuration(days=10)
@@ -124,9 +122,7 @@ def test_target_overrides_merge_field_by_field() -> None:
 
 
 def test_config_round_trips_through_a_dump() -> None:
-    config = PriorityConfig.model_validate(
-        {"targets": {"P2": {"resolution": "1d 2h"}}, "pause_when_waiting": False}
-    )
+    config = PriorityConfig.model_validate({"targets": {"P2": {"resolution": "1d 2h"}}, "pause_when_waiting": False})
     assert PriorityConfig.model_validate(config.model_dump()) == config
 
 

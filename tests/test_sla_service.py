@@ -30,8 +30,12 @@ def test_friday_afternoon_p1_is_due_monday_and_the_requester_is_told(tmp_path: P
 
 def test_configured_matrix_targets_and_late_thursday_set_the_due_times(tmp_path: Path) -> None:
     thursday_1800 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
-    app = make_app(tmp_path / "h.db", FrozenClock(thursday_1800), calendar={"hours": {"thu": "08:30-19:00"}},
-                   priority={"matrix": {"me": {"high": "P2"}}, "targets": {"P2": {"response": "90m"}}})
+    app = make_app(
+        tmp_path / "h.db",
+        FrozenClock(thursday_1800),
+        calendar={"hours": {"thu": "08:30-19:00"}},
+        priority={"matrix": {"me": {"high": "P2"}}, "targets": {"P2": {"response": "90m"}}},
+    )
     desk = Desk(app)
     number = desk.open(impact="me", urgency="high")
     with app.uow() as uow:
@@ -69,9 +73,16 @@ def test_priority_change_moves_the_due_times(tmp_path: Path) -> None:
 
 def test_a_bad_sla_section_is_one_readable_error() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config({"sla": {"warning_fraction": 1.5, "levels": {"L4": {}},
-                              "team_leads": {"places": ["leads-without-platform"]},
-                              "calendar": {"hours": {"thu": "19:00-08:30"}}}})
+        parse_config(
+            {
+                "sla": {
+                    "warning_fraction": 1.5,
+                    "levels": {"L4": {}},
+                    "team_leads": {"places": ["leads-without-platform"]},
+                    "calendar": {"hours": {"thu": "19:00-08:30"}},
+                }
+            }
+        )
     message = str(caught.value)
     assert "4 problem(s)" in message
     for fragment in ("sla.warning_fraction", "sla.levels.L4", "sla.team_leads.places", "thu:"):
@@ -84,8 +95,11 @@ def test_waiting_reminders_must_come_before_the_close() -> None:
 
 
 def test_categories_route_cards_to_their_own_places(tmp_path: Path) -> None:
-    app = make_app(tmp_path / "h.db", FrozenClock(FRIDAY_1630),
-                   categories={"helpline": {"technicians": ["console:hank"], "places": ["console:helpline"]}})
+    app = make_app(
+        tmp_path / "h.db",
+        FrozenClock(FRIDAY_1630),
+        categories={"helpline": {"technicians": ["console:hank"], "places": ["console:helpline"]}},
+    )
     desk = Desk(app)
     helpline = desk.open(title="Password expired", category="helpline")
     hardware = desk.open(title="Screen broken", category="helpdesk")

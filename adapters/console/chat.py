@@ -94,8 +94,11 @@ class ConsoleMessenger:
         if show is None:
             raise DeliveryError(f"no terminal shows chat {notification.place.chat_id}")
         thread = None if notification.purpose == "card" else notification.place.thread_id
-        show(render(notification.message, thread=thread), notification.message.buttons,
-             notification.place.in_thread(None))
+        show(
+            render(notification.message, thread=thread),
+            notification.message.buttons,
+            notification.place.in_thread(None),
+        )
         if notification.purpose in ("confirmation", "card") and notification.ticket_number is not None:
             message_id = f"#{notification.ticket_number}"
         else:
@@ -106,8 +109,15 @@ class ConsoleMessenger:
 class ConsoleChat:
     """One person's terminal conversation with the bot."""
 
-    def __init__(self, app: HelpdeskApp, user: User, *, technician: bool = False, out: TextIO | None = None,
-                 triage_chat: str = "triage") -> None:
+    def __init__(
+        self,
+        app: HelpdeskApp,
+        user: User,
+        *,
+        technician: bool = False,
+        out: TextIO | None = None,
+        triage_chat: str = "triage",
+    ) -> None:
         self.app = app
         self.user = user
         self.place = Place(PLATFORM, f"dm:{user.id}")

@@ -585,7 +585,9 @@ class SlackAdapter:
                     if rendered.file_uploads:
                         logger.warning(
                             "%d image(s) for %s not uploaded: the bot is not in channel %s",
-                            len(rendered.file_uploads), origin.user_id, place.chat_id,
+                            len(rendered.file_uploads),
+                            origin.user_id,
+                            place.chat_id,
                         )
                     continue
             except (SlackClientError, OSError) as error:
@@ -605,7 +607,11 @@ class SlackAdapter:
         except (SlackClientError, OSError) as error:
             logger.error(
                 "images of a reply to %s were not uploaded to %s (thread %s; %s): %s",
-                origin.user_id, place.chat_id, place.thread_id, names, error,
+                origin.user_id,
+                place.chat_id,
+                place.thread_id,
+                names,
+                error,
             )
 
     def _open_prompt(self, reply: Reply, origin: Origin) -> bool:

@@ -63,8 +63,12 @@ def _load(config_path: Path | None) -> Config:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="bot.toml to use (default: ./bot.toml if present, else the embedded default).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="bot.toml to use (default: ./bot.toml if present, else the embedded default).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.version_option(package_name="helpdesk-bot")
 @click.pass_context
@@ -84,10 +88,20 @@ def _config(ctx: click.Context) -> Config:
 
 @main.command()
 @click.option("--user", "user_name", default=None, help="Who you are in this terminal (default: your login).")
-@click.option("--as", "role", type=click.Choice(["requester", "technician"]), default="requester",
-              show_default=True, help="Try the technician commands with --as technician.")
-@click.option("--lang", type=click.Choice(["fr", "en", "nl"]), default=None,
-              help="Your language (default: the [bot] language, French).")
+@click.option(
+    "--as",
+    "role",
+    type=click.Choice(["requester", "technician"]),
+    default="requester",
+    show_default=True,
+    help="Try the technician commands with --as technician.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en", "nl"]),
+    default=None,
+    help="Your language (default: the [bot] language, French).",
+)
 @click.pass_context
 def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None) -> None:
     """Talk to the bot in this terminal. Piped input is read one line per message."""
@@ -100,8 +114,7 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     app = bootstrap(config)
     name = user_name or getpass.getuser()
     user = User("console", name, display_name=name.replace(".", " ").title(), locale=lang)
-    session = ConsoleChat(app, user, technician=role == "technician", out=sys.stdout,
-                          triage_chat=console.triage_chat)
+    session = ConsoleChat(app, user, technician=role == "technician", out=sys.stdout, triage_chat=console.triage_chat)
     interactive = sys.stdin.isatty()
     stop = threading.Event()
     if interactive:

@@ -18,9 +18,7 @@ _USER = re.compile(r"^[a-z][a-z0-9_-]*:\S+$")
 
 def _user_key(value: str) -> str:
     if not _USER.match(value):
-        raise click.BadParameter(
-            f"{value!r} must look like 'platform:id', e.g. 'slack:U024BE7LH'", param_hint="USER"
-        )
+        raise click.BadParameter(f"{value!r} must look like 'platform:id', e.g. 'slack:U024BE7LH'", param_hint="USER")
     return value
 
 

@@ -182,17 +182,39 @@ def publish(draft_id: str, knowledge: Path | None) -> None:
 @kb.command("report")
 @_KNOWLEDGE_OPTION
 @click.option("--database", "database_url", default=None, help="Database URL (default: the configured one).")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day of the period (default: 30 days before --until).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Day after the period (default: tomorrow).")
-@click.option("--min-shown", type=click.IntRange(min=1), default=3, show_default=True,
-              help="List articles shown at least N times that never solved anything.")
-@click.option("--min-tickets", type=click.IntRange(min=2), default=2, show_default=True,
-              help="List ticket topics without an article that have at least N tickets.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day of the period (default: 30 days before --until).",
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Day after the period (default: tomorrow)."
+)
+@click.option(
+    "--min-shown",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="List articles shown at least N times that never solved anything.",
+)
+@click.option(
+    "--min-tickets",
+    type=click.IntRange(min=2),
+    default=2,
+    show_default=True,
+    help="List ticket topics without an article that have at least N tickets.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def report(knowledge: Path | None, database_url: str | None, since: datetime | None, until: datetime | None,
-           min_shown: int, min_tickets: int, as_json: bool) -> None:
+def report(
+    knowledge: Path | None,
+    database_url: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    min_shown: int,
+    min_tickets: int,
+    as_json: bool,
+) -> None:
     """Articles shown but never helping, and frequent ticket topics that have no article."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -202,16 +224,27 @@ def report(knowledge: Path | None, database_url: str | None, since: datetime | N
 
     config = _root_config()
     now = datetime.now(UTC)
-    end = until.replace(tzinfo=UTC) if until else (now + timedelta(days=1)).replace(hour=0, minute=0, second=0,
-                                                                                    microsecond=0)
+    end = (
+        until.replace(tzinfo=UTC)
+        if until
+        else (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    )
     start = since.replace(tzinfo=UTC) if since else end - timedelta(days=30)
     if start >= end:
         raise click.ClickException("--since must be before --until")
     base = _load(knowledge or config.knowledge.directory, config.knowledge.threshold)
     engine = create_db_engine(database_url or config.database.url)
     try:
-        result = build_report(unit_of_work_factory(engine), base, start, end, now, min_shown=min_shown,
-                              min_tickets=min_tickets, similarity_threshold=config.incidents.similarity)
+        result = build_report(
+            unit_of_work_factory(engine),
+            base,
+            start,
+            end,
+            now,
+            min_shown=min_shown,
+            min_tickets=min_tickets,
+            similarity_threshold=config.incidents.similarity,
+        )
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"cannot read the database ({type(exc).__name__}); is it migrated? (helpdesk-bot db upgrade)"

@@ -284,8 +284,9 @@ class SlaActionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def ensure(self, ticket_id: int, kind: str, seq: int, due_at: datetime, *,
-               skipped_at: datetime | None = None) -> None:
+    def ensure(
+        self, ticket_id: int, kind: str, seq: int, due_at: datetime, *, skipped_at: datetime | None = None
+    ) -> None:
         """Create the action unless it exists (``INSERT … ON CONFLICT DO NOTHING``: safe under races).
 
         ``skipped_at`` creates it already finished, as ``skipped`` (superseded by a later action).
@@ -392,8 +393,7 @@ class VisitRepository:
         """A technician's visits still ahead (proposed or accepted), soonest first."""
         stmt = (
             select(Visit)
-            .where(Visit.technician_key == technician_key, Visit.at >= now,
-                   Visit.status.in_(("proposed", "accepted")))
+            .where(Visit.technician_key == technician_key, Visit.at >= now, Visit.status.in_(("proposed", "accepted")))
             .order_by(Visit.at)
             .limit(limit)
         )
@@ -544,11 +544,17 @@ class KbFeedbackRepository:
         """Claim a log for folding; False when another process already folded it."""
         return _insert_ignore(self.session, KbFeedbackFolded, {"log_id": log_id, "at": now})
 
-    def add_counts(self, article_id: str, now: datetime, *, shown: int = 0, solved: int = 0,
-                   not_solved: int = 0) -> None:
+    def add_counts(
+        self, article_id: str, now: datetime, *, shown: int = 0, solved: int = 0, not_solved: int = 0
+    ) -> None:
         """Add to an article's totals (one atomic upsert)."""
-        values = {"article_id": article_id, "shown": shown, "solved": solved, "not_solved": not_solved,
-                  "updated_at": now}
+        values = {
+            "article_id": article_id,
+            "shown": shown,
+            "solved": solved,
+            "not_solved": not_solved,
+            "updated_at": now,
+        }
         table = KbArticleFeedback.__table__
         dialect = self.session.get_bind().dialect.name
         insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -568,8 +574,9 @@ class KbFeedbackRepository:
         """Every article's totals."""
         return self.session.scalars(select(KbArticleFeedback).order_by(KbArticleFeedback.article_id)).all()
 
-    def tickets_between(self, since: datetime, until: datetime, *, after_id: int = 0,
-                        limit: int = 1000) -> Sequence[Ticket]:
+    def tickets_between(
+        self, since: datetime, until: datetime, *, after_id: int = 0, limit: int = 1000
+    ) -> Sequence[Ticket]:
         """Tickets opened in ``[since, until)``, by number from ``after_id`` (for the topic report)."""
         stmt = (
             select(Ticket)
@@ -588,8 +595,11 @@ class FollowerRepository:
 
     def add(self, follower: TicketFollower) -> bool:
         """Add a follower; False when they already follow the ticket."""
-        values = {column.key: getattr(follower, column.key) for column in TicketFollower.__table__.columns
-                  if column.key != "id"}
+        values = {
+            column.key: getattr(follower, column.key)
+            for column in TicketFollower.__table__.columns
+            if column.key != "id"
+        }
         return _insert_ignore(self.session, TicketFollower, values)
 
     def remove(self, ticket_id: int, user_key: str) -> bool:
@@ -679,8 +689,9 @@ class ProblemRepository:
 
     def link(self, problem_id: int, ticket_id: int, now: datetime) -> bool:
         """Link a ticket; False when it already was."""
-        return _insert_ignore(self.session, ProblemLink,
-                              {"problem_id": problem_id, "ticket_id": ticket_id, "linked_at": now})
+        return _insert_ignore(
+            self.session, ProblemLink, {"problem_id": problem_id, "ticket_id": ticket_id, "linked_at": now}
+        )
 
     def tickets(self, problem_id: int) -> Sequence[Ticket]:
         """The tickets linked to a problem, by number."""

@@ -118,12 +118,19 @@ class DuplicateDesk:
         text_out = t(
             "This looks like {ref} “{title}”, reported {age} ago and still open. If it is the same problem, "
             "follow {ref}: you will get its updates here instead of opening a new ticket.",
-            ref=ref, title=candidate.title, age=age_text(t, candidate.created_at, now),
+            ref=ref,
+            title=candidate.title,
+            age=age_text(t, candidate.created_at, now),
         )
-        return [OutgoingMessage(text_out, buttons=(
-            Button(t("Same problem as {ref}? Follow it", ref=ref), f"dup:follow:{candidate.id}", "primary"),
-            Button(t("No, it's different"), f"dup:different:{candidate.id}"),
-        ))]
+        return [
+            OutgoingMessage(
+                text_out,
+                buttons=(
+                    Button(t("Same problem as {ref}? Follow it", ref=ref), f"dup:follow:{candidate.id}", "primary"),
+                    Button(t("No, it's different"), f"dup:different:{candidate.id}"),
+                ),
+            )
+        ]
 
     def _candidate(self, uow: UnitOfWork, user_key: str, sig: Signature) -> Ticket | None:
         since = self._clock.now() - timedelta(hours=self._settings.duplicate_hours)
@@ -149,8 +156,12 @@ class DuplicateDesk:
         if str(data.get("ticket", "")) != number_text or action not in ("follow", "different"):
             return [OutgoingMessage(t("That question is over. Write to me to start a new one."), ephemeral=True)]
         number = int(number_text)
-        message = TextMessage(event.user, event.place, str(data.get("query", "")),
-                              tuple(Attachment(**a) for a in data.get("attachments", [])))
+        message = TextMessage(
+            event.user,
+            event.place,
+            str(data.get("query", "")),
+            tuple(Attachment(**a) for a in data.get("attachments", [])),
+        )
         if action == "different":
             return self._continue(message, t)
         now = self._clock.now()
@@ -160,16 +171,29 @@ class DuplicateDesk:
                 closed = True
             else:
                 closed = False
-                added = FollowerRepository(uow.session).add(TicketFollower(
-                    ticket_id=number, user_key=event.user.key, user_name=event.user.display_name or event.user.id,
-                    platform=event.place.platform, chat_id=event.place.chat_id, language=t.language,
-                    created_at=now))
+                added = FollowerRepository(uow.session).add(
+                    TicketFollower(
+                        ticket_id=number,
+                        user_key=event.user.key,
+                        user_name=event.user.display_name or event.user.id,
+                        platform=event.place.platform,
+                        chat_id=event.place.chat_id,
+                        language=t.language,
+                        created_at=now,
+                    )
+                )
                 if added:
                     tt = translator(self._tech_language)
-                    uow.events.add(TicketEvent(
-                        ticket_id=number, at=now, actor_key=event.user.key,
-                        actor_name=event.user.display_name or event.user.id, kind="note",
-                        text=tt("Also affected: follows this ticket instead of opening a new one.")))
+                    uow.events.add(
+                        TicketEvent(
+                            ticket_id=number,
+                            at=now,
+                            actor_key=event.user.key,
+                            actor_name=event.user.display_name or event.user.id,
+                            kind="note",
+                            text=tt("Also affected: follows this ticket instead of opening a new one."),
+                        )
+                    )
                 report = IncidentReportRepository(uow.session).get(int(data.get("report", 0)))
                 if report is not None:
                     report.ticket_id = number
@@ -177,11 +201,20 @@ class DuplicateDesk:
                 title = ticket.title
                 uow.commit()
         if closed:
-            return [OutgoingMessage(t("{ref} was closed in the meantime.", ref=ticket_ref(number))),
-                    *self._continue(message, t)]
-        return [OutgoingMessage(t(
-            "You now follow {ref} “{title}”. I will post its updates here. Type /unfollow {number} to stop.",
-            ref=ticket_ref(number), title=title, number=number))]
+            return [
+                OutgoingMessage(t("{ref} was closed in the meantime.", ref=ticket_ref(number))),
+                *self._continue(message, t),
+            ]
+        return [
+            OutgoingMessage(
+                t(
+                    "You now follow {ref} “{title}”. I will post its updates here. Type /unfollow {number} to stop.",
+                    ref=ticket_ref(number),
+                    title=title,
+                    number=number,
+                )
+            )
+        ]
 
     def _continue(self, message: TextMessage, t: Translator) -> list[OutgoingMessage]:
         return self._core.continue_problem(message, t)
@@ -216,8 +249,7 @@ class DuplicateDesk:
         now = self._clock.now()
         reports = IncidentReportRepository(uow.session)
         reports.purge(now - REPORT_RETENTION)
-        report_id = reports.add(IncidentReport(at=now, user_key=user_key, text=text[:2000],
-                                               ticket_id=None))
+        report_id = reports.add(IncidentReport(at=now, user_key=user_key, text=text[:2000], ticket_id=None))
         window = now - timedelta(minutes=self._settings.major_minutes)
         people = {user_key}
         for report in reports.since(window):
@@ -230,36 +262,58 @@ class DuplicateDesk:
             self._flag(uow, text, sig, candidate, len(people))
         return report_id
 
-    def _flag(self, uow: UnitOfWork, text: str, sig: Signature, candidate: Ticket | None,
-              count: int) -> MajorIncident:
+    def _flag(self, uow: UnitOfWork, text: str, sig: Signature, candidate: Ticket | None, count: int) -> MajorIncident:
         now = self._clock.now()
         problems = ProblemRepository(uow.session)
         for problem in problems.open_since(now - MAJOR_DEDUP):
             if problem.source != "major":
                 continue
             linked = {ticket.id for ticket in problems.tickets(problem.id)}
-            if (candidate is not None and candidate.id in linked) or \
-                    similarity(sig, signature(problem.title)) >= self._settings.similarity:
+            if (candidate is not None and candidate.id in linked) or similarity(
+                sig, signature(problem.title)
+            ) >= self._settings.similarity:
                 problem.reports = max(problem.reports, count)
                 if candidate is not None:
                     problems.link(problem.id, candidate.id, now)
                 return MajorIncident(problem.id, problem.reports, candidate.id if candidate else None, new=False)
         title = candidate.title if candidate is not None else propose_title(text)
-        problem = problems.add(Problem(title=title[:200], status="open", source="major", reports=count,
-                                       created_by="system", created_at=now, resolution=""))
+        problem = problems.add(
+            Problem(
+                title=title[:200],
+                status="open",
+                source="major",
+                reports=count,
+                created_by="system",
+                created_at=now,
+                resolution="",
+            )
+        )
         if candidate is not None:
             problems.link(problem.id, candidate.id, now)
         t = translator(self._tech_language)
         lines = [
-            t("Major incident: {count} people reported a similar problem within {minutes} minutes: “{title}”.",
-              count=count, minutes=self._settings.major_minutes, title=title),
+            t(
+                "Major incident: {count} people reported a similar problem within {minutes} minutes: “{title}”.",
+                count=count,
+                minutes=self._settings.major_minutes,
+                title=title,
+            ),
             t("Problem P{id} is open.", id=problem.id),
         ]
         if candidate is not None:
-            lines.append(t("Ticket {ref} is linked; people who report it again are offered to follow it.",
-                           ref=ticket_ref(candidate.id)))
-        lines.append(t("/problem P{id} shows it, /link N P{id} adds tickets, /problem resolve P{id} text "
-                       "resolves them all and tells everyone.", id=problem.id))
+            lines.append(
+                t(
+                    "Ticket {ref} is linked; people who report it again are offered to follow it.",
+                    ref=ticket_ref(candidate.id),
+                )
+            )
+        lines.append(
+            t(
+                "/problem P{id} shows it, /link N P{id} adds tickets, /problem resolve P{id} text "
+                "resolves them all and tells everyone.",
+                id=problem.id,
+            )
+        )
         places = self._notifier.technician_places(candidate) if candidate is not None else self._places
         for place in places:
             self._notifier.direct(uow, place, OutgoingMessage("\n".join(lines)), candidate)
@@ -275,13 +329,21 @@ def follower_text(t: Translator, ticket: Ticket, action: str, detail: str) -> st
     if action == "reopen":
         return t("{ref}, which you follow, is reopened: a technician is looking at it again.", ref=ref)
     if action == "cancel":
-        return t("{ref}, which you follow, was withdrawn by the person who reported it. If the problem is still "
-                 "there for you, describe it to me again.", ref=ref)
+        return t(
+            "{ref}, which you follow, was withdrawn by the person who reported it. If the problem is still "
+            "there for you, describe it to me again.",
+            ref=ref,
+        )
     if action in ("close", "auto_close"):
         return t("{ref}, which you follow, is closed.", ref=ref)
     if action == "resolve":
-        return (t("{ref}, which you follow, is resolved:", ref=ref) + "\n" + detail + "\n"
-                + t("If it still does not work for you, describe the problem to me again."))
+        return (
+            t("{ref}, which you follow, is resolved:", ref=ref)
+            + "\n"
+            + detail
+            + "\n"
+            + t("If it still does not work for you, describe the problem to me again.")
+        )
     if action == "escalate":
         return t("{ref}, which you follow, is handed over to a specialised team.", ref=ref)
     return ""

@@ -83,10 +83,21 @@ class ProblemDesk:
             count = len(problems.tickets(problem_id))
             uow.commit()
         if not added:
-            return [OutgoingMessage(t("{ref} is already linked to {problem}.", ref=ticket_ref(number),
-                                      problem=problem_ref(problem.id)))]
-        return [OutgoingMessage(t("{ref} is linked to {problem} ({count} tickets).", ref=ticket_ref(number),
-                                  problem=problem_ref(problem.id), count=count))]
+            return [
+                OutgoingMessage(
+                    t("{ref} is already linked to {problem}.", ref=ticket_ref(number), problem=problem_ref(problem.id))
+                )
+            ]
+        return [
+            OutgoingMessage(
+                t(
+                    "{ref} is linked to {problem} ({count} tickets).",
+                    ref=ticket_ref(number),
+                    problem=problem_ref(problem.id),
+                    count=count,
+                )
+            )
+        ]
 
     # -- sub-commands -------------------------------------------------------------------------
 
@@ -97,23 +108,41 @@ class ProblemDesk:
         if not rows:
             return [OutgoingMessage(t("No open problem. Open one with /problem new TITLE."))]
         lines = [t("Open problems:")]
-        lines += [t("{problem} “{title}” — {count} tickets", problem=problem_ref(p.id), title=p.title, count=n)
-                  for p, n in rows]
+        lines += [
+            t("{problem} “{title}” — {count} tickets", problem=problem_ref(p.id), title=p.title, count=n)
+            for p, n in rows
+        ]
         return [OutgoingMessage("\n".join(lines))]
 
     def _new(self, event: SlashCommand, title: str, t: Translator) -> list[OutgoingMessage]:
         if not title:
             raise InvalidCommand(usage="/problem new TITLE")
         if len(title) > 200:
-            raise InvalidCommand("That text is too long ({length} characters, at most {limit}).",
-                                 length=len(title), limit=200)
+            raise InvalidCommand(
+                "That text is too long ({length} characters, at most {limit}).", length=len(title), limit=200
+            )
         with self._uow() as uow:
-            problem = ProblemRepository(uow.session).add(Problem(
-                title=title, status="open", source="manual", reports=0, created_by=event.user.key,
-                created_at=self._clock.now(), resolution=""))
+            problem = ProblemRepository(uow.session).add(
+                Problem(
+                    title=title,
+                    status="open",
+                    source="manual",
+                    reports=0,
+                    created_by=event.user.key,
+                    created_at=self._clock.now(),
+                    resolution="",
+                )
+            )
             uow.commit()
-        return [OutgoingMessage(t("Problem {problem} “{title}” is open. Link tickets with /link N {problem}.",
-                                  problem=problem_ref(problem.id), title=title))]
+        return [
+            OutgoingMessage(
+                t(
+                    "Problem {problem} “{title}” is open. Link tickets with /link N {problem}.",
+                    problem=problem_ref(problem.id),
+                    title=title,
+                )
+            )
+        ]
 
     def _show(self, problem_id: int, t: Translator) -> list[OutgoingMessage]:
         with self._uow() as uow:
@@ -123,15 +152,27 @@ class ProblemDesk:
             tickets = [(ticket, followers.count(ticket.id)) for ticket in problems.tickets(problem_id)]
         status = t("resolved") if problem.status == "resolved" else t("open")
         people = sum(1 + n for _, n in tickets)
-        lines = [t("Problem {problem} “{title}” ({status})", problem=problem_ref(problem.id), title=problem.title,
-                   status=status)]
+        lines = [
+            t(
+                "Problem {problem} “{title}” ({status})",
+                problem=problem_ref(problem.id),
+                title=problem.title,
+                status=status,
+            )
+        ]
         if problem.source == "major":
             lines.append(t("Flagged as a major incident: {count} similar reports.", count=problem.reports))
         lines.append(t("{tickets} tickets, {people} people affected.", tickets=len(tickets), people=people))
         for ticket, count in tickets:
-            lines.append(t("{ref} “{title}” — {status}, {count} followers", ref=ticket_ref(ticket.id),
-                           title=ticket.title, status=t(STATUS_LABELS.get(ticket.status, ticket.status)),
-                           count=count))
+            lines.append(
+                t(
+                    "{ref} “{title}” — {status}, {count} followers",
+                    ref=ticket_ref(ticket.id),
+                    title=ticket.title,
+                    status=t(STATUS_LABELS.get(ticket.status, ticket.status)),
+                    count=count,
+                )
+            )
         if problem.resolution:
             lines += [t("Resolution:"), problem.resolution]
         return [OutgoingMessage("\n".join(lines))]
@@ -141,8 +182,9 @@ class ProblemDesk:
             problem = self._get(ProblemRepository(uow.session), problem_id)
             if problem.status == "resolved":
                 return [OutgoingMessage(t("{problem} is already resolved.", problem=problem_ref(problem_id)))]
-            numbers = [ticket.id for ticket in ProblemRepository(uow.session).tickets(problem_id)
-                       if ticket.status in OPEN]
+            numbers = [
+                ticket.id for ticket in ProblemRepository(uow.session).tickets(problem_id) if ticket.status in OPEN
+            ]
         resolved: list[int] = []
         people = 0
         for number in numbers:
@@ -160,13 +202,22 @@ class ProblemDesk:
             problem.resolution = text
             problem.resolved_at = self._clock.now()
             uow.commit()
-        return [OutgoingMessage(t("{problem} is resolved: {count} tickets resolved, {people} people notified.",
-                                  problem=problem_ref(problem_id), count=len(resolved), people=people))]
+        return [
+            OutgoingMessage(
+                t(
+                    "{problem} is resolved: {count} tickets resolved, {people} people notified.",
+                    problem=problem_ref(problem_id),
+                    count=len(resolved),
+                    people=people,
+                )
+            )
+        ]
 
     @staticmethod
     def _get(problems: ProblemRepository, problem_id: int, *, for_update: bool = False) -> Problem:
         problem = problems.get(problem_id, for_update=for_update)
         if problem is None:
-            raise InvalidCommand("There is no problem {problem}. Type /problem to list the open ones.",
-                                 problem=problem_ref(problem_id))
+            raise InvalidCommand(
+                "There is no problem {problem}. Type /problem to list the open ones.", problem=problem_ref(problem_id)
+            )
         return problem

@@ -81,11 +81,19 @@ class DraftCommand:
                 raise TicketNotFound(number=number)
             events = uow.events.for_ticket(number)
         if ticket.status not in ("resolved", "closed"):
-            raise InvalidCommand("Ticket #{number} is {status}: only a resolved ticket can become an article.",
-                                 number=number, status=STATUS_LABELS.get(ticket.status, ticket.status))
+            raise InvalidCommand(
+                "Ticket #{number} is {status}: only a resolved ticket can become an article.",
+                number=number,
+                status=STATUS_LABELS.get(ticket.status, ticket.status),
+            )
         draft, path = save_draft(self.knowledge_dir, draft_from_ticket(ticket, events))
-        text = t("Draft article “{id}” from {ref} saved as {path}. Review it, then publish it with: "
-                 "helpdesk-bot kb publish {id}", id=draft.id, ref=ticket_ref(number), path=str(path))
+        text = t(
+            "Draft article “{id}” from {ref} saved as {path}. Review it, then publish it with: "
+            "helpdesk-bot kb publish {id}",
+            id=draft.id,
+            ref=ticket_ref(number),
+            path=str(path),
+        )
         return [OutgoingMessage(f"{text}\n\n{draft.to_markdown()}")]
 
 
@@ -94,5 +102,9 @@ def install(app: HelpdeskApp) -> None:
     ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
     app.core.use_knowledge(lambda: ranked)
     directory = app.config.knowledge.directory or default_knowledge_dir()
-    app.core.register_command("kbdraft", DraftCommand(app, Path(directory)), audience="technician",
-                              help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"))
+    app.core.register_command(
+        "kbdraft",
+        DraftCommand(app, Path(directory)),
+        audience="technician",
+        help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"),
+    )

@@ -63,8 +63,13 @@ class DraftArticle:
 
     def to_markdown(self) -> str:
         """The article file: YAML front matter (id, title, lang, tags, category), then the body."""
-        meta = {"id": self.id, "title": self.title, "lang": self.lang, "tags": list(self.tags),
-                "category": self.category}
+        meta = {
+            "id": self.id,
+            "title": self.title,
+            "lang": self.lang,
+            "tags": list(self.tags),
+            "category": self.category,
+        }
         front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
         return f"---\n{front}---\n{self.body.strip()}\n"
 
@@ -86,8 +91,16 @@ def scrub(text: str, names: Iterable[str] = ()) -> str:
     text = _PHONE_FALLBACK.sub(PHONE, text)
     text = _MENTION.sub(NAME, text)
     text = _HONORIFIC.sub(NAME, text)
-    parts = sorted({p for name in names for p in re.split(r"[\s.,_:;/]+", name) if len(p) >= 2
-                    and not p.isdigit() and p.lower() not in ALL_STOP_WORDS}, key=len, reverse=True)
+    parts = sorted(
+        {
+            p
+            for name in names
+            for p in re.split(r"[\s.,_:;/]+", name)
+            if len(p) >= 2 and not p.isdigit() and p.lower() not in ALL_STOP_WORDS
+        },
+        key=len,
+        reverse=True,
+    )
     if parts:
         folded = {strip_accents(p).lower() for p in parts}
         pattern = re.compile(r"[\w'-]+")

@@ -70,8 +70,10 @@ def fold_feedback(uow: UnitOfWork, now: datetime, *, since: datetime | None = No
 
 def load_feedback(uow: UnitOfWork) -> dict[str, ArticleFeedback]:
     """Every article's totals, by article id."""
-    return {row.article_id: ArticleFeedback(row.shown, row.solved, row.not_solved)
-            for row in KbFeedbackRepository(uow.session).totals()}
+    return {
+        row.article_id: ArticleFeedback(row.shown, row.solved, row.not_solved)
+        for row in KbFeedbackRepository(uow.session).totals()
+    }
 
 
 def adjustment(feedback: ArticleFeedback, max_adjustment: float) -> float:
@@ -186,8 +188,7 @@ class FeedbackRankedKnowledge:
             if reload():
                 logger.info("knowledge base reloaded: %d articles", len(getattr(self.inner, "articles", ())))
         except KnowledgeBaseError as error:
-            logger.warning("knowledge folder changed but cannot be loaded, keeping the previous articles: %s",
-                           error)
+            logger.warning("knowledge folder changed but cannot be loaded, keeping the previous articles: %s", error)
 
     def _refresh_feedback(self, now: datetime) -> None:
         try:
@@ -198,5 +199,6 @@ class FeedbackRankedKnowledge:
         except Exception:
             logger.exception("could not refresh the knowledge-base feedback; ranking unchanged")
             return
-        self._adjustments = {article_id: adjustment(feedback, self.max_adjustment)
-                             for article_id, feedback in totals.items()}
+        self._adjustments = {
+            article_id: adjustment(feedback, self.max_adjustment) for article_id, feedback in totals.items()
+        }

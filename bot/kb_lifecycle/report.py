@@ -71,8 +71,11 @@ class KbReport:
             lines.append("  (none)")
         for a in self.unhelpful:
             lines.append(f"  {a.id} — shown {a.shown}×, not solved {a.not_solved}× — {a.title}")
-        lines += ["", f"Frequent ticket topics without an article ({self.tickets_uncovered} of "
-                      f"{self.tickets_examined} tickets had no matching article):"]
+        lines += [
+            "",
+            f"Frequent ticket topics without an article ({self.tickets_uncovered} of "
+            f"{self.tickets_examined} tickets had no matching article):",
+        ]
         if not self.missing:
             lines.append("  (none)")
         for m in self.missing:
@@ -144,8 +147,10 @@ def build_report(
             query = f"{ticket.title}\n{ticket.description[:300]}"
             if not knowledge.search(query, limit=1):
                 uncovered.append((ticket.id, ticket.title))
-    topics = [topic for topic in cluster_titles(uncovered, threshold=similarity_threshold)
-              if topic.count >= min_tickets]
+    topics = [
+        topic for topic in cluster_titles(uncovered, threshold=similarity_threshold) if topic.count >= min_tickets
+    ]
     topics.sort(key=lambda topic: (-topic.count, topic.tickets[0]))
-    return KbReport(since, until, unhelpful_articles(totals, knowledge, min_shown=min_shown), topics, examined,
-                    len(uncovered))
+    return KbReport(
+        since, until, unhelpful_articles(totals, knowledge, min_shown=min_shown), topics, examined, len(uncovered)
+    )

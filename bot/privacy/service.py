@@ -145,9 +145,7 @@ def scrub_ticket(session: Session, ticket: Ticket, stand_in: str, counts: Counts
         if event.actor_key == requester:
             event.actor_key = stand_in
             event.actor_name = ""
-    for attachment in session.scalars(
-        select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
-    ):
+    for attachment in session.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)):
         attachment.ref = ""
         attachment.name = ""
         attachment.url = ""
@@ -177,9 +175,7 @@ def scrub_ticket(session: Session, ticket: Ticket, stand_in: str, counts: Counts
         _rowcount(session.execute(delete(TicketFollower).where(TicketFollower.ticket_id == ticket.id))),
     )
     for log in session.scalars(
-        select(SuggestionLog).where(
-            or_(SuggestionLog.ticket_id == ticket.id, SuggestionLog.user_key == requester)
-        )
+        select(SuggestionLog).where(or_(SuggestionLog.ticket_id == ticket.id, SuggestionLog.user_key == requester))
     ):
         _scrub_suggestion(log, stand_in if log.user_key == requester else None)
         counts.add("suggestions", 1)
@@ -285,9 +281,7 @@ def anonymise_expired(app: HelpdeskApp, now: datetime) -> int:
     section: PrivacySection = getattr(app.config, "privacy", PrivacySection())
     if not section.enabled:
         return 0
-    return anonymise_before(
-        app.uow, months_before(now, section.retention_months), now, batch_size=section.batch_size
-    )
+    return anonymise_before(app.uow, months_before(now, section.retention_months), now, batch_size=section.batch_size)
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -359,9 +353,7 @@ def export_user(uow: UnitOfWorkFactory, user_key: str, now: datetime) -> dict[st
     platform, _, user_id = user_key.partition(":")
     with uow() as unit:
         session = unit.session
-        requested = list(
-            session.scalars(select(Ticket).where(Ticket.requester_key == user_key).order_by(Ticket.id))
-        )
+        requested = list(session.scalars(select(Ticket).where(Ticket.requester_key == user_key).order_by(Ticket.id)))
         own = {t.id for t in requested}
         preference = session.get(UserPreference, user_key)
         return {
@@ -396,9 +388,7 @@ def export_user(uow: UnitOfWorkFactory, user_key: str, now: datetime) -> dict[st
             "conversations": [
                 {"chat_id": c.chat_id, "state": c.state, "data": c.data, "updated_at": _iso(c.updated_at)}
                 for c in session.scalars(
-                    select(Conversation).where(
-                        Conversation.platform == platform, Conversation.user_id == user_id
-                    )
+                    select(Conversation).where(Conversation.platform == platform, Conversation.user_id == user_id)
                 )
             ],
             "tickets_followed": [
@@ -439,9 +429,7 @@ class ErasurePlan:
     @property
     def holds_anything(self) -> bool:
         """Whether any data about the user exists."""
-        return bool(
-            self.tickets or self.events or self.suggestions or self.conversations or self.has_preferences
-        )
+        return bool(self.tickets or self.events or self.suggestions or self.conversations or self.has_preferences)
 
 
 def erasure_plan(uow: UnitOfWorkFactory, user_key: str) -> ErasurePlan:
@@ -449,9 +437,7 @@ def erasure_plan(uow: UnitOfWorkFactory, user_key: str) -> ErasurePlan:
     platform, _, user_id = user_key.partition(":")
     with uow() as unit:
         session = unit.session
-        tickets = list(
-            session.execute(select(Ticket.id, Ticket.status).where(Ticket.requester_key == user_key))
-        )
+        tickets = list(session.execute(select(Ticket.id, Ticket.status).where(Ticket.requester_key == user_key)))
         return ErasurePlan(
             user_key=user_key,
             tickets=len(tickets),
@@ -532,9 +518,7 @@ def erase_user(uow: UnitOfWorkFactory, user_key: str, now: datetime, *, actor: s
             ):
                 event.to_value = "" if event.to_value in names else event.to_value
                 event.from_value = "" if event.from_value in names else event.from_value
-        for attachment in session.scalars(
-            select(TicketAttachment).where(TicketAttachment.added_by == user_key)
-        ):
+        for attachment in session.scalars(select(TicketAttachment).where(TicketAttachment.added_by == user_key)):
             attachment.added_by = stand_in
         for visit in session.scalars(select(Visit).where(Visit.technician_key == user_key)):
             visit.technician_key = stand_in
@@ -547,9 +531,7 @@ def erase_user(uow: UnitOfWorkFactory, user_key: str, now: datetime, *, actor: s
             "conversations",
             _rowcount(
                 session.execute(
-                    delete(Conversation).where(
-                        Conversation.platform == platform, Conversation.user_id == user_id
-                    )
+                    delete(Conversation).where(Conversation.platform == platform, Conversation.user_id == user_id)
                 )
             ),
         )
@@ -565,8 +547,6 @@ def erase_user(uow: UnitOfWorkFactory, user_key: str, now: datetime, *, actor: s
             "incident_reports",
             _rowcount(session.execute(delete(IncidentReport).where(IncidentReport.user_key == user_key))),
         )
-        session.add(
-            PrivacyAudit(at=now, action="erase", actor=actor, tickets=len(tickets), details=counts.values)
-        )
+        session.add(PrivacyAudit(at=now, action="erase", actor=actor, tickets=len(tickets), details=counts.values))
         unit.commit()
     return counts.values

@@ -50,9 +50,7 @@ def calendar_of(app: HelpdeskApp) -> BusinessCalendar:
     return BusinessCalendar(app.config.sla.calendar)
 
 
-def build_report(
-    app: HelpdeskApp, period: Period | str, *, language: str = "en", charts: bool = True
-) -> Report:
+def build_report(app: HelpdeskApp, period: Period | str, *, language: str = "en", charts: bool = True) -> Report:
     """Compute the report for ``period`` (``7d``, ``30d``, ``YYYY-MM`` or a :class:`Period`).
 
     Raises :class:`ValueError` for a malformed period. ``charts=False`` skips matplotlib

@@ -28,9 +28,7 @@ def chart_images(report: Report, t: Translator) -> tuple[Image, ...]:
     from bot.reports.charts import chart_titles  # matplotlib is already loaded: the charts exist
 
     titles = chart_titles(report.stats, t)
-    return tuple(
-        Image(filename, png, title) for (filename, png), title in zip(report.charts, titles, strict=True)
-    )
+    return tuple(Image(filename, png, title) for (filename, png), title in zip(report.charts, titles, strict=True))
 
 
 def install(app: HelpdeskApp) -> None:
@@ -46,5 +44,6 @@ def install(app: HelpdeskApp) -> None:
         report = build_report(app, period, language=t.language, charts=True)
         return [OutgoingMessage(report.text, images=chart_images(report, t))]
 
-    app.core.register_command("stats", stats, audience="team_lead",
-                              help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics"))
+    app.core.register_command(
+        "stats", stats, audience="team_lead", help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics")
+    )

@@ -102,8 +102,7 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
     if stats.technicians:
         lines.append(t("Load per technician:"))
         lines += [
-            "  "
-            + t("{name}: {resolved} resolved, {open} open", name=x.name, resolved=x.resolved, open=x.open)
+            "  " + t("{name}: {resolved} resolved, {open} open", name=x.name, resolved=x.resolved, open=x.open)
             for x in stats.technicians
         ]
     if stats.top_issues:
@@ -166,9 +165,7 @@ def stats_dict(stats: Stats) -> dict[str, Any]:
         "reopened_within_7d": _ratio_dict(stats.reopened),
         "satisfaction": {"count": stats.satisfaction.count, "average": stats.satisfaction.average},
         "technicians": [vars(x) for x in stats.technicians],
-        "top_issues": [
-            {"title": c.title, "count": c.count, "tickets": list(c.tickets)} for c in stats.top_issues
-        ],
+        "top_issues": [{"title": c.title, "count": c.count, "tickets": list(c.tickets)} for c in stats.top_issues],
         "weekly_volume": {w.isoformat(): v for w, v in stats.weekly_volume.items()},
         "weekly_sla": {w.isoformat(): _sla_dict(s) for w, s in stats.weekly_sla.items()},
     }

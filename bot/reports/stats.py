@@ -213,9 +213,7 @@ def period_between(since: date, until: date, tz: ZoneInfo, label: str | None = N
         raise ValueError(f"the period ends ({until}) before it starts ({since})")
     start = datetime.combine(since, datetime.min.time(), tzinfo=tz)
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    return Period(
-        start.astimezone(UTC), end.astimezone(UTC), label or f"{since.isoformat()}_{until.isoformat()}"
-    )
+    return Period(start.astimezone(UTC), end.astimezone(UTC), label or f"{since.isoformat()}_{until.isoformat()}")
 
 
 def parse_period(spec: str, now: datetime, tz: ZoneInfo) -> Period:
@@ -243,9 +241,7 @@ def parse_period(spec: str, now: datetime, tz: ZoneInfo) -> Period:
 # -- computation --------------------------------------------------------------------------------
 
 
-def compute_stats(
-    uow_factory: UnitOfWorkFactory, calendar: BusinessCalendar, period: Period, now: datetime
-) -> Stats:
+def compute_stats(uow_factory: UnitOfWorkFactory, calendar: BusinessCalendar, period: Period, now: datetime) -> Stats:
     """Every figure for ``period``, as known at ``now`` (read-only)."""
     with uow_factory() as uow:
         return _Computation(uow, calendar, period, now).run()
@@ -297,9 +293,7 @@ class _Computation:
         history = self._events(resolved_ids)
 
         resolution_hours = [
-            _hours(
-                self.calendar.working_time_between(resolved_tickets[tid].created_at, last_resolution[tid].at)
-            )
+            _hours(self.calendar.working_time_between(resolved_tickets[tid].created_at, last_resolution[tid].at))
             for tid in resolved_ids
         ]
         response_hours = [
@@ -416,9 +410,7 @@ class _Computation:
 
     def _backlog(self) -> dict[str, int]:
         as_of = self.as_of
-        changed_later = select(TicketEvent.ticket_id).where(
-            TicketEvent.kind == "status", TicketEvent.at >= as_of
-        )
+        changed_later = select(TicketEvent.ticket_id).where(TicketEvent.kind == "status", TicketEvent.at >= as_of)
         candidates = list(
             self.session.scalars(
                 select(Ticket).where(
@@ -445,9 +437,7 @@ class _Computation:
     def _deflection(self) -> Deflection:
         logs = list(
             self.session.scalars(
-                select(SuggestionLog).where(
-                    SuggestionLog.at >= self.period.start, SuggestionLog.at < self.period.end
-                )
+                select(SuggestionLog).where(SuggestionLog.at >= self.period.start, SuggestionLog.at < self.period.end)
             )
         )
         users = sorted({log.user_key for log in logs})
@@ -500,9 +490,7 @@ class _Computation:
             for e in events
             if e.kind == "status" and e.to_value == "resolved" and self.period.start <= e.at < self.period.end
         ]
-        reopenings = [
-            e.at for e in events if e.kind == "status" and e.from_value == "resolved" and e.to_value in OPEN
-        ]
+        reopenings = [e.at for e in events if e.kind == "status" and e.from_value == "resolved" and e.to_value in OPEN]
         return any(r < o <= r + REOPEN_WINDOW for r in resolutions for o in reopenings)
 
     def _satisfaction(self) -> Satisfied:
@@ -585,9 +573,7 @@ def cluster_titles(
         else:
             clusters.append((signature, title, [number]))
     found = [
-        IssueCluster(title, len(numbers), tuple(numbers))
-        for _, title, numbers in clusters
-        if len(numbers) >= min_size
+        IssueCluster(title, len(numbers), tuple(numbers)) for _, title, numbers in clusters if len(numbers) >= min_size
     ]
     found.sort(key=lambda c: (-c.count, c.tickets[0]))
     return found[:top]

@@ -65,9 +65,7 @@ def _parse_range(text: str) -> tuple[int, int]:
         raise ValueError(f"{text!r} is not a time range: write it like '08:30-17:00'")
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
-        raise ValueError(
-            f"{text!r} contains an impossible time (hours 00-23, minutes 00-59, or 24:00 as end)"
-        )
+        raise ValueError(f"{text!r} contains an impossible time (hours 00-23, minutes 00-59, or 24:00 as end)")
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if end <= start:
         raise ValueError(f"{text!r} ends before it starts")
@@ -153,9 +151,7 @@ class CalendarConfig(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}: use an IANA name such as 'Europe/Brussels'"
-            ) from None
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Brussels'") from None
         return value
 
     @field_validator("country", "subdivision", "holiday_language")
@@ -197,9 +193,7 @@ class CalendarConfig(BaseModel):
                     raise ValueError
                 date(2000, int(match[1]), int(match[2]))
             except ValueError:
-                raise ValueError(
-                    f"{item!r} is not a day of the year: write it like '12-26' (MM-DD)"
-                ) from None
+                raise ValueError(f"{item!r} is not a day of the year: write it like '12-26' (MM-DD)") from None
         return tuple(item.strip() for item in value)
 
     @model_validator(mode="after")
@@ -209,9 +203,7 @@ class CalendarConfig(BaseModel):
                 raise ValueError("a subdivision needs a country")
             return self
         try:
-            holidays.country_holidays(
-                self.country, subdiv=self.subdivision, categories=self.holiday_categories
-            )
+            holidays.country_holidays(self.country, subdiv=self.subdivision, categories=self.holiday_categories)
         except NotImplementedError as exc:
             if self.subdivision is not None and "subdivision" in str(exc):
                 entity = holidays.country_holidays(self.country)
@@ -244,9 +236,7 @@ class BusinessCalendar:
         self.tz = ZoneInfo(self.config.timezone)
         self._weekly = self.config.weekly_hours()
         self._extra = frozenset(self.config.extra_closed_days)
-        self._recurring = frozenset(
-            (int(item[:2]), int(item[3:])) for item in self.config.recurring_closed_days
-        )
+        self._recurring = frozenset((int(item[:2]), int(item[3:])) for item in self.config.recurring_closed_days)
         self._holiday_language: str | None = None
         if self.config.country is not None:
             entity = holidays.country_holidays(self.config.country)
@@ -281,11 +271,7 @@ class BusinessCalendar:
 
     def is_closed_day(self, day: date) -> bool:
         """Whether ``day`` is a public holiday or an extra (one-off or yearly) closing day."""
-        return (
-            day in self._extra
-            or (day.month, day.day) in self._recurring
-            or day in self.public_holidays(day.year)
-        )
+        return day in self._extra or (day.month, day.day) in self._recurring or day in self.public_holidays(day.year)
 
     def is_working_day(self, day: date) -> bool:
         """Whether the desk opens on ``day`` (a local date): open weekday and not closed."""
@@ -438,9 +424,7 @@ class BusinessCalendar:
 
     def _utc(self, moment: datetime) -> datetime:
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError(
-                f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime (UTC is fine)"
-            )
+            raise ValueError(f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime (UTC is fine)")
         return moment.astimezone(UTC)
 
     def _compute_day_intervals(self, day: date) -> tuple[Interval, ...]:

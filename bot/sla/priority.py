@@ -88,9 +88,7 @@ class WorkingDuration:
             raise ValueError(f"{value!r} is not a duration: write it like '4h', '30m' or '3d'")
         match = _DURATION.fullmatch(value.strip())
         if match is None or not any(match.groups()):
-            raise ValueError(
-                f"{value!r} is not a duration: write it like '4h', '1h30m', '30m' or '3d' (working days)"
-            )
+            raise ValueError(f"{value!r} is not a duration: write it like '4h', '1h30m', '30m' or '3d' (working days)")
         days, hours, minutes = (int(group or 0) for group in match.groups())
         result = cls(days=days, time=timedelta(hours=hours, minutes=minutes))
         if not result:
@@ -184,9 +182,7 @@ class PriorityConfig(BaseModel):
                 if urgency not in URGENCIES:
                     raise ValueError(f"{impact}: unknown urgency {urgency!r}: use {', '.join(URGENCIES)}")
                 if priority not in PRIORITIES:
-                    raise ValueError(
-                        f"{impact}.{urgency}: unknown priority {priority!r}: use {', '.join(PRIORITIES)}"
-                    )
+                    raise ValueError(f"{impact}.{urgency}: unknown priority {priority!r}: use {', '.join(PRIORITIES)}")
                 merged[impact][urgency] = priority
         return merged
 

@@ -127,9 +127,19 @@ class Router:
 class ServiceLevels:
     """The service-level behaviour of one application (see the module docstring)."""
 
-    def __init__(self, *, config: SlaSection, uow: UnitOfWorkFactory, clock: Clock, roles: RoleDirectory,
-                 tickets: TicketService, notifier: Notifier, router: Router, language: str,
-                 max_chars: int = 40_000) -> None:
+    def __init__(
+        self,
+        *,
+        config: SlaSection,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        roles: RoleDirectory,
+        tickets: TicketService,
+        notifier: Notifier,
+        router: Router,
+        language: str,
+        max_chars: int = 40_000,
+    ) -> None:
         self.config = config
         self.calendar = BusinessCalendar(config.calendar)
         self.router = router
@@ -147,7 +157,7 @@ class ServiceLevels:
     def on_open(self, ticket: Ticket) -> None:
         """Priority from the configured matrix, then the due times of that priority."""
         if ticket.impact in IMPACTS and ticket.urgency in URGENCIES:
-            ticket.priority = self.config.priority.priority_for(ticket.impact, ticket.urgency)  # type: ignore[arg-type]
+            ticket.priority = self.config.priority.priority_for(ticket.impact, ticket.urgency)
         self._set_due_times(ticket)
 
     def on_priority(self, ticket: Ticket) -> None:
@@ -171,8 +181,11 @@ class ServiceLevels:
         """The estimate told to the requester when the ticket opens, in working time."""
         if ticket.response_due_at is None:
             return ""
-        return t("A technician will pick this up by {when} (working hours: {hours}).",
-                 when=when_text(t, ticket.response_due_at, tz=self.calendar.tz), hours=self._hours_text(t))
+        return t(
+            "A technician will pick this up by {when} (working hours: {hours}).",
+            when=when_text(t, ticket.response_due_at, tz=self.calendar.tz),
+            hours=self._hours_text(t),
+        )
 
     def _set_due_times(self, ticket: Ticket) -> None:
         due = due_times(self.calendar, ticket.created_at, ticket.priority, self.config.priority)  # type: ignore[arg-type]
@@ -225,10 +238,15 @@ class ServiceLevels:
             add("response_breach", 0, ticket.response_due_at, "response")
         running = status in ("new", "in_progress") or (status == "waiting" and not cfg.priority.pause_when_waiting)
         if running and ticket.resolution_due_at is not None:
-            budget = (cal.working_time_between(ticket.created_at, ticket.resolution_due_at)
-                      - timedelta(seconds=ticket.paused_seconds or 0))
-            add("resolution_warning", 0,
-                cal.add_working_time(ticket.resolution_due_at, -budget * (1 - cfg.warning_fraction)), "resolution")
+            budget = cal.working_time_between(ticket.created_at, ticket.resolution_due_at) - timedelta(
+                seconds=ticket.paused_seconds or 0
+            )
+            add(
+                "resolution_warning",
+                0,
+                cal.add_working_time(ticket.resolution_due_at, -budget * (1 - cfg.warning_fraction)),
+                "resolution",
+            )
             add("resolution_breach", 0, ticket.resolution_due_at, "resolution")
         if status == "waiting" and ticket.waiting_since is not None:
             seq = epoch_minutes(ticket.waiting_since)
@@ -236,8 +254,11 @@ class ServiceLevels:
                 add(f"waiting_reminder_{index}", seq, cal.add_working_days(ticket.waiting_since, days), "waiting")
             add("waiting_close", seq, cal.add_working_days(ticket.waiting_since, cfg.waiting_close_days), "waiting")
         if status == "resolved" and ticket.resolved_at is not None:
-            add("resolved_close", epoch_minutes(ticket.resolved_at),
-                cal.add_working_days(ticket.resolved_at, cfg.resolved_close_days))
+            add(
+                "resolved_close",
+                epoch_minutes(ticket.resolved_at),
+                cal.add_working_days(ticket.resolved_at, cfg.resolved_close_days),
+            )
         return found
 
     def _plan(self, now: datetime) -> None:
@@ -255,8 +276,10 @@ class ServiceLevels:
         with self._uow() as uow:
             closed = uow.satisfaction.closed_without_survey(now - SURVEY_WINDOW)
             surveys = [DueAction(t.id, "satisfaction", 0, t.closed_at or now) for t in closed]
-            visits = [DueAction(v.ticket_id, "visit_reminder", v.id, self._visit_reminder_at(v))
-                      for v in uow.visits.accepted_between(now, now + VISIT_HORIZON)]
+            visits = [
+                DueAction(v.ticket_id, "visit_reminder", v.id, self._visit_reminder_at(v))
+                for v in uow.visits.accepted_between(now, now + VISIT_HORIZON)
+            ]
             self._ensure(uow, surveys + [v for v in visits if v.due_at <= now], now)
             uow.commit()
 
@@ -315,10 +338,18 @@ class ServiceLevels:
         if kind == "unclaimed":
             if ticket.status != "new" or ticket.assignee_key is not None:
                 return "skipped"
-            text = tt("Reminder: {ref} “{title}” ({priority}) is still waiting for a technician.",
-                      ref=ref, title=ticket.title, priority=ticket.priority)
-            self._to_places(uow, ticket, self.router.places_for(ticket), OutgoingMessage(
-                text, buttons=(Button(tt("Claim"), f"claim:{ticket.id}", "primary"),)))
+            text = tt(
+                "Reminder: {ref} “{title}” ({priority}) is still waiting for a technician.",
+                ref=ref,
+                title=ticket.title,
+                priority=ticket.priority,
+            )
+            self._to_places(
+                uow,
+                ticket,
+                self.router.places_for(ticket),
+                OutgoingMessage(text, buttons=(Button(tt("Claim"), f"claim:{ticket.id}", "primary"),)),
+            )
             return "done"
         if kind in ("response_warning", "response_breach"):
             if ticket.status not in OPEN or ticket.first_response_at is not None or ticket.response_due_at is None:
@@ -333,39 +364,72 @@ class ServiceLevels:
                 return "skipped"  # the deadline moved after a pause: a new row will come due later
             return self._warn_or_breach(uow, ticket, kind, tt("resolution"), ticket.resolution_due_at)
         if kind.startswith("waiting_"):
-            if (ticket.status != "waiting" or ticket.waiting_since is None
-                    or epoch_minutes(ticket.waiting_since) != action.seq):
+            if (
+                ticket.status != "waiting"
+                or ticket.waiting_since is None
+                or epoch_minutes(ticket.waiting_since) != action.seq
+            ):
                 return "skipped"
             t = translator(ticket.requester_locale)
             close_at = self.calendar.add_working_days(ticket.waiting_since, self.config.waiting_close_days)
             if kind == "waiting_close":
-                self._tickets.apply_auto_close(uow, ticket, t(
-                    "{ref} is closed: it waited {days} working days for your answer. If the problem is still "
-                    "there, just describe it in a new message.", ref=ref, days=self.config.waiting_close_days))
+                self._tickets.apply_auto_close(
+                    uow,
+                    ticket,
+                    t(
+                        "{ref} is closed: it waited {days} working days for your answer. If the problem is still "
+                        "there, just describe it in a new message.",
+                        ref=ref,
+                        days=self.config.waiting_close_days,
+                    ),
+                )
                 return "done"
-            self._notifier.to_requester(uow, ticket, OutgoingMessage(t(
-                "Reminder: {ref} is waiting for your answer since {since}. Reply to this message; without an "
-                "answer the ticket closes on {when}.", ref=ref, since=when_text(t, ticket.waiting_since,
-                                                                                tz=self.calendar.tz),
-                when=when_text(t, close_at, tz=self.calendar.tz)), expects_text=True))
+            self._notifier.to_requester(
+                uow,
+                ticket,
+                OutgoingMessage(
+                    t(
+                        "Reminder: {ref} is waiting for your answer since {since}. Reply to this message; without an "
+                        "answer the ticket closes on {when}.",
+                        ref=ref,
+                        since=when_text(t, ticket.waiting_since, tz=self.calendar.tz),
+                        when=when_text(t, close_at, tz=self.calendar.tz),
+                    ),
+                    expects_text=True,
+                ),
+            )
             return "done"
         if kind == "resolved_close":
-            if (ticket.status != "resolved" or ticket.resolved_at is None
-                    or epoch_minutes(ticket.resolved_at) != action.seq):
+            if (
+                ticket.status != "resolved"
+                or ticket.resolved_at is None
+                or epoch_minutes(ticket.resolved_at) != action.seq
+            ):
                 return "skipped"
             t = translator(ticket.requester_locale)
-            self._tickets.apply_auto_close(uow, ticket, t(
-                "{ref} is closed: {days} working days passed since it was resolved. If the problem comes back, "
-                "just describe it in a new message.", ref=ref, days=self.config.resolved_close_days))
+            self._tickets.apply_auto_close(
+                uow,
+                ticket,
+                t(
+                    "{ref} is closed: {days} working days passed since it was resolved. If the problem comes back, "
+                    "just describe it in a new message.",
+                    ref=ref,
+                    days=self.config.resolved_close_days,
+                ),
+            )
             return "done"
         if kind == "satisfaction":
             if ticket.status != "closed":
                 return "skipped"
             t = translator(ticket.requester_locale)
-            self._notifier.to_requester(uow, ticket, OutgoingMessage(
-                t("How satisfied are you with how {ref} was handled? 1 = not at all, 5 = very satisfied.",
-                  ref=ref),
-                buttons=tuple(Button(str(score), f"sat:{ticket.id}:{score}") for score in range(1, 6))))
+            self._notifier.to_requester(
+                uow,
+                ticket,
+                OutgoingMessage(
+                    t("How satisfied are you with how {ref} was handled? 1 = not at all, 5 = very satisfied.", ref=ref),
+                    buttons=tuple(Button(str(score), f"sat:{ticket.id}:{score}") for score in range(1, 6)),
+                ),
+            )
             return "done"
         if kind == "visit_reminder":
             return self._remind_visit(uow, ticket, action.seq, now)
@@ -378,18 +442,39 @@ class ServiceLevels:
         when = when_text(tt, due, tz=self.calendar.tz)
         who = ticket.assignee_name or tt("nobody yet")
         if kind.endswith("_warning"):
-            text = tt("Warning: {percent} % of the {target} time of {ref} “{title}” ({priority}) is used; due "
-                      "{when}. Assigned to: {who}.", percent=round(self.config.warning_fraction * 100),
-                      target=target, ref=ref, title=ticket.title, priority=ticket.priority, when=when, who=who)
+            text = tt(
+                "Warning: {percent} % of the {target} time of {ref} “{title}” ({priority}) is used; due "
+                "{when}. Assigned to: {who}.",
+                percent=round(self.config.warning_fraction * 100),
+                target=target,
+                ref=ref,
+                title=ticket.title,
+                priority=ticket.priority,
+                when=when,
+                who=who,
+            )
             self._to_places(uow, ticket, self.router.places_for(ticket), OutgoingMessage(text))
             return "done"
-        text = tt("Service level breached: the {target} time of {ref} “{title}” ({priority}) ended {when}. "
-                  "Assigned to: {who}. Level: L{level}.", target=target, ref=ref, title=ticket.title,
-                  priority=ticket.priority, when=when, who=who, level=ticket.support_level)
+        text = tt(
+            "Service level breached: the {target} time of {ref} “{title}” ({priority}) ended {when}. "
+            "Assigned to: {who}. Level: L{level}.",
+            target=target,
+            ref=ref,
+            title=ticket.title,
+            priority=ticket.priority,
+            when=when,
+            who=who,
+            level=ticket.support_level,
+        )
         self._to_places(uow, ticket, self.router.breach_places(ticket), OutgoingMessage(text))
         if ticket.support_level < 3 and ticket.status in OPEN:
-            self._tickets.apply_escalation(uow, ticket, SYSTEM, ticket.support_level + 1, tt(
-                "Automatic escalation: the {target} target was missed ({when}).", target=target, when=when))
+            self._tickets.apply_escalation(
+                uow,
+                ticket,
+                SYSTEM,
+                ticket.support_level + 1,
+                tt("Automatic escalation: the {target} target was missed ({when}).", target=target, when=when),
+            )
         return "done"
 
     def _remind_visit(self, uow: UnitOfWork, ticket: Ticket, visit_id: int, now: datetime) -> str:
@@ -398,14 +483,35 @@ class ServiceLevels:
             return "skipped"
         t = translator(ticket.requester_locale)
         where = f" ({visit.place})" if visit.place else ""
-        self._notifier.to_requester(uow, ticket, OutgoingMessage(t(
-            "Reminder: {name} comes for {ref} on {when}{where}.", name=visit.technician_name,
-            ref=ticket_ref(ticket.id), when=when_text(t, visit.at, tz=self.calendar.tz), where=where)))
+        self._notifier.to_requester(
+            uow,
+            ticket,
+            OutgoingMessage(
+                t(
+                    "Reminder: {name} comes for {ref} on {when}{where}.",
+                    name=visit.technician_name,
+                    ref=ticket_ref(ticket.id),
+                    when=when_text(t, visit.at, tz=self.calendar.tz),
+                    where=where,
+                )
+            ),
+        )
         tt = translator(self._tech_language)
-        self._notifier.direct(uow, Place(visit.technician_platform, visit.technician_chat_id), OutgoingMessage(tt(
-            "Reminder: visit for {ref} “{title}” on {when}{where}; contact: {contact}.", ref=ticket_ref(ticket.id),
-            title=ticket.title, when=when_text(tt, visit.at, tz=self.calendar.tz), where=where,
-            contact=" · ".join(v for v in (ticket.contact_name, ticket.contact_phone) if v) or "—")), ticket)
+        self._notifier.direct(
+            uow,
+            Place(visit.technician_platform, visit.technician_chat_id),
+            OutgoingMessage(
+                tt(
+                    "Reminder: visit for {ref} “{title}” on {when}{where}; contact: {contact}.",
+                    ref=ticket_ref(ticket.id),
+                    title=ticket.title,
+                    when=when_text(tt, visit.at, tz=self.calendar.tz),
+                    where=where,
+                    contact=" · ".join(v for v in (ticket.contact_name, ticket.contact_phone) if v) or "—",
+                )
+            ),
+            ticket,
+        )
         visit.reminded = True
         return "done"
 
@@ -417,18 +523,33 @@ class ServiceLevels:
 
     def register(self, core: Any) -> None:
         """Add the commands and buttons to the core."""
-        core.register_command("escalate", self.cmd_escalate, audience="technician",
-                              help_line=N_("/escalate N [L2|L3] reason — hand the ticket over to the next level"))
-        core.register_command("visit", self.cmd_visit, audience="technician",
-                              help_line=N_("/visit N YYYY-MM-DD HH:MM [place] — plan an on-site visit"))
-        core.register_command("visits", self.cmd_visits, audience="technician",
-                              help_line=N_("/visits — your upcoming on-site visits"))
-        core.register_command("complaint", self.cmd_complaint,
-                              help_line=N_("/complaint — make a complaint to the team leads"))
-        core.register_command("category", self.cmd_category, audience="technician",
-                              help_line=N_("/category N helpline|helpdesk — route the ticket to the other team"))
-        core.register_command("feedback", self.cmd_feedback,
-                              help_line=N_("/feedback N [1-5] comment — rate how ticket N was handled"))
+        core.register_command(
+            "escalate",
+            self.cmd_escalate,
+            audience="technician",
+            help_line=N_("/escalate N [L2|L3] reason — hand the ticket over to the next level"),
+        )
+        core.register_command(
+            "visit",
+            self.cmd_visit,
+            audience="technician",
+            help_line=N_("/visit N YYYY-MM-DD HH:MM [place] — plan an on-site visit"),
+        )
+        core.register_command(
+            "visits", self.cmd_visits, audience="technician", help_line=N_("/visits — your upcoming on-site visits")
+        )
+        core.register_command(
+            "complaint", self.cmd_complaint, help_line=N_("/complaint — make a complaint to the team leads")
+        )
+        core.register_command(
+            "category",
+            self.cmd_category,
+            audience="technician",
+            help_line=N_("/category N helpline|helpdesk — route the ticket to the other team"),
+        )
+        core.register_command(
+            "feedback", self.cmd_feedback, help_line=N_("/feedback N [1-5] comment — rate how ticket N was handled")
+        )
         core.register_button("visit", self.button_visit)
         core.register_button("sat", self.button_satisfaction)
 
@@ -449,8 +570,15 @@ class ServiceLevels:
         else:
             level, reason = current + 1, rest
         self._tickets.escalate(event.user, number, level, reason)
-        return [OutgoingMessage(t("{ref} is escalated to L{level}; that team has the card and your note.",
-                                  ref=ticket_ref(number), level=level))]
+        return [
+            OutgoingMessage(
+                t(
+                    "{ref} is escalated to L{level}; that team has the card and your note.",
+                    ref=ticket_ref(number),
+                    level=level,
+                )
+            )
+        ]
 
     def cmd_visit(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """``/visit N YYYY-MM-DD HH:MM [place]``: a technician proposes, a requester counter-proposes."""
@@ -463,12 +591,16 @@ class ServiceLevels:
         where = (match.group(3) or "").strip()[:200]
         now = self._clock.now()
         if at <= now:
-            raise InvalidCommand("{when} is in the past. Choose a date to come.",
-                                 when=when_text(t, at, tz=self.calendar.tz))
+            raise InvalidCommand(
+                "{when} is in the past. Choose a date to come.", when=when_text(t, at, tz=self.calendar.tz)
+            )
         if not self.calendar.is_within_working_hours(at, timedelta(minutes=self.config.visit_minutes)):
-            raise InvalidCommand("{when} is outside the working hours ({hours} on {day}). Choose another time.",
-                                 when=when_text(t, at, tz=self.calendar.tz), hours=self._day_hours(t, at),
-                                 day=when_text(t, at, tz=self.calendar.tz).split(" ")[0])
+            raise InvalidCommand(
+                "{when} is outside the working hours ({hours} on {day}). Choose another time.",
+                when=when_text(t, at, tz=self.calendar.tz),
+                hours=self._day_hours(t, at),
+                day=when_text(t, at, tz=self.calendar.tz).split(" ")[0],
+            )
         user = event.user
         technician = self._roles.is_technician(user.key)
         with self._uow() as uow:
@@ -476,45 +608,101 @@ class ServiceLevels:
             if ticket is None or (not technician and ticket.requester_key != user.key):
                 raise TicketNotFound(number=number)
             if ticket.status not in OPEN:
-                raise InvalidCommand("Ticket #{number} is {status}: no visit can be planned.", number=number,
-                                     status=ticket.status)
+                raise InvalidCommand(
+                    "Ticket #{number} is {status}: no visit can be planned.", number=number, status=ticket.status
+                )
             if technician and ticket.requester_key != user.key:
-                visit = uow.visits.add(Visit(
-                    ticket_id=number, technician_key=user.key, technician_name=user.display_name or user.id,
-                    technician_platform=event.place.platform, technician_chat_id=event.place.chat_id, at=at,
-                    place=where, status="proposed", proposed_by="technician", reminded=False, created_at=now))
+                visit = uow.visits.add(
+                    Visit(
+                        ticket_id=number,
+                        technician_key=user.key,
+                        technician_name=user.display_name or user.id,
+                        technician_platform=event.place.platform,
+                        technician_chat_id=event.place.chat_id,
+                        at=at,
+                        place=where,
+                        status="proposed",
+                        proposed_by="technician",
+                        reminded=False,
+                        created_at=now,
+                    )
+                )
                 self._decline_open(uow, number, keep=visit.id)
                 rt = translator(ticket.requester_locale)
-                self._notifier.to_requester(uow, ticket, OutgoingMessage(
-                    rt("{ref}: {name} proposes an on-site visit on {when}{where}. Does it suit you?",
-                       ref=ticket_ref(number), name=visit.technician_name,
-                       when=when_text(rt, at, tz=self.calendar.tz), where=f" ({where})" if where else ""),
-                    buttons=self._visit_buttons(rt, visit.id)))
+                self._notifier.to_requester(
+                    uow,
+                    ticket,
+                    OutgoingMessage(
+                        rt(
+                            "{ref}: {name} proposes an on-site visit on {when}{where}. Does it suit you?",
+                            ref=ticket_ref(number),
+                            name=visit.technician_name,
+                            when=when_text(rt, at, tz=self.calendar.tz),
+                            where=f" ({where})" if where else "",
+                        ),
+                        buttons=self._visit_buttons(rt, visit.id),
+                    ),
+                )
                 self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
                 uow.commit()
-                return [OutgoingMessage(t("Visit for {ref} proposed for {when}; I will tell you the answer here.",
-                                          ref=ticket_ref(number), when=when_text(t, at, tz=self.calendar.tz)))]
+                return [
+                    OutgoingMessage(
+                        t(
+                            "Visit for {ref} proposed for {when}; I will tell you the answer here.",
+                            ref=ticket_ref(number),
+                            when=when_text(t, at, tz=self.calendar.tz),
+                        )
+                    )
+                ]
             previous = uow.visits.for_ticket(number)
             if not previous:
-                raise InvalidCommand("No visit is planned for ticket #{number} yet: the technician proposes one "
-                                     "first.", number=number)
+                raise InvalidCommand(
+                    "No visit is planned for ticket #{number} yet: the technician proposes one first.", number=number
+                )
             last = previous[-1]
-            visit = uow.visits.add(Visit(
-                ticket_id=number, technician_key=last.technician_key, technician_name=last.technician_name,
-                technician_platform=last.technician_platform, technician_chat_id=last.technician_chat_id, at=at,
-                place=where or last.place, status="proposed", proposed_by="requester", reminded=False,
-                created_at=now))
+            visit = uow.visits.add(
+                Visit(
+                    ticket_id=number,
+                    technician_key=last.technician_key,
+                    technician_name=last.technician_name,
+                    technician_platform=last.technician_platform,
+                    technician_chat_id=last.technician_chat_id,
+                    at=at,
+                    place=where or last.place,
+                    status="proposed",
+                    proposed_by="requester",
+                    reminded=False,
+                    created_at=now,
+                )
+            )
             self._decline_open(uow, number, keep=visit.id)
             tt = translator(self._tech_language)
-            self._notifier.direct(uow, Place(visit.technician_platform, visit.technician_chat_id), OutgoingMessage(
-                tt("{ref}: {name} proposes another date for the visit: {when}{where}.", ref=ticket_ref(number),
-                   name=ticket.requester_name, when=when_text(tt, at, tz=self.calendar.tz),
-                   where=f" ({visit.place})" if visit.place else ""),
-                buttons=self._visit_buttons(tt, visit.id)), ticket)
+            self._notifier.direct(
+                uow,
+                Place(visit.technician_platform, visit.technician_chat_id),
+                OutgoingMessage(
+                    tt(
+                        "{ref}: {name} proposes another date for the visit: {when}{where}.",
+                        ref=ticket_ref(number),
+                        name=ticket.requester_name,
+                        when=when_text(tt, at, tz=self.calendar.tz),
+                        where=f" ({visit.place})" if visit.place else "",
+                    ),
+                    buttons=self._visit_buttons(tt, visit.id),
+                ),
+                ticket,
+            )
             self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
             uow.commit()
-        return [OutgoingMessage(t("I proposed {when} to {name}; the answer will come here.",
-                                  when=when_text(t, at, tz=self.calendar.tz), name=visit.technician_name))]
+        return [
+            OutgoingMessage(
+                t(
+                    "I proposed {when} to {name}; the answer will come here.",
+                    when=when_text(t, at, tz=self.calendar.tz),
+                    name=visit.technician_name,
+                )
+            )
+        ]
 
     def button_visit(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         """``visit:ok:ID`` / ``visit:other:ID``: the side that did not propose answers."""
@@ -529,8 +717,7 @@ class ServiceLevels:
             if visit is None or ticket is None:
                 return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
             answering_requester = visit.proposed_by == "technician"
-            allowed = (user.key == ticket.requester_key if answering_requester
-                       else self._roles.is_technician(user.key))
+            allowed = user.key == ticket.requester_key if answering_requester else self._roles.is_technician(user.key)
             if not allowed:
                 raise PermissionDenied("Only the other party can answer this visit proposal.")
             if visit.status != "proposed" or visit.at <= now:
@@ -543,29 +730,71 @@ class ServiceLevels:
             if choice == "ok":
                 visit.status = "accepted"
                 if answering_requester:
-                    self._notifier.direct(uow, tech_place, OutgoingMessage(tt(
-                        "{ref}: {name} accepts the visit on {when}.", ref=ticket_ref(ticket.id),
-                        name=ticket.requester_name, when=when_tech)), ticket)
+                    self._notifier.direct(
+                        uow,
+                        tech_place,
+                        OutgoingMessage(
+                            tt(
+                                "{ref}: {name} accepts the visit on {when}.",
+                                ref=ticket_ref(ticket.id),
+                                name=ticket.requester_name,
+                                when=when_tech,
+                            )
+                        ),
+                        ticket,
+                    )
                 else:
-                    self._notifier.to_requester(uow, ticket, OutgoingMessage(rt(
-                        "{ref}: {name} confirms the visit on {when}.", ref=ticket_ref(ticket.id),
-                        name=visit.technician_name, when=when_text(rt, visit.at, tz=self.calendar.tz))))
-                reply = t("The visit on {when} is confirmed. A reminder comes the working day before.",
-                          when=when_text(t, visit.at, tz=self.calendar.tz))
+                    self._notifier.to_requester(
+                        uow,
+                        ticket,
+                        OutgoingMessage(
+                            rt(
+                                "{ref}: {name} confirms the visit on {when}.",
+                                ref=ticket_ref(ticket.id),
+                                name=visit.technician_name,
+                                when=when_text(rt, visit.at, tz=self.calendar.tz),
+                            )
+                        ),
+                    )
+                reply = t(
+                    "The visit on {when} is confirmed. A reminder comes the working day before.",
+                    when=when_text(t, visit.at, tz=self.calendar.tz),
+                )
             else:
                 visit.status = "declined"
                 if answering_requester:
-                    self._notifier.direct(uow, tech_place, OutgoingMessage(tt(
-                        "{ref}: {name} asks for another date than {when}. Propose one with {usage}.",
-                        ref=ticket_ref(ticket.id), name=ticket.requester_name, when=when_tech, usage=usage)),
-                        ticket)
+                    self._notifier.direct(
+                        uow,
+                        tech_place,
+                        OutgoingMessage(
+                            tt(
+                                "{ref}: {name} asks for another date than {when}. Propose one with {usage}.",
+                                ref=ticket_ref(ticket.id),
+                                name=ticket.requester_name,
+                                when=when_tech,
+                                usage=usage,
+                            )
+                        ),
+                        ticket,
+                    )
                 else:
-                    self._notifier.to_requester(uow, ticket, OutgoingMessage(rt(
-                        "{ref}: {name} cannot come on {when} and will propose another date.",
-                        ref=ticket_ref(ticket.id), name=visit.technician_name,
-                        when=when_text(rt, visit.at, tz=self.calendar.tz))))
-                reply = t("Which date suits you? Send it as {usage} (working hours: {hours}).", usage=usage,
-                          hours=self._hours_text(t))
+                    self._notifier.to_requester(
+                        uow,
+                        ticket,
+                        OutgoingMessage(
+                            rt(
+                                "{ref}: {name} cannot come on {when} and will propose another date.",
+                                ref=ticket_ref(ticket.id),
+                                name=visit.technician_name,
+                                when=when_text(rt, visit.at, tz=self.calendar.tz),
+                            )
+                        ),
+                    )
+                reply = t(
+                    "Which date suits you? Send it as {usage} (working hours: {hours}).",
+                    usage=usage,
+                    hours=self._hours_text(t),
+                )
             uow.commit()
         return [OutgoingMessage(reply)]
 
@@ -582,18 +811,22 @@ class ServiceLevels:
         for visit, ticket in rows:
             title = ticket.title if ticket else ""
             where = f" · {visit.place}" if visit.place else ""
-            lines.append(f"{when_text(t, visit.at, tz=self.calendar.tz)} · {ticket_ref(visit.ticket_id)} {title}"
-                         f"{where} · {labels.get(visit.status, visit.status)}")
+            lines.append(
+                f"{when_text(t, visit.at, tz=self.calendar.tz)} · {ticket_ref(visit.ticket_id)} {title}"
+                f"{where} · {labels.get(visit.status, visit.status)}"
+            )
         return [OutgoingMessage("\n".join(lines))]
 
     def cmd_complaint(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """``/complaint [what happened]``: a complaint-type ticket through the intake, for the team leads."""
         conv = ConversationState()
-        messages = self._intake.start(conv, event.user, event.args.strip(), t, event.attachments,
-                                      ticket_type="complaint")
+        messages = self._intake.start(
+            conv, event.user, event.args.strip(), t, event.attachments, ticket_type="complaint"
+        )
         with self._uow() as uow:
-            uow.conversations.save(event.place.platform, event.place.chat_id, event.user.id, conv.state, conv.data,
-                                   self._clock.now())
+            uow.conversations.save(
+                event.place.platform, event.place.chat_id, event.user.id, conv.state, conv.data, self._clock.now()
+            )
             uow.commit()
         note = OutgoingMessage(t("Your complaint goes to the team leads only. Let's describe it."))
         return [note, *messages[1:]]
@@ -614,13 +847,29 @@ class ServiceLevels:
             if old != category:
                 ticket.category = category
                 ticket.updated_at = self._clock.now()
-                uow.events.add(TicketEvent(ticket_id=number, at=self._clock.now(), actor_key=event.user.key,
-                                           actor_name=event.user.display_name or event.user.id, kind="category",
-                                           from_value=old, to_value=category, text=""))
+                uow.events.add(
+                    TicketEvent(
+                        ticket_id=number,
+                        at=self._clock.now(),
+                        actor_key=event.user.key,
+                        actor_name=event.user.display_name or event.user.id,
+                        kind="category",
+                        from_value=old,
+                        to_value=category,
+                        text="",
+                    )
+                )
                 self._notifier.card_changed(uow, ticket)
             uow.commit()
-        return [OutgoingMessage(t("{ref} is now in the category {category}.", ref=ticket_ref(number),
-                                  category=t(CATEGORY_LABELS[category])))]
+        return [
+            OutgoingMessage(
+                t(
+                    "{ref} is now in the category {category}.",
+                    ref=ticket_ref(number),
+                    category=t(CATEGORY_LABELS[category]),
+                )
+            )
+        ]
 
     def button_satisfaction(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         """``sat:N:score``: the requester's score for a closed ticket."""
@@ -629,8 +878,9 @@ class ServiceLevels:
             return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
         number = int(number_text)
         self._save_feedback(event.user.key, number, int(score_text), None)
-        return [OutgoingMessage(t("Thank you! Anything to add? Send /feedback {number} and your comment.",
-                                  number=number))]
+        return [
+            OutgoingMessage(t("Thank you! Anything to add? Send /feedback {number} and your comment.", number=number))
+        ]
 
     def cmd_feedback(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """``/feedback N [1-5] comment``: the satisfaction score and/or comment of a closed ticket."""
@@ -652,8 +902,7 @@ class ServiceLevels:
             if ticket is None or ticket.requester_key != user_key:
                 raise TicketNotFound(number=number)
             if ticket.status != "closed":
-                raise InvalidCommand("Ticket #{number} is not closed yet: feedback comes after closing.",
-                                     number=number)
+                raise InvalidCommand("Ticket #{number} is not closed yet: feedback comes after closing.", number=number)
             if score is None and uow.satisfaction.get(number) is None:
                 raise InvalidCommand("Give a score first: /feedback {number} 1-5 and your comment.", number=number)
             uow.satisfaction.save(number, self._clock.now(), score=score, comment=comment)
@@ -679,8 +928,10 @@ class ServiceLevels:
 
     @staticmethod
     def _visit_buttons(t: Translator, visit_id: int) -> tuple[Button, ...]:
-        return (Button(t("OK"), f"visit:ok:{visit_id}", "primary"),
-                Button(t("Another date, please"), f"visit:other:{visit_id}"))
+        return (
+            Button(t("OK"), f"visit:ok:{visit_id}", "primary"),
+            Button(t("Another date, please"), f"visit:other:{visit_id}"),
+        )
 
     @staticmethod
     def _decline_open(uow: UnitOfWork, ticket_id: int, *, keep: int) -> None:
@@ -689,8 +940,16 @@ class ServiceLevels:
                 visit.status = "declined"
 
     def _event(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str) -> None:
-        uow.events.add(TicketEvent(ticket_id=ticket.id, at=self._clock.now(), actor_key=actor.key,
-                                   actor_name=actor.name, kind="note", text=text))
+        uow.events.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=self._clock.now(),
+                actor_key=actor.key,
+                actor_name=actor.name,
+                kind="note",
+                text=text,
+            )
+        )
 
 
 def _grant_team(roles: RoleDirectory, team: TeamSection, role: str) -> None:
@@ -705,9 +964,17 @@ def install(app: HelpdeskApp) -> None:
     if notifier is None:
         raise RuntimeError("the service levels need the application's notifier")
     router = Router(config, lambda: list(app.technician_places))
-    service = ServiceLevels(config=config, uow=app.uow, clock=app.clock, roles=app.roles, tickets=app.tickets,
-                            notifier=notifier, router=router, language=app.config.bot.language,
-                            max_chars=app.config.bot.max_message_chars)
+    service = ServiceLevels(
+        config=config,
+        uow=app.uow,
+        clock=app.clock,
+        roles=app.roles,
+        tickets=app.tickets,
+        notifier=notifier,
+        router=router,
+        language=app.config.bot.language,
+        max_chars=app.config.bot.max_message_chars,
+    )
     _grant_team(app.roles, config.team_leads, "team_lead")
     for team in (*config.levels.values(), *config.categories.values()):
         _grant_team(app.roles, team, "technician")
@@ -745,11 +1012,25 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
             logger.exception("retention job failed; retrying tomorrow")
 
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(tick, "interval", seconds=service.config.poll_seconds, id="service-levels",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=service.config.poll_seconds,
+        id="service-levels",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     if app.config.privacy.enabled:
         # Daily, first run shortly after start-up; several processes may run it: it is idempotent.
-        scheduler.add_job(retention, "interval", hours=24, id="privacy-retention", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC) + timedelta(minutes=5))
+        scheduler.add_job(
+            retention,
+            "interval",
+            hours=24,
+            id="privacy-retention",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+        )
     scheduler.start()
     return scheduler

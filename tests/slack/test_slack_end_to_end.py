@@ -273,8 +273,12 @@ def test_stats_posts_the_report_then_uploads_its_three_charts(lead_journey: Jour
     assert "Service desk statistics" in post.args["text"] and "Tickets opened: 10" in post.args["text"]
     # The text first, then the three steps of files_upload_v2: one URL and one POST per file, one completion.
     methods = [m for m in fake_slack.methods() if m == "chat.postMessage" or m.startswith("files.") or m == "upload"]
-    assert methods == ["chat.postMessage", *["files.getUploadURLExternal"] * 3, *["upload"] * 3,
-                       "files.completeUploadExternal"]
+    assert methods == [
+        "chat.postMessage",
+        *["files.getUploadURLExternal"] * 3,
+        *["upload"] * 3,
+        "files.completeUploadExternal",
+    ]
     [complete] = fake_slack.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == LEADS_CHANNEL and "thread_ts" not in complete.args
     assert [item["title"] for item in json.loads(complete.args["files"])] == [

@@ -50,8 +50,10 @@ def test_images_become_file_uploads_with_plain_titles() -> None:
     images = (Image("volume.png", b"\x89PNG1", "Tickets <per> week & more"), Image("x.png", b"\x89PNG2", "T" * 300))
     rendered = render_message(OutgoingMessage("Stats", images=images))
     assert rendered.file_uploads[0] == {
-        "file": b"\x89PNG1", "filename": "volume.png",
-        "title": "Tickets <per> week & more", "alt_txt": "Tickets <per> week & more",
+        "file": b"\x89PNG1",
+        "filename": "volume.png",
+        "title": "Tickets <per> week & more",
+        "alt_txt": "Tickets <per> week & more",
     }
     assert len(rendered.file_uploads[1]["title"]) == 250 and rendered.file_uploads[1]["title"].endswith("…")
     assert render_message(OutgoingMessage("Stats")).file_uploads == []

@@ -166,10 +166,17 @@ class FakeTelegram:
             chat = int(call.params["chat_id"])
             if chat_id is not None and chat != chat_id:
                 continue
-            items = call.params["media"] if call.method == "sendMediaGroup" else [
-                {"media": "attach://photo", "caption": call.params.get("caption"),
-                 "parse_mode": call.params.get("parse_mode")}
-            ]
+            items = (
+                call.params["media"]
+                if call.method == "sendMediaGroup"
+                else [
+                    {
+                        "media": "attach://photo",
+                        "caption": call.params.get("caption"),
+                        "parse_mode": call.params.get("parse_mode"),
+                    }
+                ]
+            )
             reply = call.params.get("reply_parameters") or {}
             for item in items:
                 upload = call.files[str(item["media"]).removeprefix("attach://")]
@@ -387,8 +394,13 @@ class FakeTelegram:
         file_id = f"AgAC{len(self.files) + 1:06d}"
         self.files[file_id] = upload.data
         message["photo"] = [
-            {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 400,
-             "file_size": len(upload.data)}
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 800,
+                "height": 400,
+                "file_size": len(upload.data),
+            }
         ]
         if caption:
             message["caption"] = html.unescape(_TAG.sub("", str(caption)))

@@ -102,6 +102,12 @@ def downgrade() -> None:
     ):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(index)
-    for table in ("problem_links", "problems", "incident_reports", "ticket_followers", "kb_feedback_folded",
-                  "kb_article_feedback"):
+    for table in (
+        "problem_links",
+        "problems",
+        "incident_reports",
+        "ticket_followers",
+        "kb_feedback_folded",
+        "kb_article_feedback",
+    ):
         op.drop_table(table)
