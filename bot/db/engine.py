@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -56,9 +56,22 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+MIGRATION_LOCK_KEY = 0x6865_6C70_6465_736B  # "helpdesk" in ASCII, as a bigint
+"""The PostgreSQL advisory lock that serialises schema upgrades across processes."""
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` (idempotent)."""
+    """Apply every migration up to ``revision`` (idempotent, safe to run from several processes at once).
+
+    On PostgreSQL the upgrade runs under a transaction-level advisory lock
+    (``pg_advisory_xact_lock``): a second process starting at the same moment (two bots
+    migrating on start, ``helpdesk-bot db upgrade`` during a ``run``) waits for the first
+    to commit, then finds the schema current and has nothing to do. The lock is released
+    with the transaction, also when the process dies. SQLite serialises writers itself.
+    """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
