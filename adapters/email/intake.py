@@ -1,0 +1,296 @@
+"""What one incoming mail does to the helpdesk: open a ticket, add a comment, close, reopen — or nothing.
+
+:meth:`MailIntake.process` decides, in this order:
+
+1. a mail whose ``Message-ID`` is already recorded is a duplicate (the same mail appended
+   twice, or fetched again after a crash): nothing happens;
+2. a bounce marks the requester's address unreachable on their open tickets and tells the
+   technicians; an auto-reply or bulk/list mail is dropped — none of them is ever answered;
+3. a sender outside ``allowed_domains``, or over the hourly limit, is refused unanswered; a mail
+   over ``max_message_bytes`` is answered with the limit, without a ticket;
+4. a reply — the ticket number in the subject (``[#1042]``), or ``In-Reply-To``/``References``
+   naming one of the ticket's mails — is a comment on that ticket (which resumes a ticket waiting
+   for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it;
+5. anything else opens a new ticket: subject → title, body → description, attachments
+   referenced, sender → requester ``email:ADDRESS`` and contact e-mail.
+
+Requesters who write by mail are keyed ``email:<address in lower case>``. Ticket changes go
+through the core (:meth:`~bot.bootstrap.HelpdeskApp.handle` with a :class:`~bot.port.SlashCommand`
+or :class:`~bot.port.ButtonPress`, or :class:`~bot.tickets.TicketService` for a new ticket), so
+the acknowledgement and every later update leave through the outbox like any other notification.
+The mail's ``Message-ID`` is then recorded as a message of its ticket (``message_refs``), which
+both recognises a duplicate and threads later replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from bot.db.models import TicketEvent
+from bot.errors import ValidationFailed
+from bot.port import Attachment, ButtonPress, OutgoingMessage, Place, Reply, SlashCommand, User
+from bot.presenters import ticket_ref
+from bot.tickets import TicketDraft
+from bot.validation import clean_title
+
+from .config import EmailConfig
+from .parse import InboundMail, stored_id
+from .texts import keyword, text
+
+if TYPE_CHECKING:
+    from bot.bootstrap import HelpdeskApp
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "email"
+Outcome = Literal["ticket", "comment", "solved", "reopened", "duplicate", "ignored", "bounce", "refused", "too_large"]
+INBOUND_PURPOSE = "mail_in"
+"""``message_refs.purpose`` of a mail the requester sent (their own Message-IDs)."""
+
+
+@dataclass(frozen=True)
+class MailResult:
+    """What processing a mail did, and where the mail goes next."""
+
+    outcome: Outcome
+    ticket_number: int | None = None
+    replies: tuple[Reply, ...] = ()
+    """Direct answers of the core to send back to the sender (errors, confirmations)."""
+    folder: Literal["processed", "failed"] = "processed"
+
+
+def requester_of(mail: InboundMail) -> User:
+    """The core's user for a mail sender: ``email:<address>``."""
+    return User(PLATFORM, mail.sender, mail.sender_name or mail.sender, mail.language, email=mail.sender)
+
+
+class MailIntake:
+    """Turns parsed mail into core events for one application."""
+
+    def __init__(self, app: HelpdeskApp, config: EmailConfig) -> None:
+        self._app = app
+        self._config = config
+
+    def process(self, mail: InboundMail) -> MailResult:
+        """Apply ``mail`` to the helpdesk (see the module documentation for the order of the checks)."""
+        if not mail.sender:
+            logger.warning("mail %s has no sender address: moved to the failed folder", mail.message_id)
+            return MailResult("refused", folder="failed")
+        known = self._known_ticket(mail.sender, [mail.message_id])
+        if known is not None:
+            logger.info("mail %s from %s is already recorded on #%s", mail.message_id, mail.sender, known)
+            return MailResult("duplicate", known)
+        if mail.kind == "bounce":
+            return self._bounce(mail)
+        if mail.kind != "person":
+            logger.info("mail %s from %s ignored (%s: %s)", mail.message_id, mail.sender, mail.kind, mail.kind_reason)
+            return MailResult("ignored")
+        domain = mail.sender.rpartition("@")[2]
+        if self._config.allowed_domains and domain not in self._config.allowed_domains:
+            logger.warning("mail %s refused: sender domain %s is not allowed", mail.message_id, domain)
+            return MailResult("refused", folder="failed")
+        if mail.sender == self._config.from_address.lower():
+            logger.warning("mail %s comes from the desk's own address: ignored", mail.message_id)
+            return MailResult("ignored")
+        user = requester_of(mail)
+        language = self._app.core.language_of(user)
+        if mail.size > self._config.max_message_bytes:
+            limit = self._config.max_message_bytes / 1_000_000
+            notice = text("too_large", language, size=f"{mail.size / 1_000_000:.1f}", limit=f"{limit:.0f}")
+            return MailResult("too_large", replies=(Reply(self._place(mail), OutgoingMessage(notice)),))
+        number = self._ticket_for_reply(mail)
+        if number is not None:
+            return self._reply(mail, user, number)
+        if self._over_rate_limit(user):
+            logger.warning(
+                "mail %s refused: %s sent more than %s mails this hour",
+                mail.message_id,
+                mail.sender,
+                self._config.max_mails_per_hour,
+            )
+            return MailResult("refused", folder="failed")
+        return self._open(mail, user, language)
+
+    # -- new tickets ------------------------------------------------------------------------
+
+    def _open(self, mail: InboundMail, user: User, language: str) -> MailResult:
+        limit = self._app.config.bot.max_message_chars
+        description = mail.body
+        if len(description) > limit:
+            note = text("truncated", language)
+            description = description[: limit - len(note) - 2].rstrip() + "\n" + note
+        title = mail.title or (description.splitlines()[0] if description else "") or text("no_subject", language)
+        try:
+            title = clean_title(title)
+        except ValidationFailed:
+            title = title[:120].rsplit(" ", 1)[0] + "…"
+        draft = TicketDraft(
+            title=title,
+            description=description,
+            category=self._category(f"{title}. {description}"),
+            contact_name=mail.sender_name,
+            contact_email=mail.sender,
+            attachments=[
+                Attachment(
+                    "image" if part.mime_type.startswith("image/") else "file",
+                    ref=f"mail:{mail.message_id}#{part.part}",
+                    name=part.name,
+                    mime_type=part.mime_type,
+                )
+                for part in mail.attachments
+            ],
+        )
+        ticket = self._app.tickets.open(user, self._place(mail), draft, language)
+        self._record(ticket.id, mail)
+        self._app.dispatcher.wake()
+        logger.info("mail %s from %s opened #%s", mail.message_id, mail.sender, ticket.id)
+        return MailResult("ticket", ticket.id)
+
+    def _category(self, words: str) -> str:
+        ranked = self._app.knowledge.rank(words, limit=1)
+        if ranked and float(ranked[0].score) > 0.05:
+            category = getattr(ranked[0].article, "category", "helpdesk")
+            return category if category in ("helpline", "helpdesk") else "helpdesk"
+        return "helpdesk"
+
+    def _over_rate_limit(self, user: User) -> bool:
+        since = self._app.clock.now() - timedelta(hours=1)
+        cap = self._config.max_mails_per_hour
+        with self._app.uow() as uow:
+            recent = uow.tickets.for_requester(user.key, open_only=False, limit=cap + 1)
+            return sum(1 for ticket in recent if ticket.created_at >= since) >= cap
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def _ticket_for_reply(self, mail: InboundMail) -> int | None:
+        by_thread = self._known_ticket(mail.sender, list(mail.in_reply_to))
+        if by_thread is not None:
+            return by_thread
+        return mail.ticket_number
+
+    def _reply(self, mail: InboundMail, user: User, number: int) -> MailResult:
+        place = self._place(mail)
+        with self._app.uow() as uow:
+            ticket = uow.tickets.get(number)
+            status = ticket.status if ticket is not None and ticket.requester_key == user.key else None
+        word = keyword(mail.body)
+        outcome: Outcome = "comment"
+        events: list[SlashCommand | ButtonPress] = []
+        if word == "solved" and status == "resolved":
+            events = [ButtonPress(user, place, f"confirm:{number}")]
+            outcome = "solved"
+        elif word == "solved" and status in ("new", "in_progress", "waiting"):
+            # "Reply SOLVED if this fixed it": the knowledge-base suggestion solved it before any technician.
+            events = [
+                SlashCommand(user, place, "comment", f"{number} {mail.body}"),
+                SlashCommand(user, place, "cancel", str(number)),
+            ]
+            outcome = "solved"
+        elif word == "still_broken" and status == "resolved":
+            events = [ButtonPress(user, place, f"stillbroken:{number}")]
+            rest = mail.body.split("\n", 1)[1].strip() if "\n" in mail.body else ""
+            if rest:
+                events.append(SlashCommand(user, place, "comment", f"{number} {rest}"))
+            outcome = "reopened"
+        else:
+            attachments = tuple(
+                Attachment(
+                    "image" if part.mime_type.startswith("image/") else "file",
+                    ref=f"mail:{mail.message_id}#{part.part}",
+                    name=part.name,
+                    mime_type=part.mime_type,
+                )
+                for part in mail.attachments
+            )
+            events = [SlashCommand(user, place, "comment", f"{number} {mail.body}", attachments)]
+        replies: list[Reply] = []
+        for index, event in enumerate(events):
+            answered = self._app.handle(event)
+            if (
+                index == 0
+                and outcome in ("comment", "solved")
+                and not (isinstance(event, SlashCommand) and len(events) > 1)
+            ):
+                # The receipt ("Added to #12") or the polite error; closing and reopening are told by the outbox.
+                replies += answered
+        if status is not None:
+            self._record(number, mail)
+        logger.info("mail %s from %s on #%s: %s", mail.message_id, mail.sender, number, outcome)
+        return MailResult(outcome, number, tuple(replies))
+
+    # -- bounces ----------------------------------------------------------------------------
+
+    def _bounce(self, mail: InboundMail) -> MailResult:
+        """A delivery failure of the bot's own mail: note it on the ticket and tell the technicians."""
+        number = self._known_ticket_any(mail.bounced_message_ids) if mail.bounced_message_ids else None
+        addresses = list(mail.bounced_recipients)
+        if number is None and not addresses:
+            logger.info("bounce %s names neither a ticket nor a recipient: ignored", mail.message_id)
+            return MailResult("ignored")
+        with self._app.uow() as uow:
+            tickets = []
+            if number is not None:
+                found = uow.tickets.get(number)
+                if found is not None:
+                    tickets.append(found)
+                    if not addresses and found.origin_platform == PLATFORM:
+                        addresses = [found.origin_chat_id]
+            for address in addresses:
+                for ticket in uow.tickets.for_requester(f"{PLATFORM}:{address}"):
+                    if ticket not in tickets:
+                        tickets.append(ticket)
+            language = self._app.config.bot.language
+            for ticket in tickets:
+                address = ticket.contact_email or (addresses[0] if addresses else "")
+                note = text("bounce_note", language, ref=ticket_ref(ticket.id), address=address)
+                uow.events.add(
+                    TicketEvent(
+                        ticket_id=ticket.id,
+                        at=self._app.clock.now(),
+                        actor_key="system",
+                        actor_name="helpdesk-bot",
+                        kind="note",
+                        text=note,
+                    )
+                )
+                assert self._app.notifier is not None
+                for tech_place in self._app.notifier.technician_places(ticket):
+                    self._app.notifier.direct(uow, tech_place, OutgoingMessage(note), ticket)
+            if tickets:
+                uow.messages.add(tickets[0].id, PLATFORM, mail.sender, stored_id(mail.message_id), INBOUND_PURPOSE)
+            uow.commit()
+        self._app.dispatcher.wake()
+        logger.warning("bounce %s: %s unreachable (tickets %s)", mail.message_id, addresses, [t.id for t in tickets])
+        return MailResult("bounce", tickets[0].id if tickets else None)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _place(mail: InboundMail) -> Place:
+        return Place(PLATFORM, mail.sender, mail.message_id)
+
+    def _known_ticket(self, address: str, message_ids: list[str]) -> int | None:
+        """The ticket one of ``message_ids`` belongs to, in the mail thread of ``address``."""
+        with self._app.uow() as uow:
+            for message_id in message_ids:
+                ticket = uow.tickets.by_thread(PLATFORM, address, stored_id(message_id))
+                if ticket is not None:
+                    return ticket.id
+        return None
+
+    def _known_ticket_any(self, message_ids: tuple[str, ...]) -> int | None:
+        """The ticket of one of the bot's own Message-IDs (``helpdesk.<outbox>.<ticket>@domain``)."""
+        for message_id in message_ids:
+            local = message_id.partition("@")[0]
+            parts = local.split(".")
+            if len(parts) == 3 and parts[0] == "helpdesk" and parts[2].isdigit() and parts[2] != "0":
+                return int(parts[2])
+        return None
+
+    def _record(self, number: int, mail: InboundMail) -> None:
+        with self._app.uow() as uow:
+            uow.messages.add(number, PLATFORM, mail.sender, stored_id(mail.message_id), INBOUND_PURPOSE)
+            uow.commit()

@@ -1,0 +1,127 @@
+"""The sentences only mail needs, in French, English and Dutch.
+
+Everything the core says (confirmation, claims, questions, resolutions) arrives already
+translated in the requester's language; these are the mail-specific additions: the questions
+to answer by reply, the knowledge-base offer, and the keywords a reply may start with.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "questions_intro": {
+        "en": "To help the technician, please answer by replying to this mail (skip what you do not know):",
+        "fr": "Pour aider le technicien, répondez à ce mail (passez ce que vous ne savez pas) :",
+        "nl": "Om de technicus te helpen, antwoord op deze mail (sla over wat u niet weet):",
+    },
+    "q_error": {
+        "en": "The full text of the error message, if there is one.",
+        "fr": "Le texte complet du message d'erreur, s'il y en a un.",
+        "nl": "De volledige tekst van de foutmelding, als die er is.",
+    },
+    "q_url": {
+        "en": "The address (URL) of the application or site concerned.",
+        "fr": "L'adresse (URL) de l'application ou du site concerné.",
+        "nl": "Het adres (URL) van de betrokken toepassing of site.",
+    },
+    "q_started": {
+        "en": "When it started.",
+        "fr": "Depuis quand le problème se produit.",
+        "nl": "Sinds wanneer het probleem zich voordoet.",
+    },
+    "q_impact": {
+        "en": "Who is affected: only you, your team, or the whole site?",
+        "fr": "Qui est touché : vous seul, votre équipe, ou tout le site ?",
+        "nl": "Wie is getroffen: alleen u, uw team, of de hele site?",
+    },
+    "q_phone": {
+        "en": "A phone number where a technician can reach you.",
+        "fr": "Un numéro de téléphone où un technicien peut vous joindre.",
+        "nl": "Een telefoonnummer waarop een technicus u kan bereiken.",
+    },
+    "kb_intro": {
+        "en": "This might already help — from the knowledge base:",
+        "fr": "Ceci pourrait déjà vous aider — extrait de la base de connaissances :",
+        "nl": "Dit kan al helpen — uit de kennisbank:",
+    },
+    "kb_solved": {
+        "en": "Reply SOLVED if this fixed it: the ticket will be closed.",
+        "fr": "Répondez RÉSOLU si cela a réglé le problème : le ticket sera clôturé.",
+        "nl": "Antwoord OPGELOST als dit het probleem verhielp: het ticket wordt dan afgesloten.",
+    },
+    "reply_solved": {
+        "en": "Reply SOLVED to confirm the fix and close the ticket.",
+        "fr": "Répondez RÉSOLU pour confirmer la solution et clôturer le ticket.",
+        "nl": "Antwoord OPGELOST om de oplossing te bevestigen en het ticket af te sluiten.",
+    },
+    "reply_still_broken": {
+        "en": "Reply STILL BROKEN to reopen the ticket.",
+        "fr": "Répondez TOUJOURS EN PANNE pour rouvrir le ticket.",
+        "nl": "Antwoord NOG STEEDS KAPOT om het ticket te heropenen.",
+    },
+    "reply_hint": {
+        "en": "Reply to this mail to add information; keep [#{number}] in the subject.",
+        "fr": "Répondez à ce mail pour ajouter des informations ; gardez [#{number}] dans l'objet.",
+        "nl": "Beantwoord deze mail om informatie toe te voegen; laat [#{number}] in het onderwerp staan.",
+    },
+    "too_large": {
+        "en": (
+            "Your mail is too large for the service desk ({size} MB, at most {limit} MB), so no ticket was opened. "
+            "Please send it again without the largest attachments, or describe them in a few words."
+        ),
+        "fr": (
+            "Votre mail est trop volumineux pour le service desk ({size} Mo, au plus {limit} Mo) : aucun ticket "
+            "n'a été ouvert. Renvoyez-le sans les plus grosses pièces jointes, ou décrivez-les en quelques mots."
+        ),
+        "nl": (
+            "Uw mail is te groot voor de servicedesk ({size} MB, hoogstens {limit} MB): er is geen ticket geopend. "
+            "Stuur hem opnieuw zonder de grootste bijlagen, of beschrijf ze in een paar woorden."
+        ),
+    },
+    "truncated": {
+        "en": "(The rest of the mail is kept in the service desk's mailbox.)",
+        "fr": "(La suite du mail est conservée dans la boîte du service desk.)",
+        "nl": "(De rest van de mail wordt bewaard in de mailbox van de servicedesk.)",
+    },
+    "no_subject": {
+        "en": "Request by mail",
+        "fr": "Demande par mail",
+        "nl": "Aanvraag per mail",
+    },
+    "bounce_note": {
+        "en": (
+            "{ref}: mail to the requester ({address}) could not be delivered — the address is marked unreachable. "
+            "Please phone them."
+        ),
+        "fr": (
+            "{ref} : le mail au demandeur ({address}) n'a pas pu être remis — l'adresse est marquée injoignable. "
+            "Merci de l'appeler."
+        ),
+        "nl": (
+            "{ref}: mail aan de aanvrager ({address}) kon niet worden bezorgd — het adres is als onbereikbaar "
+            "gemarkeerd. Bel hem of haar."
+        ),
+    },
+}
+
+SOLVED_WORDS = frozenset({"solved", "résolu", "resolu", "résolue", "opgelost", "fixed", "réglé", "regle"})
+STILL_BROKEN_WORDS = frozenset(
+    {"still broken", "toujours en panne", "toujours cassé", "nog steeds kapot", "still not working", "nog kapot"}
+)
+
+
+def text(key: str, language: str, **params: object) -> str:
+    """The sentence ``key`` in ``language`` (English when the language is not supported)."""
+    variants = TEXTS[key]
+    template = variants.get(language) or variants["en"]
+    return template.format(**params) if params else template
+
+
+def keyword(body: str) -> str | None:
+    """``"solved"`` or ``"still_broken"`` when the reply's first line is one of the keywords."""
+    first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    word = " ".join(first.lower().strip(" .!:;,").split())
+    if word in SOLVED_WORDS:
+        return "solved"
+    if word in STILL_BROKEN_WORDS:
+        return "still_broken"
+    return None
