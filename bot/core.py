@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.db.models import SuggestionLog
 from bot.db.uow import UnitOfWorkFactory
-from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, UnknownCommand
+from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand
 from bot.i18n import Translator, language_from_locale, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.port import (
@@ -41,7 +41,7 @@ from bot.port import (
     TextMessage,
     User,
 )
-from bot.presenters import history_lines, one_line, technician_buttons, ticket_card, ticket_ref
+from bot.presenters import history_lines, one_line, take_over_button, technician_buttons, ticket_card, ticket_ref
 from bot.roles import RoleDirectory
 from bot.tickets import Actor, TicketService
 
@@ -503,6 +503,11 @@ class HelpdeskCore:
         if kind in ("claim", "wait", "resolve", "reopen", "confirm", "stillbroken"):
             number, _ = parse_number(rest, "")
             return self._ticket_button(event, kind, number, t)
+        if kind == "takeover":
+            number_text, _, holder = rest.partition(":")
+            number, _ = parse_number(number_text, "")
+            self._tickets.take_over(user, number, holder)
+            return [OutgoingMessage(t("You took {ref} over.", ref=ticket_ref(number)), ephemeral=True)]
         if kind == "thread":
             return self._thread_choice(event, rest, t)
         if kind == "lang":
@@ -547,8 +552,7 @@ class HelpdeskCore:
         user = event.user
         ref = ticket_ref(number)
         if kind == "claim":
-            self._tickets.claim(user, number)
-            return [OutgoingMessage(t("You took {ref}.", ref=ref), ephemeral=True)]
+            return self._claim(user, number, t, ephemeral=True)
         if kind in ("wait", "resolve"):
             self._roles.require_technician(user.key)
             self._save(user, event.place, ConversationState(f"tech:{kind}", {"number": number}))
@@ -729,8 +733,16 @@ class HelpdeskCore:
 
     def _cmd_claim(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, _ = parse_number(event.args, "/claim N")
-        self._tickets.claim(event.user, number)
-        return [OutgoingMessage(t("You took {ref}.", ref=ticket_ref(number)))]
+        return self._claim(event.user, number, t, ephemeral=False)
+
+    def _claim(self, user: User, number: int, t: Translator, *, ephemeral: bool) -> list[OutgoingMessage]:
+        """Claim; a technician who lost to a colleague is told who holds it and offered the take-over button."""
+        try:
+            self._tickets.claim(user, number)
+        except TicketTaken as taken:
+            # Not ephemeral: a Telegram alert could not carry the button.
+            return [OutgoingMessage(self.explain_error(taken, t), buttons=(take_over_button(t, taken),))]
+        return [OutgoingMessage(t("You took {ref}.", ref=ticket_ref(number)), ephemeral=ephemeral)]
 
     def _cmd_assign(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, who = parse_number(event.args, "/assign N USER")

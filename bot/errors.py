@@ -60,6 +60,22 @@ class IllegalTransition(HelpdeskError):
     msgid = N_("Ticket #{number} is {status}: it cannot be {action}.")
 
 
+class TicketTaken(HelpdeskError):
+    """Another technician holds the ticket: claiming it would take it from them.
+
+    ``holder`` is their user key (not shown; the adapter's take-over button carries it,
+    so that the take-over only happens if the ticket is still theirs).
+    """
+
+    msgid = N_("{ref} is already taken by {name} — use /assign to hand it over.")
+
+    def __init__(self, *, number: int, name: str, holder: str) -> None:
+        super().__init__(ref=f"#{number}", name=name)
+        self.number = number
+        self.holder = holder
+        self.holder_name = name
+
+
 class InvalidCommand(HelpdeskError):
     """A command with missing or malformed arguments."""
 

@@ -134,6 +134,23 @@ class Notifier:
         self._to_requester(uow, ticket, OutgoingMessage(text=text))
         self.card_changed(uow, ticket)
 
+    def taken_over(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, previous: str) -> None:
+        """Tell the technicians, under the card, that a ticket changed hands (the colleague who held it reads it)."""
+        t = translator(self._tech_language)
+        ref = ticket_ref(ticket.id)
+        if actor.key == ticket.assignee_key:
+            body = t("{ref}: {name} took the ticket over from {previous}.", ref=ref, name=actor.name, previous=previous)
+        else:
+            body = t(
+                "{ref}: {name} handed the ticket over from {previous} to {assignee}.",
+                ref=ref,
+                name=actor.name,
+                previous=previous,
+                assignee=ticket.assignee_name or "",
+            )
+        for place in self._places(ticket):
+            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+
     def requester_commented(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str, files: int) -> None:
         """Show the requester's words under the technicians' card."""
         t = translator(self._tech_language)

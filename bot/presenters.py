@@ -11,6 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Ticket, TicketEvent
+from bot.errors import TicketTaken
 from bot.i18n import N_, Translator
 from bot.lifecycle import STATUS_LABELS
 from bot.port import Button, TicketCard
@@ -117,6 +118,15 @@ def technician_buttons(t: Translator, ticket: Ticket) -> tuple[Button, ...]:
     if ticket.status == "resolved":
         return (Button(t("Reopen"), f"reopen:{number}"),)
     return ()
+
+
+def take_over_button(t: Translator, taken: TicketTaken) -> Button:
+    """The confirmed take-over offered to a technician who lost a claim.
+
+    Its value names the holder the technician was shown, so that pressing it takes the
+    ticket only if it is still theirs (see :meth:`bot.tickets.TicketService.take_over`).
+    """
+    return Button(t("Take over from {name}", name=taken.holder_name), f"takeover:{taken.number}:{taken.holder}")
 
 
 def one_line(t: Translator, ticket: Ticket, now: datetime) -> str:

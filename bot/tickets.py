@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.db.models import Ticket, TicketAttachment, TicketEvent
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
-from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound
+from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound, TicketTaken
 from bot.lifecycle import next_status
 from bot.notifications import Notifier
 from bot.port import Attachment, Place, User
@@ -210,18 +210,54 @@ class TicketService:
     # -- technicians ------------------------------------------------------------------------
 
     def claim(self, user: User, number: int) -> Ticket:
-        """The technician takes the ticket."""
+        """The technician takes a ticket nobody holds (or puts their own waiting ticket back in progress).
+
+        The ticket is read under lock (:meth:`TicketRepository.get`), so of two technicians
+        claiming at the same moment exactly one wins; the other gets :class:`TicketTaken`,
+        as does anyone claiming a colleague's ticket later: taking it over is :meth:`take_over`
+        or :meth:`assign`, explicit and audited.
+        """
         actor = self._technician(user)
         with self._uow() as uow:
             ticket = self._get(uow, number)
+            if ticket.assignee_key is not None and ticket.assignee_key != actor.key:
+                raise TicketTaken(
+                    number=number, name=ticket.assignee_name or ticket.assignee_key, holder=ticket.assignee_key
+                )
+            if ticket.assignee_key == actor.key and ticket.status == "in_progress":
+                return ticket  # already theirs: nothing changes, nobody is told twice
             self._move(uow, ticket, actor, "claim")
             self._set_assignee(uow, ticket, actor, actor)
             self._notifier.status_changed(uow, ticket, actor, "claim")
             uow.commit()
             return ticket
 
+    def take_over(self, user: User, number: int, holder: str) -> Ticket:
+        """Take a colleague's ticket, if ``holder`` (a user key) still holds it: the confirmed take-over button.
+
+        Audited as an ``assignee`` event (from the colleague to the technician, by the
+        technician); the colleague sees it in the ticket's thread. When the ticket has
+        changed hands since the offer, :class:`TicketTaken` names its new holder.
+        """
+        actor = self._technician(user)
+        with self._uow() as uow:
+            ticket = self._get(uow, number)
+            if ticket.assignee_key == actor.key:
+                return ticket  # a second press of the button
+            if ticket.assignee_key != holder and ticket.assignee_key is not None:
+                raise TicketTaken(
+                    number=number, name=ticket.assignee_name or ticket.assignee_key, holder=ticket.assignee_key
+                )
+            self._reassign(uow, ticket, actor, actor)
+            uow.commit()
+            return ticket
+
     def assign(self, user: User, number: int, assignee: Actor) -> Ticket:
-        """Give the ticket to another technician."""
+        """Give the ticket to a technician, taking it from whoever holds it: explicit and audited.
+
+        The ``assignee`` event records who gave the ticket to whom and from whom; a
+        colleague who held it sees the hand-over in the ticket's thread.
+        """
         actor = self._technician(user)
         if not self._roles.is_technician(assignee.key):
             raise InvalidCommand(
@@ -229,9 +265,7 @@ class TicketService:
             )
         with self._uow() as uow:
             ticket = self._get(uow, number)
-            self._move(uow, ticket, actor, "assign")
-            self._set_assignee(uow, ticket, actor, assignee)
-            self._notifier.status_changed(uow, ticket, actor, "assign")
+            self._reassign(uow, ticket, actor, assignee)
             uow.commit()
             return ticket
 
@@ -432,6 +466,14 @@ class TicketService:
             self._event(uow, ticket, actor, "status", from_value=old, to_value=new)
             if self.hooks is not None:
                 self.hooks.on_status(ticket, old, new)
+
+    def _reassign(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, assignee: Actor) -> None:
+        previous_key, previous_name = ticket.assignee_key, ticket.assignee_name
+        self._move(uow, ticket, actor, "assign")
+        self._set_assignee(uow, ticket, actor, assignee)
+        if previous_key is not None and previous_key != assignee.key:
+            self._notifier.taken_over(uow, ticket, actor, previous_name or previous_key)
+        self._notifier.status_changed(uow, ticket, actor, "assign")
 
     def _set_assignee(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, assignee: Actor) -> None:
         if ticket.assignee_key == assignee.key:

@@ -52,10 +52,30 @@ class TicketRepository:
         return ticket
 
     def get(self, number: int, *, for_update: bool = False) -> Ticket | None:
-        """The ticket with that number; ``for_update`` locks the row (PostgreSQL) for a change."""
+        """The ticket with that number; ``for_update`` locks it until the unit of work ends.
+
+        Every change to a ticket reads it this way, so competing changes (two claims, a
+        cancel and a resolve…) happen one after the other and the second one sees the
+        first one's result, across processes:
+
+        * PostgreSQL: ``SELECT … FOR UPDATE`` on the row; the second transaction waits, then
+          reads the committed row (``populate_existing`` refreshes a ticket this session
+          had already loaded, so no stale attribute survives the lock).
+        * SQLite has no row locks: a no-op ``UPDATE`` first takes the database's write lock
+          (other writers wait on the busy timeout), and only then is the row read.
+        """
         stmt = select(Ticket).where(Ticket.id == number)
         if for_update:
-            stmt = stmt.with_for_update()
+            if self.session.get_bind().dialect.name == "sqlite":
+                self.session.execute(
+                    update(Ticket)
+                    .where(Ticket.id == number)
+                    .values(updated_at=Ticket.updated_at)
+                    .execution_options(synchronize_session=False)
+                )
+            else:
+                stmt = stmt.with_for_update()
+            stmt = stmt.execution_options(populate_existing=True)
         return self.session.scalars(stmt).one_or_none()
 
     def for_requester(self, requester_key: str, *, open_only: bool = True, limit: int = 20) -> Sequence[Ticket]:
