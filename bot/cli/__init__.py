@@ -1,11 +1,17 @@
 """The ``helpdesk-bot`` command line (click).
 
+* ``helpdesk-bot init DIR`` — create a desk folder: ``bot.toml``, an editable copy of the
+  starter knowledge base and its drafts folder;
 * ``helpdesk-bot chat`` — talk to the bot in this terminal (the embedded default:
   SQLite in the working directory, bundled knowledge base);
 * ``helpdesk-bot run`` — start every adapter enabled in ``bot.toml`` (Slack, Telegram)
   plus the outbox dispatcher, in one process;
 * ``helpdesk-bot db upgrade`` — apply the database migrations;
 * ``helpdesk-bot kb …`` — search, list, show and check knowledge-base articles.
+
+``--config FILE`` is accepted before the command and after it (``helpdesk-bot run --config bot.toml``);
+without it ``HELPDESK_CONFIG``, then ``./bot.toml``, then the embedded default is used. Sub-commands
+are imported only when they run (:class:`LazyGroup`), so that ``helpdesk-bot chat`` starts quickly.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ import logging
 import signal
 import sys
 import threading
+from importlib import import_module
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import Config, adapter_section, load_config
 from bot.errors import ConfigError, HelpdeskError
-from bot.plugins import discover_adapters
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 logger = logging.getLogger("bot.cli")
 
@@ -53,6 +61,9 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _load(config_path: Path | None) -> Config:
+    from bot.config import adapter_section, load_config
+    from bot.plugins import discover_adapters
+
     adapters = discover_adapters()
     if config_path is None and Path("bot.toml").exists():
         config_path = Path("bot.toml")
@@ -62,12 +73,78 @@ def _load(config_path: Path | None) -> Config:
     return config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_CONFIG_HELP = "bot.toml to use (default: $HELPDESK_CONFIG, else ./bot.toml if present, else the embedded default)."
+
+
+def _store_config_path(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """``--config`` given after a sub-command: it wins over the one before it."""
+    if value is not None:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        root.obj["config_path"] = value
+
+
+def _with_config_option(command: click.Command) -> click.Command:
+    """Give ``command`` (and every command of a group) its own ``--config`` option."""
+    if not any(param.name == "config_path_after" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--config", "config_path_after"],
+                type=click.Path(path_type=Path, dir_okay=False),
+                expose_value=False,
+                callback=_store_config_path,
+                help=_CONFIG_HELP,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_config_option(sub)
+    return command
+
+
+class LazyGroup(click.Group):
+    """The root group: built-in commands plus sub-commands imported from ``LAZY_COMMANDS`` on first use.
+
+    Every command, eager or lazy, accepts ``--config`` after its name as well.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(_with_config_option(cmd), name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(import_module(module_name), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+LAZY_COMMANDS: dict[str, str] = {
+    # name: "module:click command" — imported only when the command runs (or for --help).
+    "kb": "bot.cli.kb:kb",
+    "report": "bot.cli.report:report",
+    "gdpr": "bot.cli.gdpr:gdpr",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="bot.toml to use (default: ./bot.toml if present, else the embedded default).",
+    envvar="HELPDESK_CONFIG",
+    help=_CONFIG_HELP,
 )
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.version_option(package_name="helpdesk-bot")
@@ -81,9 +158,23 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 def _config(ctx: click.Context) -> Config:
     try:
-        return _load(ctx.obj.get("config_path"))
+        return _load(ctx.find_root().obj.get("config_path"))
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def init(directory: Path) -> None:
+    """Create a desk folder DIRECTORY: bot.toml, an editable knowledge base and its drafts folder."""
+    from bot.cli.desk import DeskExistsError, create_desk
+
+    try:
+        desk = create_desk(directory)
+    except DeskExistsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {desk.config} (database {desk.database}, knowledge {desk.knowledge})")
+    click.echo(f"next: cd {directory} && helpdesk-bot chat    (or edit bot.toml, then helpdesk-bot run)")
 
 
 @main.command()
@@ -152,6 +243,8 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
 def run(ctx: click.Context) -> None:
     """Start every adapter enabled in the configuration, plus the outbox dispatcher."""
     from bot.bootstrap import bootstrap
+    from bot.config import adapter_section
+    from bot.plugins import discover_adapters
 
     config = _config(ctx)
     specs = discover_adapters()
@@ -216,7 +309,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every pending migration to the configured database."""
     from bot.db.engine import create_db_engine, upgrade_database
 
-    config = _config(ctx.find_root())
+    config = _config(ctx)
     engine = create_db_engine(config.database.url)
     try:
         upgrade_database(engine)
@@ -225,26 +318,6 @@ def db_upgrade(ctx: click.Context) -> None:
     finally:
         engine.dispose()
     click.echo("database is up to date")
-
-
-def _register_kb() -> None:
-    from bot.cli.kb import kb
-
-    main.add_command(kb)
-
-
-_register_kb()
-
-
-def _register_reports() -> None:
-    from bot.cli.gdpr import gdpr
-    from bot.cli.report import report
-
-    main.add_command(report)
-    main.add_command(gdpr)
-
-
-_register_reports()
 
 
 def entry() -> None:

@@ -19,13 +19,13 @@ _KNOWLEDGE_OPTION = click.option(
     "knowledge",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Knowledge folder (default: the bundled knowledge/).",
+    help="Knowledge folder (default: [knowledge] directory of the configuration, else the bundled one).",
 )
 
 
 def _load(knowledge: Path | None, threshold: float | None = None) -> KnowledgeBase:
     try:
-        return KnowledgeBase.from_directory(knowledge or default_knowledge_dir(), threshold=threshold)
+        return KnowledgeBase.from_directory(_knowledge_dir(knowledge), threshold=threshold)
     except KnowledgeBaseError as exc:
         raise click.ClickException(str(exc)) from exc
 

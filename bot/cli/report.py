@@ -72,6 +72,11 @@ def report(
     first: date = since.date() if since else last - timedelta(days=29)
     if last < first:
         raise click.BadParameter("--until is before --since", param_hint="--until")
+    if fmt == "png":
+        from bot.reports.feature import charts_available
+
+        if not charts_available():
+            raise click.ClickException("charts need matplotlib: pip install 'helpdesk-bot[charts]'")
     engine = create_db_engine(config.database.url)
     try:
         upgrade_database(engine)

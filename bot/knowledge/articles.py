@@ -59,8 +59,14 @@ class ArticleProblem:
 
 
 def default_knowledge_dir() -> Path:
-    """The bundled knowledge folder (``knowledge/`` at the project root)."""
-    return Path(bot.__file__).resolve().parent.parent / "knowledge"
+    """The bundled starter knowledge folder.
+
+    An installed wheel carries it as ``bot/starter_knowledge/``; a checkout has it as ``knowledge/`` at
+    the project root (see setup.py). ``helpdesk-bot init`` copies it into a desk folder to edit.
+    """
+    package = Path(bot.__file__).resolve().parent
+    installed = package / "starter_knowledge"
+    return installed if installed.is_dir() else package.parent / "knowledge"
 
 
 def article_files(directory: Path) -> list[Path]:

@@ -8,6 +8,7 @@ lists them. matplotlib is imported only when a team lead asks (see :func:`bot.re
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 from bot.errors import InvalidCommand, PermissionDenied
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
 
 USAGE = "/stats [7d|30d|YYYY-MM]"
+CHARTS_MISSING = N_(
+    "Charts are not installed on this server: an administrator adds them with pip install 'helpdesk-bot[charts]'."
+)
+
+
+def charts_available() -> bool:
+    """Whether matplotlib (the ``[charts]`` extra) is installed, without importing it."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def chart_images(report: Report, t: Translator) -> tuple[Image, ...]:
@@ -41,8 +50,10 @@ def install(app: HelpdeskApp) -> None:
             period = parse_period(event.args.strip() or "7d", app.clock.now(), calendar_of(app).tz)
         except ValueError:
             raise InvalidCommand(usage=USAGE) from None
-        report = build_report(app, period, language=t.language, charts=True)
-        return [OutgoingMessage(report.text, images=chart_images(report, t))]
+        with_charts = charts_available()
+        report = build_report(app, period, language=t.language, charts=with_charts)
+        text = report.text if with_charts else f"{report.text}\n\n{t(CHARTS_MISSING)}"
+        return [OutgoingMessage(text, images=chart_images(report, t))]
 
     app.core.register_command(
         "stats", stats, audience="team_lead", help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics")
