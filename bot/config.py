@@ -6,18 +6,37 @@ The core owns the sections below; every adapter owns its own section (``[slack]`
 listing every problem. No file at all means the embedded default: SQLite in the
 working directory, the console chat and the bundled knowledge base.
 
-Secrets never need to be in the file: ``HELPDESK_DATABASE_URL`` overrides
-``database.url``, and each adapter reads its tokens from environment variables.
+Every option can also come from the environment, with one rule: **an environment variable wins over
+the file, which wins over the default**. The variable of an option is ``HELPDESK_<SECTION>__<KEY>``
+(``HELPDESK_DATABASE__URL``, ``HELPDESK_OUTBOX__MAX_ATTEMPTS``, ``HELPDESK_SLACK__MODE``, nested tables
+with more ``__``: ``HELPDESK_SLA__CALENDAR__TIMEZONE``); lists and tables are written as JSON. The
+core sections are read with pydantic-settings. Shorter names stay for the most common ones
+(:data:`ENVIRONMENT_ALIASES`: ``HELPDESK_DATABASE_URL``, ``SLACK_BOT_TOKEN``…). Any of these variables
+may instead be given as ``<NAME>_FILE``, the path of a file holding the value (container secrets,
+systemd credentials); setting both is an error.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import json
 import os
 import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from bot.errors import ConfigError
 from bot.privacy.config import PrivacySection
@@ -47,13 +66,27 @@ class DatabaseSection(_Section):
     url: str = "sqlite:///helpdesk.db"
     """A SQLAlchemy URL: ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``."""
     echo: bool = False
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long to wait for PostgreSQL to answer a new connection before saying it is unreachable."""
 
     @field_validator("url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
-        return value
+        scheme = value.partition("://")[0].lower()
+        if scheme in ("sqlite", "sqlite+pysqlite"):
+            return value
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            if importlib.util.find_spec("psycopg") is None:
+                raise ValueError("PostgreSQL needs the psycopg driver: pip install 'helpdesk-bot[postgresql]'")
+            return "postgresql+psycopg://" + value.partition("://")[2]
+        if scheme.startswith(("postgresql+", "postgres+")):
+            raise ValueError(
+                f"the driver {scheme.partition('+')[2]!r} is not supported: "
+                "write postgresql+psycopg://user@host/db (psycopg 3)"
+            )
+        raise ValueError(
+            f"{scheme or value!r} databases are not supported: use sqlite:///path.db or postgresql+psycopg://user@host/db"
+        )
 
 
 class KnowledgeSection(_Section):
@@ -190,6 +223,23 @@ class IncidentsSection(_Section):
     """Within how many minutes those reports must arrive (T)."""
 
 
+class OpsSection(_Section):
+    """``[ops]``: the health, readiness and metrics listener, logs and shutdown."""
+
+    host: str = "127.0.0.1"
+    """Address of the ops listener (``0.0.0.0`` in a container, where the port is published)."""
+    port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of ``/healthz``, ``/readyz`` and ``/metrics``; none: no listener (0: any free port)."""
+    max_outbox_backlog: int = Field(default=500, ge=1)
+    """``/readyz`` fails when this many notifications (or more) wait to be delivered."""
+    max_outbox_due_seconds: float = Field(default=300.0, gt=0)
+    """``/readyz`` fails when a notification has been due for this long."""
+    shutdown_seconds: float = Field(default=10.0, ge=0)
+    """On SIGTERM, how long in-flight deliveries may take to finish before the process exits."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (for a log collector)."""
+
+
 class Config(_Section):
     """The whole configuration. ``adapters`` holds the raw adapter sections."""
 
@@ -201,20 +251,154 @@ class Config(_Section):
     sla: SlaSection = SlaSection()
     privacy: PrivacySection = PrivacySection()
     incidents: IncidentsSection = IncidentsSection()
+    ops: OpsSection = OpsSection()
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
     """The file this configuration was read from (``None`` for the embedded default)."""
 
 
-_CORE_SECTIONS = {"bot", "database", "knowledge", "roles", "outbox", "sla", "incidents", "privacy"}
+_CORE_SECTIONS = {"bot", "database", "knowledge", "roles", "outbox", "sla", "incidents", "privacy", "ops"}
+ENV_PREFIX = "HELPDESK_"
+ENV_DELIMITER = "__"
+ENVIRONMENT_ALIASES: dict[str, tuple[str, str]] = {
+    "HELPDESK_DATABASE_URL": ("database", "url"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+}
+"""Short variable names for common options: same rule (the environment wins), same ``_FILE`` form.
+An adapter's alias applies when its section exists (from the file or a ``HELPDESK_<ADAPTER>__…``
+variable): a token alone does not enable an adapter."""
+
+_ENVIRONMENT: ContextVar[Mapping[str, str]] = ContextVar("helpdesk_config_environment")
+
+
+def read_secret_files(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``environ`` with every ``<NAME>_FILE`` replaced by ``<NAME>`` = the file's content (trailing
+    newline removed), for ``HELPDESK_…`` names and :data:`ENVIRONMENT_ALIASES`; plus the problems."""
+    result = dict(environ)
+    problems: list[str] = []
+    for key, path in environ.items():
+        name = key[: -len("_FILE")]
+        if not key.endswith("_FILE") or not (name.startswith(ENV_PREFIX) or name in ENVIRONMENT_ALIASES):
+            continue
+        del result[key]
+        if environ.get(name):
+            problems.append(f"{name} and {key} are both set: keep one")
+            continue
+        try:
+            result[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as error:
+            problems.append(f"{key}: cannot read {path}: {error.strerror}")
+    return result, problems
+
+
+def apply_secret_files(environ: os._Environ[str] | dict[str, str] = os.environ) -> list[str]:
+    """Set each ``<NAME>`` from its ``<NAME>_FILE`` in ``environ`` itself (for code that reads the
+    environment directly, such as adapters' own password variables); returns the problems."""
+    expanded, problems = read_secret_files(environ)
+    for name, value in expanded.items():
+        if name not in environ:
+            environ[name] = value
+    return problems
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping :func:`parse_config` was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRONMENT.get(os.environ)
+        return {key.lower(): value for key, value in environ.items() if value != ""}
+
+
+class _CoreSettings(BaseSettings):
+    """The core sections, from the file (init values) under the environment (higher priority)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER, case_sensitive=False, extra="forbid"
+    )
+
+    bot: BotSection = BotSection()
+    database: DatabaseSection = DatabaseSection()
+    knowledge: KnowledgeSection = KnowledgeSection()
+    roles: RolesSection = RolesSection()
+    outbox: OutboxSection = OutboxSection()
+    sla: SlaSection = SlaSection()
+    privacy: PrivacySection = PrivacySection()
+    incidents: IncidentsSection = IncidentsSection()
+    ops: OpsSection = OpsSection()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (_MappingEnvSource(settings_cls), init_settings)
+
+
+def _json_or_text(value: str) -> Any:
+    if value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _adapter_environment(environ: Mapping[str, str], names: set[str]) -> dict[str, dict[str, Any]]:
+    """``HELPDESK_<ADAPTER>__<KEY>`` variables as adapter sections (lists and tables as JSON)."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in environ.items():
+        upper = key.upper()
+        if not upper.startswith(ENV_PREFIX) or ENV_DELIMITER not in upper or value == "":
+            continue
+        section, _, option = upper[len(ENV_PREFIX) :].partition(ENV_DELIMITER)
+        if section.lower() in names and option:
+            sections.setdefault(section.lower(), {})[option.lower()] = _json_or_text(value)
+    return sections
+
+
+def _suggest(word: str, choices: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section model a validation error's location points into (for "did you mean")."""
+    model: Any = _CoreSettings
+    for part in loc[:-1]:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or not fields or part not in fields:
+            return None
+        annotation = fields[part].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _error_lines(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        where = prefix + ".".join(str(part) for part in loc)
+        message = item["msg"]
+        if item["type"] == "extra_forbidden" and loc:
+            owner = model if model is not None and len(loc) == 1 else _model_at(loc)
+            fields: dict[str, FieldInfo] = getattr(owner, "model_fields", {}) if owner is not None else {}
+            message = f"unknown option{_suggest(str(loc[-1]), list(fields))}"
+        lines.append(f"  - {where}: {message}")
+    return lines
 
 
 def _format_errors(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"])
-        lines.append(f"  - {where}: {item['msg']}")
-    return "\n".join(lines)
+    return "\n".join(_error_lines(error))
 
 
 def parse_config(
@@ -222,44 +406,77 @@ def parse_config(
     *,
     adapter_names: set[str] | None = None,
     source: Path | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    adapter_models: Mapping[str, type[BaseModel]] | None = None,
 ) -> Config:
-    """Validate a parsed TOML document; raise one :class:`ConfigError` listing every problem.
+    """Validate a parsed TOML document under the environment; raise one :class:`ConfigError` listing
+    every problem: unknown sections (with "did you mean"), bad values in any section, unreadable
+    ``_FILE`` variables.
 
-    ``adapter_names`` are the sections adapters own; any other unknown section is an error
-    (a typo such as ``[databse]`` must not be silently ignored).
+    ``adapter_names`` are the sections adapters own; any other unknown section is an error (a typo
+    such as ``[databse]`` must not be silently ignored). ``adapter_models`` validate those sections
+    too, so that their problems are listed with the others. ``environ`` defaults to ``os.environ``.
     """
-    env = os.environ if environ is None else environ
-    core = {key: value for key, value in data.items() if key in _CORE_SECTIONS}
-    adapters = {key: value for key, value in data.items() if key not in _CORE_SECTIONS}
-    where = f" in {source}" if source else ""
-    unknown = sorted(set(adapters) - (adapter_names or set(adapters)))
-    if unknown:
-        raise ConfigError(
-            detail=f"unknown section(s) {', '.join('[' + u + ']' for u in unknown)}{where}; "
-            f"known: {', '.join(sorted(_CORE_SECTIONS | (adapter_names or set())))}"
-        )
-    for name, section in adapters.items():
-        if not isinstance(section, dict):
-            raise ConfigError(detail=f"[{name}] must be a table{where}")
-    if env.get("HELPDESK_DATABASE_URL"):
-        core.setdefault("database", {})
-        core["database"] = {**core["database"], "url": env["HELPDESK_DATABASE_URL"]}
+    env, problems = read_secret_files(os.environ if environ is None else environ)
+    names = set(adapter_names or set()) | set(adapter_models or {})
+    known = _CORE_SECTIONS | names
+    core: dict[str, Any] = {}
+    adapters: dict[str, dict[str, Any]] = {}
+    for key, section in data.items():
+        if key in _CORE_SECTIONS:
+            core[key] = section
+        elif adapter_names is not None and key not in names:
+            problems.append(f"  - [{key}]: unknown section{_suggest(key, known)}; known: {', '.join(sorted(known))}")
+        elif not isinstance(section, dict):
+            problems.append(f"  - [{key}]: must be a table")
+        else:
+            adapters[key] = dict(section)
+    problems = [p if p.startswith("  - ") else f"  - {p}" for p in problems]
+    for name, values in _adapter_environment(env, names).items():
+        adapters[name] = {**adapters.get(name, {}), **values}
+    for variable, (section_name, option) in ENVIRONMENT_ALIASES.items():
+        if not env.get(variable):
+            continue
+        if section_name in _CORE_SECTIONS:
+            section = core.get(section_name)
+            core[section_name] = {**(section if isinstance(section, dict) else {}), option: env[variable]}
+        elif section_name in adapters:
+            adapters[section_name][option] = env[variable]
+    token = _ENVIRONMENT.set(env)
+    settings: _CoreSettings | None = None
     try:
-        return Config(**core, adapters=adapters, source=source)
+        settings = _CoreSettings(**core)
     except ValidationError as error:
-        raise ConfigError(detail=f"{len(error.errors())} problem(s){where}:\n{_format_errors(error)}") from None
+        problems.extend(_error_lines(error))
+    except SettingsError as error:
+        problems.append(f"  - environment: {error}")
+    finally:
+        _ENVIRONMENT.reset(token)
+    for name, model in (adapter_models or {}).items():
+        try:
+            model(**adapters.get(name, {}))
+        except ValidationError as error:
+            problems.extend(_error_lines(error, f"{name}.", model))
+    where = f" in {source}" if source else ""
+    if problems or settings is None:
+        raise ConfigError(detail=f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
+    sections = {name: getattr(settings, name) for name in _CORE_SECTIONS}
+    knowledge = sections["knowledge"]
+    if source is not None and knowledge.directory is not None and not knowledge.directory.is_absolute():
+        sections["knowledge"] = knowledge.model_copy(update={"directory": source.parent / knowledge.directory})
+    return Config(**sections, adapters=adapters, source=source)
 
 
 def load_config(
     path: Path | None,
     *,
     adapter_names: set[str] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    adapter_models: Mapping[str, type[BaseModel]] | None = None,
 ) -> Config:
-    """Read ``path`` (TOML); ``None`` gives the embedded default configuration."""
+    """Read ``path`` (TOML); ``None`` gives the embedded default configuration (under the environment)."""
     if path is None:
-        return parse_config({}, adapter_names=adapter_names, environ=environ)
+        return parse_config({}, adapter_names=adapter_names, environ=environ, adapter_models=adapter_models)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -268,7 +485,7 @@ def load_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(detail=f"{path} is not valid TOML: {error}") from None
-    return parse_config(data, adapter_names=adapter_names, source=path, environ=environ)
+    return parse_config(data, adapter_names=adapter_names, source=path, environ=environ, adapter_models=adapter_models)
 
 
 def adapter_section(config: Config, name: str, model: type[BaseModel]) -> BaseModel:

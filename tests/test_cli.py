@@ -112,9 +112,9 @@ def test_db_upgrade_failure_is_readable(tmp_path: Path, monkeypatch: pytest.Monk
     ("content", "expected"),
     [
         ("[bot\n", "is not valid TOML"),
-        ("[databse]\nurl = 'sqlite://'\n", "unknown section(s) [databse]"),
+        ("[databse]\nurl = 'sqlite://'\n", "[databse]: unknown section (did you mean 'database'?)"),
         ("[bot]\nlanguage = 'de'\n[outbox]\nmax_attempts = 0\n", "2 problem(s)"),
-        ("[console]\ntriage_chat = 3\n", "[console] has 1 problem(s)"),
+        ("[console]\ntriage_chat = 3\n", "console.triage_chat: Input should be a valid string"),
     ],
 )
 @pytest.mark.parametrize("command", [["chat"], ["db", "upgrade"], ["run"]])

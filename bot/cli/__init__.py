@@ -53,6 +53,23 @@ class _SecretFilter(logging.Filter):
         return True
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: ``time``, ``level``, ``logger``, ``message`` (and ``exception``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -60,17 +77,55 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def _use_json_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonLogFormatter())
+
+
+def database_problem(url: str, error: BaseException) -> str | None:
+    """One readable line for a database that cannot be reached or opened; ``None`` if ``error`` is another."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if not isinstance(error, OperationalError | DBAPIError):
+        return None
+    parsed = make_url(url)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] if str(error).strip() else ""
+    if parsed.get_backend_name() == "sqlite":
+        return (
+            f"cannot open the SQLite database {parsed.database}: {reason} "
+            "(does its folder exist, and may this user write there?)"
+        )
+    safe = parsed.render_as_string(hide_password=True)
+    return f"cannot reach the database {safe}: {reason}"
+
+
+def _bootstrap(config: Config) -> Any:
+    """:func:`bot.bootstrap.bootstrap`, with an unreachable database answered in one line."""
+    from bot.bootstrap import bootstrap
+
+    try:
+        return bootstrap(config)
+    except Exception as error:
+        line = database_problem(config.database.url, error)
+        if line is None:
+            raise
+        raise click.ClickException(line) from None
+
+
 def _load(config_path: Path | None) -> Config:
-    from bot.config import adapter_section, load_config
+    from bot.config import apply_secret_files, load_config
     from bot.plugins import discover_adapters
 
+    apply_secret_files()  # NAME_FILE → NAME for adapters reading their own variables; problems reported below
     adapters = discover_adapters()
     if config_path is None and Path("bot.toml").exists():
         config_path = Path("bot.toml")
-    config = load_config(config_path, adapter_names=set(adapters))
-    for name, spec in adapters.items():
-        adapter_section(config, name, spec.config_model)
-    return config
+    return load_config(
+        config_path,
+        adapter_names=set(adapters),
+        adapter_models={name: spec.config_model for name, spec in adapters.items()},
+    )
 
 
 _CONFIG_HELP = "bot.toml to use (default: $HELPDESK_CONFIG, else ./bot.toml if present, else the embedded default)."
@@ -197,12 +252,11 @@ def init(directory: Path) -> None:
 def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None) -> None:
     """Talk to the bot in this terminal. Piped input is read one line per message."""
     from adapters.console import ConsoleChat, ConsoleConfig
-    from bot.bootstrap import bootstrap
     from bot.port import User
 
     config = _config(ctx)
     console = ConsoleConfig(**config.adapters.get("console", {}))
-    app = bootstrap(config)
+    app = _bootstrap(config)
     name = user_name or getpass.getuser()
     user = User("console", name, display_name=name.replace(".", " ").title(), locale=lang)
     session = ConsoleChat(app, user, technician=role == "technician", out=sys.stdout, triage_chat=console.triage_chat)
@@ -241,12 +295,22 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
 @main.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Start every adapter enabled in the configuration, plus the outbox dispatcher."""
-    from bot.bootstrap import bootstrap
+    """Start every adapter enabled in the configuration, plus the outbox dispatcher and the ops listener.
+
+    Logs one start line (version, configuration file, adapters, ops listener) and one shutdown line.
+    On SIGTERM or Ctrl-C the adapters stop receiving, in-flight deliveries get at most
+    ``[ops] shutdown_seconds`` to finish, then the process exits.
+    """
+    import time
+    from importlib.metadata import version
+
     from bot.config import adapter_section
+    from bot.ops import metrics
     from bot.plugins import discover_adapters
 
     config = _config(ctx)
+    if config.ops.log_format == "json":
+        _use_json_logs()
     specs = discover_adapters()
     enabled: list[tuple[str, Any]] = []
     secrets: list[str] = []
@@ -266,14 +330,16 @@ def run(ctx: click.Context) -> None:
         )
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SecretFilter(secrets))
-    app = bootstrap(config)
+    app = _bootstrap(config)
+    metrics.instrument_app(app)
     adapters = []
     for name, section in enabled:
         spec = specs[name]
         assert spec.build is not None
         adapter = spec.build(app, section)
-        app.register_messenger(adapter.messenger)
+        app.register_messenger(metrics.CountingMessenger(adapter.messenger))
         adapters.append(adapter)
+    ops_server = _start_ops_listener(config, app, adapters)
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -284,18 +350,69 @@ def run(ctx: click.Context) -> None:
     signal.signal(signal.SIGTERM, _stop)
     for adapter in adapters:
         adapter.start()
-        click.echo(f"{adapter.name} adapter started")
     from bot.sla.service import start_scheduler
 
     scheduler = start_scheduler(app) if app.service_levels is not None else None
+    bot_version = version("helpdesk-bot")
+    metrics.set_build_info(bot_version, str(config.source or "embedded default"))
+    start_line = (
+        f"helpdesk-bot {bot_version} started: config {config.source or 'embedded default'}, "
+        f"adapters {', '.join(adapter.name for adapter in adapters)}, "
+        f"ops listener {ops_server.url if ops_server else 'off ([ops] port)'}"
+    )
+    logger.warning(start_line)
+    click.echo(start_line)
+    outbox = threading.Thread(target=app.dispatcher.run_forever, args=(stop,), name="outbox", daemon=True)
+    outbox.start()
     try:
-        app.dispatcher.run_forever(stop)
+        while not stop.wait(1.0):
+            if not outbox.is_alive():
+                logger.error("the outbox dispatcher stopped unexpectedly; shutting down")
+                break
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        stop.set()
+        app.dispatcher.wake()
+        stopping = time.monotonic()
         for adapter in adapters:
             adapter.stop()
+        outbox.join(timeout=config.ops.shutdown_seconds)
+        unfinished = outbox.is_alive()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if ops_server is not None:
+            ops_server.stop()
         app.close()
+        end_line = f"helpdesk-bot stopped in {time.monotonic() - stopping:.1f} s" + (
+            f" (a delivery still running after {config.ops.shutdown_seconds:g} s is retried on the next start)"
+            if unfinished
+            else ""
+        )
+        logger.warning(end_line)
+        click.echo(end_line)
+
+
+def _start_ops_listener(config: Config, app: Any, adapters: list[Any]) -> Any:
+    """Start ``/healthz``, ``/readyz`` and ``/metrics`` when ``[ops] port`` is set (``None`` otherwise)."""
+    if config.ops.port is None:
+        return None
+    from bot.ops.health import Readiness
+    from bot.ops.server import OpsServer
+
+    readiness = Readiness(
+        app.engine,
+        adapters,
+        max_outbox_backlog=config.ops.max_outbox_backlog,
+        max_outbox_due_seconds=config.ops.max_outbox_due_seconds,
+    )
+    try:
+        server = OpsServer(config.ops.host, config.ops.port, readiness)
+    except OSError as error:
+        app.close()
+        raise click.ClickException(
+            f"the ops listener cannot listen on {config.ops.host}:{config.ops.port}: {error.strerror}"
+        ) from None
+    server.start()
+    return server
 
 
 @main.group()
@@ -314,10 +431,42 @@ def db_upgrade(ctx: click.Context) -> None:
     try:
         upgrade_database(engine)
     except Exception as error:
-        raise click.ClickException(f"migration failed: {error}") from None
+        line = database_problem(config.database.url, error)
+        raise click.ClickException(f"migration failed: {line or error}") from None
     finally:
         engine.dispose()
     click.echo("database is up to date")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def db_backup(ctx: click.Context, path: Path) -> None:
+    """Copy the SQLite database into the new file PATH, safely while the bot runs (PostgreSQL: pg_dump)."""
+    from bot.ops.backup import BackupError, backup_sqlite
+
+    config = _config(ctx)
+    try:
+        tickets = backup_sqlite(config.database.url, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backed up {tickets} ticket(s) to {path}")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--force", is_flag=True, help="Replace a database that already holds tickets.")
+@click.pass_context
+def db_restore(ctx: click.Context, path: Path, force: bool) -> None:
+    """Copy the backup PATH into the configured SQLite database (stop the bot first)."""
+    from bot.ops.backup import BackupError, restore_sqlite
+
+    config = _config(ctx)
+    try:
+        tickets = restore_sqlite(config.database.url, path, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {tickets} ticket(s) from {path}")
 
 
 def entry() -> None:
@@ -326,4 +475,13 @@ def entry() -> None:
         main(standalone_mode=True)
     except HelpdeskError as error:
         click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:
+        if "sqlalchemy" not in sys.modules:
+            raise
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(error, DBAPIError):
+            raise
+        click.echo(f"error: the database failed: {str(error.orig or error).strip().splitlines()[0]}", err=True)
         sys.exit(1)
