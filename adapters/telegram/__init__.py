@@ -4,13 +4,15 @@
 validates the ``[telegram]`` section with :class:`TelegramConfig` and builds a
 :class:`TelegramAdapter` that grants the configured technicians and team leads their
 roles, registers the technicians' chat for new-ticket cards and registers the
-adapter's :class:`~bot.port.Messenger` with the outbox.
+adapter's :class:`~bot.port.Messenger` with the outbox. Long button values are kept in the
+database (:class:`~bot.db.callbacks.CallbackDataStore`), shared by every bot process.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.db.callbacks import CallbackDataStore
 from bot.plugins import AdapterSpec
 from bot.port import Place
 
@@ -34,7 +36,7 @@ def build_telegram_adapter(app: HelpdeskApp, config: TelegramConfig) -> Telegram
         app.roles.grant(f"{PLATFORM}:{user_id}", "technician")
     for user_id in config.team_leads:
         app.roles.grant(f"{PLATFORM}:{user_id}", "team_lead")
-    adapter = TelegramAdapter(config, app)
+    adapter = TelegramAdapter(config, app, callback_store=CallbackDataStore(app.uow, app.clock))
     if config.technicians_chat is not None:
         app.add_technician_place(Place(PLATFORM, str(config.technicians_chat)))
     app.register_messenger(adapter.messenger)

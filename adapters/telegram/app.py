@@ -43,7 +43,7 @@ from .config import TelegramConfig
 from .events import EventContext, to_event
 from .messenger import ChatRegistry, TelegramMessenger, TelegramOutbound
 from .ratelimit import FloodLimiter
-from .render import CallbackCodec, alert_text
+from .render import CallbackCodec, CallbackStore, alert_text
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +92,14 @@ class TelegramAdapter:
         after_handle: Callable[[], object] | None = None,
         dedup_capacity: int = 10_000,
         limiter: FloodLimiter | None = None,
+        callback_store: CallbackStore | None = None,
     ) -> None:
         self.config = config
         self.core = core
         self.registry = ChatRegistry(config.technicians_chat)
         if config.technicians_chat is not None and config.technicians_forum is not None:
             self.registry.set_forum(config.technicians_chat, config.technicians_forum)
-        self.codec = CallbackCodec()
+        self.codec = CallbackCodec(callback_store)
         self.application = build_application(config, limiter)
         self.outbound = TelegramOutbound(self.application.bot, self.codec, self.registry)
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -10,12 +10,13 @@ Images (the charts of ``/stats``) become photos after the text: :func:`photo_gro
 them in albums of at most ten (sendMediaGroup; a lone photo goes with sendPhoto), each with
 its title as an HTML-escaped caption of at most 1024 characters.
 
-``callback_data`` is limited to 64 bytes. The core's button values are short, but
-:class:`CallbackCodec` guards the limit: a longer value is replaced by ``"~"`` and
-a 120-bit hash of it, remembered in a bounded in-memory table (most recent
-10,000 values). After a restart such a hashed button comes back as its hash, which
-the core treats as an unknown choice and re-asks; short values (every value the
-core makes today) survive restarts untouched.
+``callback_data`` is limited to 64 bytes. Most of the core's button values are short
+and go as they are; :class:`CallbackCodec` replaces a longer one (a knowledge article
+with a long id, a take-over naming a long user key) by ``"~"`` and a 120-bit hash of it,
+stored in the database (:class:`bot.db.callbacks.CallbackDataStore`) so that the button
+still works after a restart and when another bot process receives the press. A token
+nobody knows (expired after its time to live, or never stored) comes back as itself,
+which the core answers with "That button is no longer active."
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import html
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
+from typing import Protocol
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
@@ -50,31 +52,69 @@ _ROW_BUTTONS = 3
 _FIELD_VALUE_CHARS = 1000
 
 
-class CallbackCodec:
-    """Maps button values to ``callback_data`` of at most 64 bytes, and back."""
+class CallbackStore(Protocol):
+    """Where long button values live behind their tokens (the database, for every process)."""
+
+    def remember(self, token: str, value: str) -> None:
+        """Make ``token`` mean ``value``."""
+        ...
+
+    def recall(self, token: str) -> str | None:
+        """The value behind ``token``, or None."""
+        ...
+
+
+class MemoryCallbackStore:
+    """A bounded in-process table (most recent ``capacity`` values): tests and the console, one process only."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._table: OrderedDict[str, str] = OrderedDict()
         self._lock = Lock()
 
-    def encode(self, value: str) -> str:
-        """The ``callback_data`` for ``value``: itself when it fits, else a remembered hash."""
-        if len(value.encode("utf-8")) <= MAX_CALLBACK_DATA and not value.startswith(_HASH_PREFIX):
-            return value
-        digest = hashlib.sha256(value.encode("utf-8")).digest()[:15]
-        key = _HASH_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+    def remember(self, token: str, value: str) -> None:
+        """Remember ``token → value``, forgetting the oldest beyond the capacity."""
         with self._lock:
-            self._table[key] = value
-            self._table.move_to_end(key)
+            self._table[token] = value
+            self._table.move_to_end(token)
             while len(self._table) > self._capacity:
                 self._table.popitem(last=False)
+
+    def recall(self, token: str) -> str | None:
+        """The value behind ``token``, if still remembered."""
+        with self._lock:
+            return self._table.get(token)
+
+
+class CallbackCodec:
+    """Maps button values to ``callback_data`` of at most 64 bytes, and back.
+
+    ``store`` keeps the long values (:class:`bot.db.callbacks.CallbackDataStore` in a running
+    bot); without one they are remembered in this process only.
+    """
+
+    def __init__(self, store: CallbackStore | None = None) -> None:
+        self._store: CallbackStore = store if store is not None else MemoryCallbackStore()
+
+    @staticmethod
+    def token(value: str) -> str:
+        """The short token of a long value: the same in every process."""
+        digest = hashlib.sha256(value.encode("utf-8")).digest()[:15]
+        return _HASH_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+
+    def encode(self, value: str) -> str:
+        """The ``callback_data`` for ``value``: itself when it fits, else its stored token."""
+        if len(value.encode("utf-8")) <= MAX_CALLBACK_DATA and not value.startswith(_HASH_PREFIX):
+            return value
+        key = self.token(value)
+        self._store.remember(key, value)
         return key
 
     def decode(self, data: str) -> str:
-        """The button value behind ``callback_data`` (the data itself when not hashed or forgotten)."""
-        with self._lock:
-            return self._table.get(data, data)
+        """The button value behind ``callback_data`` (the data itself when not a token, or unknown)."""
+        if not data.startswith(_HASH_PREFIX):
+            return data
+        return self._store.recall(data) or data
 
 
 @dataclass(frozen=True)

@@ -407,3 +407,21 @@ class PrivacyAudit(Base):
     """Counts of rows changed per kind (events, suggestions, conversations …)."""
 
     __table_args__ = (Index("ix_privacy_audit_at", "at"),)
+
+
+class CallbackData(Base):
+    """A button value too long for its platform (Telegram's 64-byte ``callback_data``), behind a short token.
+
+    Stored so that a button keeps working after a restart and when another bot process
+    receives the press; rows expire (``expires_at``, refreshed each time the value is sent
+    again) and are purged (see :class:`bot.db.callbacks.CallbackDataStore`).
+    """
+
+    __tablename__ = "callback_data"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_callback_data_expires_at", "expires_at"),)

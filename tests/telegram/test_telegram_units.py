@@ -11,7 +11,15 @@ from telegram.error import RetryAfter
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import EventContext, parse_command, to_event
 from adapters.telegram.ratelimit import FloodLimiter
-from adapters.telegram.render import MAX_CAPTION, MAX_TEXT, CallbackCodec, alert_text, photo_groups, render
+from adapters.telegram.render import (
+    MAX_CAPTION,
+    MAX_TEXT,
+    CallbackCodec,
+    MemoryCallbackStore,
+    alert_text,
+    photo_groups,
+    render,
+)
 from bot.port import Button, ButtonPress, Image, OutgoingMessage, Place, SlashCommand, TextMessage, TicketCard
 
 BOT = Bot("123:ABC")
@@ -115,7 +123,7 @@ def test_photo_captions_are_escaped_and_cut_and_albums_hold_ten() -> None:
 
 
 def test_codec_keeps_short_values_and_hashes_long_ones() -> None:
-    codec = CallbackCodec(capacity=2)
+    codec = CallbackCodec(MemoryCallbackStore(capacity=2))
     assert codec.encode("claim:1") == "claim:1"
     long_values = ["é" * 40, "x" * 65, "y" * 70]
     keys = [codec.encode(value) for value in long_values]
