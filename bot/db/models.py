@@ -354,6 +354,8 @@ class IncidentReport(Base):
     text: Mapped[str] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), default=None)
     """The open ticket the reporter chose to follow, if any."""
+    signature: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The text's :class:`~bot.incidents.similarity.Signature`, computed once when reported."""
 
     __table_args__ = (Index("ix_incident_reports_at", "at"),)
 

@@ -644,6 +644,19 @@ class FollowerRepository:
         stmt = select(func.count()).select_from(TicketFollower).where(TicketFollower.ticket_id == ticket_id)
         return int(self.session.scalar(stmt) or 0)
 
+    def open_summaries_since(self, since: datetime, *, limit: int = 200) -> Sequence[Any]:
+        """``(id, requester_key, title, description)`` of the open tickets created since ``since``, newest first.
+
+        The duplicate offer compares texts only; the one ticket it offers is then loaded whole.
+        """
+        stmt = (
+            select(Ticket.id, Ticket.requester_key, Ticket.title, Ticket.description)
+            .where(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since)
+            .order_by(Ticket.id.desc())
+            .limit(limit)
+        )
+        return self.session.execute(stmt).all()
+
     def open_since(self, since: datetime, *, limit: int = 200) -> Sequence[Ticket]:
         """Open tickets created since ``since``, newest first (duplicate candidates)."""
         stmt = (
@@ -675,6 +688,25 @@ class IncidentReportRepository:
         """Reports made since ``since``, newest first."""
         stmt = select(IncidentReport).where(IncidentReport.at >= since).order_by(IncidentReport.id.desc())
         return self.session.scalars(stmt.limit(limit)).all()
+
+    def signatures_since(self, since: datetime, *, limit: int = 500) -> Sequence[Any]:
+        """``(id, user_key, ticket_id, signature, text)`` of the reports since ``since``, newest first.
+
+        Plain rows, not ORM objects: the comparison reads each report once and changes none.
+        """
+        stmt = (
+            select(
+                IncidentReport.id,
+                IncidentReport.user_key,
+                IncidentReport.ticket_id,
+                IncidentReport.signature,
+                IncidentReport.text,
+            )
+            .where(IncidentReport.at >= since)
+            .order_by(IncidentReport.id.desc())
+            .limit(limit)
+        )
+        return self.session.execute(stmt).all()
 
     def purge(self, before: datetime) -> None:
         """Forget reports older than ``before`` (they hold people's words)."""

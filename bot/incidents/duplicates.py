@@ -3,7 +3,7 @@
 When someone describes a new problem, :class:`DuplicateDesk` (a problem hook of the core,
 run before the knowledge base and the intake):
 
-* records the report (kept one day) and, when ``major_reports`` similar reports from
+* records the report with its signature (kept one day) and, when ``major_reports`` similar reports from
   different people arrive within ``major_minutes``, flags a major incident to the
   technicians' places and opens a problem record linked to the ticket they resemble;
 * offers "Same problem as #N? Follow it" when the report resembles a ticket opened less
@@ -15,9 +15,10 @@ run before the knowledge base and the intake):
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -32,7 +33,7 @@ from bot.db.uow import (
 )
 from bot.errors import InvalidCommand
 from bot.i18n import Translator, translator
-from bot.incidents.similarity import Signature, signature, similarity
+from bot.incidents.similarity import Signature, cached_signature, signature, similarity
 from bot.intake import ConversationState, propose_title
 from bot.notifications import Notifier
 from bot.port import Attachment, Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage
@@ -43,6 +44,11 @@ logger = logging.getLogger(__name__)
 OFFER_STATE = "dup:offer"
 REPORT_RETENTION = timedelta(days=1)
 """Reports hold people's own words: they are only kept as long as detection needs them."""
+SIGNATURE_CACHE = 5000
+"""Stored report signatures kept decoded in memory (most recent reports)."""
+REPORT_PURGE_EVERY = timedelta(minutes=10)
+"""Older reports are deleted at most this often per process (not on every message): a report
+lives at most ``REPORT_RETENTION`` plus this long; detection itself only reads its own window."""
 MAJOR_DEDUP = timedelta(hours=24)
 """An open major-incident problem younger than this absorbs further similar reports."""
 
@@ -84,6 +90,8 @@ class DuplicateDesk:
         self._clock = clock
         self._notifier = notifier
         self._places = technician_places
+        self._next_purge: datetime | None = None
+        self._signatures: OrderedDict[int, Signature] = OrderedDict()
 
     # -- the problem hook -------------------------------------------------------------------
 
@@ -136,14 +144,14 @@ class DuplicateDesk:
         since = self._clock.now() - timedelta(hours=self._settings.duplicate_hours)
         followers = FollowerRepository(uow.session)
         followed = set(followers.followed_by(user_key))
-        best: tuple[float, Ticket] | None = None
-        for ticket in followers.open_since(since):
-            if ticket.requester_key == user_key or ticket.id in followed:
+        best: tuple[float, int] | None = None
+        for number, requester_key, title, description in followers.open_summaries_since(since):
+            if requester_key == user_key or number in followed:
                 continue
-            score = max(similarity(sig, signature(ticket.title)), similarity(sig, signature(ticket.description[:500])))
+            score = max(similarity(sig, cached_signature(title)), similarity(sig, cached_signature(description[:500])))
             if score >= self._settings.similarity and (best is None or score > best[0]):
-                best = (score, ticket)
-        return best[1] if best else None
+                best = (score, number)
+        return uow.tickets.get(best[1]) if best else None
 
     # -- buttons and commands ---------------------------------------------------------------
 
@@ -248,19 +256,37 @@ class DuplicateDesk:
     def _record(self, uow: UnitOfWork, user_key: str, text: str, sig: Signature, candidate: Ticket | None) -> int:
         now = self._clock.now()
         reports = IncidentReportRepository(uow.session)
-        reports.purge(now - REPORT_RETENTION)
-        report_id = reports.add(IncidentReport(at=now, user_key=user_key, text=text[:2000], ticket_id=None))
+        if self._next_purge is None or now >= self._next_purge:
+            reports.purge(now - REPORT_RETENTION)
+            self._next_purge = now + REPORT_PURGE_EVERY
+        report_id = reports.add(
+            IncidentReport(at=now, user_key=user_key, text=text[:2000], ticket_id=None, signature=sig.as_data())
+        )
         window = now - timedelta(minutes=self._settings.major_minutes)
         people = {user_key}
-        for report in reports.since(window):
-            if report.id == report_id or report.user_key in people:
+        for other_id, other_user, other_ticket, stored, other_text in reports.signatures_since(window):
+            if other_id == report_id or other_user in people:
                 continue
-            same_ticket = candidate is not None and report.ticket_id == candidate.id
-            if same_ticket or similarity(sig, signature(report.text)) >= self._settings.similarity:
-                people.add(report.user_key)
+            same_ticket = candidate is not None and other_ticket == candidate.id
+            if same_ticket:
+                people.add(other_user)
+                continue
+            if similarity(sig, self._report_signature(other_id, stored, other_text)) >= self._settings.similarity:
+                people.add(other_user)
         if len(people) >= self._settings.major_reports:
             self._flag(uow, text, sig, candidate, len(people))
         return report_id
+
+    def _report_signature(self, report_id: int, stored: dict[str, Any] | None, text: str) -> Signature:
+        """A stored report's signature, kept per report id (a report never changes once made)."""
+        found = self._signatures.get(report_id)
+        if found is None:
+            # Reports made before signatures were stored are signed from their text.
+            found = Signature.from_data(stored) if stored else signature(text)
+            self._signatures[report_id] = found
+            while len(self._signatures) > SIGNATURE_CACHE:
+                self._signatures.popitem(last=False)
+        return found
 
     def _flag(self, uow: UnitOfWork, text: str, sig: Signature, candidate: Ticket | None, count: int) -> MajorIncident:
         now = self._clock.now()

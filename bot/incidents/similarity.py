@@ -9,9 +9,11 @@ words match when they share a stem, or when both are long and nearly identical (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.knowledge.text import ALL_STOP_WORDS, all_stems, tokenise
 
@@ -21,13 +23,33 @@ _TYPO_RATIO = 85.0
 
 @dataclass(frozen=True)
 class Signature:
-    """The meaningful words of a text and their stems."""
+    """The meaningful words of a text and their stems.
+
+    ``every_stem`` (all stems at once) and ``long_words`` (the words long enough for the
+    typo rule) are derived once, so that comparing one new report with hundreds of stored
+    ones costs a set test per word rather than a loop over the other text's words.
+    """
 
     words: tuple[str, ...]
     stems: tuple[frozenset[str], ...]
+    every_stem: frozenset[str] = field(init=False, repr=False, compare=False)
+    long_words: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "every_stem", frozenset().union(*self.stems))
+        object.__setattr__(self, "long_words", tuple(w for w in self.words if len(w) >= _TYPO_MIN_LENGTH))
 
     def __bool__(self) -> bool:
         return bool(self.words)
+
+    def as_data(self) -> dict[str, Any]:
+        """JSON-able form, stored with each report (:class:`bot.db.models.IncidentReport`)."""
+        return {"words": list(self.words), "stems": [sorted(stems) for stems in self.stems]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Signature:
+        """The signature :meth:`as_data` stored."""
+        return cls(tuple(data["words"]), tuple(frozenset(stems) for stems in data["stems"]))
 
 
 def signature(text: str) -> Signature:
@@ -41,15 +63,22 @@ def signature(text: str) -> Signature:
     return Signature(tuple(words), tuple(frozenset(all_stems(word)) for word in words))
 
 
+@lru_cache(maxsize=8192)
+def cached_signature(text: str) -> Signature:
+    """:func:`signature`, remembered for texts compared again and again (open tickets' titles)."""
+    return signature(text)
+
+
 def _matched(a: Signature, b: Signature) -> int:
+    """How many words of ``a`` have a counterpart in ``b``: a shared stem, or (both long) a typo."""
     count = 0
     for word, stems in zip(a.words, a.stems, strict=True):
-        for other, other_stems in zip(b.words, b.stems, strict=True):
-            if stems & other_stems or (
-                min(len(word), len(other)) >= _TYPO_MIN_LENGTH and fuzz.ratio(word, other) >= _TYPO_RATIO
-            ):
-                count += 1
-                break
+        if not stems.isdisjoint(b.every_stem) or (
+            len(word) >= _TYPO_MIN_LENGTH
+            and b.long_words
+            and process.extractOne(word, b.long_words, scorer=fuzz.ratio, score_cutoff=_TYPO_RATIO) is not None
+        ):
+            count += 1
     return count
 
 
