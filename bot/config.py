@@ -452,9 +452,10 @@ def parse_config(
         problems.append(f"  - environment: {error}")
     finally:
         _ENVIRONMENT.reset(token)
-    for name, model in (adapter_models or {}).items():
+    for name in sorted(set(adapters) & set(adapter_models or {})):
+        model = (adapter_models or {})[name]  # only the adapters configured: their packages load lazily
         try:
-            model(**adapters.get(name, {}))
+            model(**adapters[name])
         except ValidationError as error:
             problems.extend(_error_lines(error, f"{name}.", model))
     where = f" in {source}" if source else ""

@@ -21,6 +21,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from importlib import import_module
 from pathlib import Path
 from types import FrameType
@@ -115,17 +116,31 @@ def _bootstrap(config: Config) -> Any:
 
 def _load(config_path: Path | None) -> Config:
     from bot.config import apply_secret_files, load_config
-    from bot.plugins import discover_adapters
 
     apply_secret_files()  # NAME_FILE → NAME for adapters reading their own variables; problems reported below
-    adapters = discover_adapters()
+    models = _AdapterModels()
     if config_path is None and Path("bot.toml").exists():
         config_path = Path("bot.toml")
-    return load_config(
-        config_path,
-        adapter_names=set(adapters),
-        adapter_models={name: spec.config_model for name, spec in adapters.items()},
-    )
+    return load_config(config_path, adapter_names=set(models), adapter_models=models)
+
+
+class _AdapterModels(Mapping[str, Any]):
+    """Each registered adapter's configuration model, its package imported only when its section is
+    validated: ``helpdesk-bot chat`` does not import Slack's or Telegram's libraries for nothing."""
+
+    def __init__(self) -> None:
+        from importlib.metadata import entry_points
+
+        self._entry_points = {ep.name: ep for ep in entry_points(group="helpdesk_bot.adapters")}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._entry_points[name].load().config_model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entry_points)
+
+    def __len__(self) -> int:
+        return len(self._entry_points)
 
 
 _CONFIG_HELP = "bot.toml to use (default: $HELPDESK_CONFIG, else ./bot.toml if present, else the embedded default)."

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """An Alembic configuration that migrates ``engine`` with the bundled scripts."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -60,6 +64,38 @@ MIGRATION_LOCK_KEY = 0x6865_6C70_6465_736B  # "helpdesk" in ASCII, as a bigint
 """The PostgreSQL advisory lock that serialises schema upgrades across processes."""
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=\n]*=(.*)$", re.MULTILINE)
+
+
+def packaged_heads() -> frozenset[str]:
+    """The head revision(s) of the bundled migrations, read from the scripts' text without importing
+    alembic (empty when a script cannot be read that way)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        ids = re.findall(r"[\"']([^\"']+)[\"']", found.get("revision", ""))
+        if len(ids) != 1:
+            return frozenset()
+        revisions.add(ids[0])
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", found.get("down_revision", "")))
+    return frozenset(revisions - parents)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database's ``alembic_version`` holds exactly the packaged head(s): one cheap query,
+    no alembic import. ``False`` when the table is missing or unreadable."""
+    heads = packaged_heads()
+    if not heads:
+        return False
+    try:
+        with engine.connect() as connection:
+            stored = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    except Exception:
+        return False
+    return stored == heads
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to ``revision`` (idempotent, safe to run from several processes at once).
 
@@ -68,7 +104,14 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     migrating on start, ``helpdesk-bot db upgrade`` during a ``run``) waits for the first
     to commit, then finds the schema current and has nothing to do. The lock is released
     with the transaction, also when the process dies. SQLite serialises writers itself.
+    A database already at the packaged head is recognised by :func:`schema_is_current` without
+    importing alembic (a faster start).
     """
+    if revision == "head" and schema_is_current(engine):
+        logger.info("database schema is current (%s)", ", ".join(sorted(packaged_heads())))
+        return
+    from alembic import command
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
