@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Literal, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
@@ -135,8 +135,8 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 class KnowledgeSearch(Protocol):
     """What the core needs from the knowledge base (see :class:`bot.knowledge.KnowledgeBase`)."""
 
-    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list:  # type: ignore[type-arg]
-        """Suggestions above the confidence threshold, best first."""
+    def search(self, query: str, *, limit: int = 3, explain: bool = False, lang: str | None = None) -> list:  # type: ignore[type-arg]
+        """Suggestions above the confidence threshold, best first, one per translation group, for a ``lang`` user."""
         ...
 
     def rank(self, query: str, *, limit: int = 3) -> list:  # type: ignore[type-arg]
@@ -382,7 +382,9 @@ class HelpdeskCore:
             if offered is not None:
                 self._save(event.user, event.place, conv)
                 return offered
-        suggestions = self._knowledge().search(event.text, limit=self._config.knowledge.max_suggestions)
+        suggestions = self._knowledge().search(
+            event.text, limit=self._config.knowledge.max_suggestions, lang=t.language
+        )
         if not suggestions:
             messages = self._intake.start(conv, event.user, event.text, t, event.attachments)
             self._save(event.user, event.place, conv)
@@ -413,22 +415,31 @@ class HelpdeskCore:
         self._save(event.user, event.place, conv)
         lines = [t("This might help — from the knowledge base:")]
         for index, suggestion in enumerate(suggestions, start=1):
-            lines.append(f"{index}. {suggestion.article.title}")
+            lines.append(f"{index}. {_titled(suggestion.article, t.language)}")
         top = suggestions[0].article
         lines.append("")
         lines.append(_excerpt(top.body, 700))
         buttons = [
             Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}") for s in suggestions
         ]
-        buttons += self._suggestion_buttons(t, log_id)
+        buttons += self._suggestion_buttons(t, log_id, [s.article for s in suggestions])
         return [OutgoingMessage("\n".join(lines), buttons=tuple(buttons))]
 
     @staticmethod
-    def _suggestion_buttons(t: Translator, log_id: int) -> list[Button]:
-        return [
-            Button(t("This solved it"), f"kb:solved:{log_id}", "primary"),
-            Button(t("Not solved — open a ticket"), f"kb:notsolved:{log_id}"),
-        ]
+    def _suggestion_buttons(t: Translator, log_id: int, articles: Sequence[Any]) -> list[Button]:
+        """One "This solved it" per article shown (naming it when there are several), then "Not solved"."""
+        if len(articles) == 1:
+            solved = [Button(t("This solved it"), f"kb:solved:{log_id}:{articles[0].id}", "primary")]
+        else:
+            solved = [
+                Button(
+                    t("Solved by: {title}", title=_clip(a.title, 40)),
+                    f"kb:solved:{log_id}:{a.id}",
+                    "primary" if i == 0 else None,
+                )
+                for i, a in enumerate(articles)
+            ]
+        return [*solved, Button(t("Not solved — open a ticket"), f"kb:notsolved:{log_id}")]
 
     def _greeting(self, t: Translator, user: User) -> str:
         name = user.display_name.split(" ")[0] if user.display_name else ""
@@ -527,15 +538,16 @@ class HelpdeskCore:
             if conv.state == "suggested":
                 conv.data["read"] = arg
                 self._save(event.user, event.place, conv)
-                buttons = tuple(self._suggestion_buttons(t, int(conv.data["log_id"])))
+                buttons = tuple(self._suggestion_buttons(t, int(conv.data["log_id"]), [article]))
             title = getattr(article, "title", arg)
             body = getattr(article, "body", "")
             return [OutgoingMessage(f"{title}\n\n{_excerpt(body, 3500)}", buttons=buttons)]
-        log_id = int(arg) if arg.isdigit() else -1
+        log_part, _, solved_id = arg.partition(":")
+        log_id = int(log_part) if log_part.isdigit() else -1
         if conv.state != "suggested" or int(conv.data.get("log_id", -2)) != log_id:
             return [OutgoingMessage(t("That question is over. Write to me to start a new one."))]
         if action == "solved":
-            self._suggestion_outcome(log_id, "solved", conv.data.get("read"))
+            self._suggestion_outcome(log_id, "solved", solved_id or conv.data.get("read"))
             self._clear(event.user, event.place)
             return [OutgoingMessage(t("Great, glad it is fixed! Write to me whenever you need help."))]
         if action == "notsolved":
@@ -685,7 +697,7 @@ class HelpdeskCore:
         words = event.args.strip()
         if not words:
             raise InvalidCommand(usage="/kb words")
-        results = self._knowledge().search(words, limit=5)
+        results = self._knowledge().search(words, limit=5, lang=t.language)
         if not results:
             return [
                 OutgoingMessage(
@@ -696,7 +708,7 @@ class HelpdeskCore:
                 )
             ]
         lines = [t("Articles for “{words}”:", words=_clip(words, 100))]
-        lines += [f"{i}. {s.article.title}" for i, s in enumerate(results, start=1)]
+        lines += [f"{i}. {_titled(s.article, t.language)}" for i, s in enumerate(results, start=1)]
         buttons = tuple(
             Button(t("Read: {title}", title=_clip(s.article.title, 40)), f"kb:read:{s.article.id}") for s in results
         )
@@ -840,7 +852,9 @@ class HelpdeskCore:
                 log.decided_at = self._clock.now()
                 if outcome == "solved":
                     ids = log.article_ids.get("ids", [])
-                    log.solved_by = str(article_id) if article_id else (ids[0] if ids else None)
+                    # only an article that was shown can have solved it (button values come from the client)
+                    chosen = str(article_id) if article_id else None
+                    log.solved_by = chosen if chosen in ids else (ids[0] if ids else None)
                 uow.commit()
 
     def _load(self, user: User, place: Place) -> ConversationState:
@@ -858,6 +872,12 @@ class HelpdeskCore:
 
     def _clear(self, user: User, place: Place) -> None:
         self._save(user, place, ConversationState())
+
+
+def _titled(article: Any, language: str) -> str:
+    """An article's title, labelled with its language when it is not the user's ("VPN not connecting (EN)")."""
+    lang = str(getattr(article, "lang", language))
+    return article.title if lang == language else f"{article.title} ({lang.upper()})"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -28,7 +28,7 @@ LEA = User("console", "lea", "Lea Lead", "en")
 class NoKnowledge:
     """A knowledge base without articles: every problem goes to the intake."""
 
-    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list[Any]:
+    def search(self, query: str, *, limit: int = 3, explain: bool = False, lang: str | None = None) -> list[Any]:
         return []
 
     def rank(self, query: str, *, limit: int = 3) -> list[Any]:

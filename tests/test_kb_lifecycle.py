@@ -209,7 +209,7 @@ def test_feedback_changes_the_ranking(kb_app: HelpdeskApp, clock: FrozenClock) -
     for i in range(3, 5):  # neither helped
         chat = ConsoleChat(kb_app, User("console", f"u{i}", f"U{i}", "en"))
         chat.say(query)
-        assert "let's open a ticket together" in "\n".join(chat.say("4"))
+        assert "let's open a ticket together" in "\n".join(chat.say("5"))  # read, read, solved, solved, not
         chat.say("/cancel")
     clock.advance(timedelta(seconds=30))
     assert first_suggestion(ConsoleChat(kb_app, User("console", "u5", "U5", "en")), query).endswith(
@@ -233,7 +233,7 @@ def test_kb_report_lists_unhelpful_articles_and_missing_topics(
     for i in range(3):  # the restart article is shown three times and never helps
         chat = ConsoleChat(kb_app, User("console", f"u{i}", f"U{i}", "en"))
         chat.say("Outlook mail not working")
-        chat.say("2" if i == 0 else "4")
+        chat.say("2" if i == 0 else "5")  # read the second, or "Not solved"
         if i == 0:
             chat.say("1")  # the offline article solved it once
         chat.say("/cancel")

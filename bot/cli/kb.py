@@ -61,28 +61,61 @@ def kb() -> None:
     default=None,
     help=f"Confidence needed to suggest an article (default {KnowledgeBase.DEFAULT_THRESHOLD}).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en", "nl"]),
+    default=None,
+    help="Rank for a user of this language: one article per translation group, in this language when it exists "
+    "(default: the configured [bot] language, else fr).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (JSON Lines when QUERY is '-').")
 @click.option("--explain", is_flag=True, help="Show why each article matched.")
 def search(
-    query: str, knowledge: Path | None, limit: int, threshold: float | None, as_json: bool, explain: bool
+    query: str,
+    knowledge: Path | None,
+    limit: int,
+    threshold: float | None,
+    lang: str | None,
+    as_json: bool,
+    explain: bool,
 ) -> None:
     """Print the articles the bot would suggest for QUERY ('-' reads one query per line from stdin)."""
     base = _load(knowledge, threshold)
+    lang = lang or _configured_language()
     if query == "-":
         for line in sys.stdin:
             text = line.rstrip("\n")
-            found = base.search(text, limit=limit, explain=explain) if text.strip() else []
+            found = base.search(text, limit=limit, explain=explain, lang=lang) if text.strip() else []
             if as_json:
                 click.echo(json.dumps(_as_json(found, explain), ensure_ascii=False))
             else:
                 click.echo(f"> {text}")
                 _print_table(found, explain)
         return
-    found = base.search(query, limit=limit, explain=explain)
+    found = base.search(query, limit=limit, explain=explain, lang=lang)
     if as_json:
         click.echo(json.dumps(_as_json(found, explain), ensure_ascii=False, indent=2))
     else:
         _print_table(found, explain)
+
+
+def _configured_language() -> str:
+    """``[bot] language`` of the configuration file, read without validating the whole file (fast start)."""
+    import tomllib
+
+    root = click.get_current_context().find_root()
+    path = root.obj.get("config_path") if isinstance(root.obj, dict) else None
+    if path is None and Path("bot.toml").exists():
+        path = Path("bot.toml")
+    if path is None:
+        return "fr"
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return "fr"
+    bot_section = data.get("bot", {})
+    language = bot_section.get("language", "fr") if isinstance(bot_section, dict) else "fr"
+    return language if language in ("fr", "en", "nl") else "fr"
 
 
 def _print_table(found: list[Suggestion], explain: bool) -> None:
@@ -92,7 +125,7 @@ def _print_table(found: list[Suggestion], explain: bool) -> None:
     width = max(len(s.article.id) for s in found)
     click.echo(f"{'score':>5}  {'id':<{width}}  title")
     for s in found:
-        click.echo(f"{s.score:5.2f}  {s.article.id:<{width}}  {s.article.title}")
+        click.echo(f"{s.score:5.2f}  {s.article.id:<{width}}  [{s.article.lang}] {s.article.title}")
         if explain and s.explanation is not None:
             click.echo(str(s.explanation))
             click.echo("")

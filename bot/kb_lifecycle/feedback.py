@@ -93,7 +93,7 @@ def _with_score(suggestion: Any, score: float) -> Any:
 class Matcher(Protocol):
     """The knowledge base being wrapped (:class:`bot.knowledge.KnowledgeBase`)."""
 
-    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list[Any]:
+    def search(self, query: str, *, limit: int = 3, explain: bool = False, lang: str | None = None) -> list[Any]:
         """Confident suggestions, best first."""
         ...
 
@@ -134,13 +134,14 @@ class FeedbackRankedKnowledge:
 
     # -- what the core calls ------------------------------------------------------------------
 
-    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list[Any]:
-        """The matcher's confident suggestions, adjusted by feedback, best first."""
+    def search(self, query: str, *, limit: int = 3, explain: bool = False, lang: str | None = None) -> list[Any]:
+        """The matcher's confident suggestions (one per translation group, in ``lang`` when it has
+        one), adjusted by feedback, best first."""
         self.maintain()
         if limit <= 0:
             return []
         threshold = float(getattr(self.inner, "threshold", 0.0))
-        found = self.inner.search(query, limit=limit + 3, explain=explain)
+        found = self.inner.search(query, limit=limit + 3, explain=explain, lang=lang)
         adjusted: list[tuple[float, Any]] = []
         for suggestion in found:
             score = min(1.0, max(0.0, float(suggestion.score) + self._adjustments.get(suggestion.article.id, 0.0)))

@@ -8,8 +8,16 @@ An article file looks like::
     lang: fr
     tags: [vpn, connexion, télétravail]
     category: helpdesk
+    group: vpn                     # optional: articles sharing a group are translations of each other
+    questions:                     # optional: example questions the article answers
+      - le vpn tourne en boucle
+      - forticlient bloque à 98 %
     ---
     Markdown body with the fix steps.
+
+``group`` declares translations: the bot shows one article per group, in the user's language
+when the group has one (see :meth:`bot.knowledge.KnowledgeBase.search`). ``kb check`` reports a
+group with two articles in the same language. ``questions`` are matched like the title.
 
 ``id`` defaults to the file name without ``.md``. ``README.md``, files whose name starts with ``_``,
 files that are not ``.md`` and anything in sub-folders (``drafts/``...) are not articles.
@@ -30,7 +38,7 @@ from bot.errors import KnowledgeBaseError
 
 LANGUAGES: frozenset[str] = frozenset({"fr", "en", "nl"})
 CATEGORIES: frozenset[str] = frozenset({"helpline", "helpdesk"})
-ALLOWED_KEYS: frozenset[str] = frozenset({"id", "title", "lang", "tags", "category"})
+ALLOWED_KEYS: frozenset[str] = frozenset({"id", "title", "lang", "tags", "category", "group", "questions"})
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -45,6 +53,13 @@ class Article:
     category: str
     body: str
     path: Path
+    group: str | None = None
+    questions: tuple[str, ...] = ()
+
+    @property
+    def group_key(self) -> str:
+        """The translation group this article belongs to (its own id when it declares none)."""
+        return self.group or self.id
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,15 @@ def _parse(path: Path) -> tuple[Article | None, list[str]]:
     if not isinstance(tags_raw, list) or not all(isinstance(t, str | int | float) for t in tags_raw):
         problems.append("tags must be a list of words, e.g. tags: [vpn, connexion]")
         tags_raw = []
+    group = meta.get("group")
+    if group is not None and (not isinstance(group, str | int) or not _ID_PATTERN.match(str(group))):
+        problems.append(f"invalid group {group!r}: use letters, digits, '-', '_' or '.' (the same in each translation)")
+    questions_raw = meta.get("questions", []) or []
+    if isinstance(questions_raw, str):
+        questions_raw = [questions_raw]
+    if not isinstance(questions_raw, list) or not all(isinstance(q, str) and q.strip() for q in questions_raw):
+        problems.append('questions must be a list of example questions, e.g. questions: ["le vpn ne démarre pas"]')
+        questions_raw = []
     body = post.content.strip()
     if not body:
         problems.append("empty body: write the fix steps below the front matter")
@@ -130,6 +154,8 @@ def _parse(path: Path) -> tuple[Article | None, list[str]]:
         category=str(category),
         body=body,
         path=path,
+        group=str(group) if group is not None else None,
+        questions=tuple(q.strip() for q in questions_raw),
     )
     return article, []
 
@@ -152,7 +178,27 @@ def _scan(directory: Path) -> tuple[list[Article], list[ArticleProblem]]:
             continue
         seen[article.id] = path
         articles.append(article)
+    problems.extend(_group_problems(articles))
     return articles, problems
+
+
+def _group_problems(articles: list[Article]) -> list[ArticleProblem]:
+    """A translation group holds at most one article per language."""
+    problems: list[ArticleProblem] = []
+    by_group: dict[tuple[str, str], Article] = {}
+    for article in articles:
+        if article.group is None:
+            continue
+        first = by_group.setdefault((article.group, article.lang), article)
+        if first is not article:
+            problems.append(
+                ArticleProblem(
+                    article.path,
+                    f"group {article.group!r} already has a {article.lang} article ({first.path.name}): "
+                    "a group holds one translation per language",
+                )
+            )
+    return problems
 
 
 def check_directory(directory: Path) -> list[ArticleProblem]:

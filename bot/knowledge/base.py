@@ -19,6 +19,7 @@ class Suggestion:
     article: Article
     score: float
     explanation: Explanation | None
+    explanation_query: str = ""
 
 
 def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
@@ -34,6 +35,10 @@ def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
             continue
         result[path] = (st.st_mtime_ns, st.st_size)
     return result
+
+
+def _translation_map(articles: Sequence[Article]) -> dict[tuple[str, str], Article]:
+    return {(a.group, a.lang): a for a in articles if a.group is not None}
 
 
 class KnowledgeBase:
@@ -61,6 +66,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._snapshot = _snapshot(directory) if directory is not None else {}
         self._index = Index(articles, self._lexicon)
+        self._translations = _translation_map(articles)
 
     @classmethod
     def from_directory(cls, directory: Path, *, threshold: float | None = None) -> KnowledgeBase:
@@ -95,9 +101,40 @@ class KnowledgeBase:
         """The article with this id, or None."""
         return next((a for a in self._index.articles if a.id == article_id), None)
 
-    def search(self, query: str, *, limit: int = 3, explain: bool = False) -> list[Suggestion]:
-        """Suggestions at or above the threshold, best first; ``[]`` means: suggest nothing."""
-        return [s for s in self._run(query, limit, explain) if s.score >= self.threshold]
+    def search(self, query: str, *, limit: int = 3, explain: bool = False, lang: str | None = None) -> list[Suggestion]:
+        """Suggestions at or above the threshold, best first; ``[]`` means: suggest nothing.
+
+        One article per translation group (front-matter ``group``): the group's best match decides
+        its rank, and the article shown is the group's translation in ``lang`` (the user's
+        language) when there is one, else the best-matching one.
+        """
+        if limit <= 0:
+            return []
+        found = [s for s in self._run(query, limit * 3 + 3, explain) if s.score >= self.threshold]
+        return self.one_per_group(found, lang)[:limit]
+
+    def one_per_group(self, suggestions: Sequence[Suggestion], lang: str | None) -> list[Suggestion]:
+        """Keep the best suggestion of each translation group, swapped for its ``lang`` translation."""
+        seen: set[str] = set()
+        result: list[Suggestion] = []
+        for s in suggestions:
+            key = s.article.group_key
+            if key in seen:
+                continue
+            seen.add(key)
+            if lang is not None and s.article.lang != lang:
+                translation = self._translations.get((key, lang))
+                if translation is not None:
+                    explanation = self.explain(s.explanation_query, translation.id) if s.explanation else None
+                    s = Suggestion(translation, s.score, explanation, s.explanation_query)
+            result.append(s)
+        return result
+
+    def translations(self, article: Article) -> list[Article]:
+        """The other articles of ``article``'s translation group."""
+        if article.group is None:
+            return []
+        return [a for a in self.articles if a.group == article.group and a.id != article.id]
 
     def rank(self, query: str, *, limit: int = 3) -> list[Suggestion]:
         """The best candidates whatever their confidence (e.g. to guess a ticket's category)."""
@@ -119,7 +156,7 @@ class KnowledgeBase:
         parsed = index.parse(query)
         results = index.score(parsed, limit)
         return [
-            Suggestion(r.article, r.confidence, index.explain(parsed, r, self.threshold) if explain else None)
+            Suggestion(r.article, r.confidence, index.explain(parsed, r, self.threshold) if explain else None, query)
             for r in results
         ]
 
@@ -138,6 +175,7 @@ class KnowledgeBase:
             articles = load_articles(self._directory)
             lexicon = self._lexicon_for(self._directory)
             self._index = Index(articles, lexicon)
+            self._translations = _translation_map(articles)
             self._lexicon = lexicon
             self._snapshot = snapshot
             return True
