@@ -28,6 +28,25 @@ from bot.knowledge.text import normalise, stem
 DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "kb-eval" / "dev"
 Searcher = Callable[[str], list[str]]
 
+# A robustness variant (not a tuning target): every message wrapped in a greeting, unrelated
+# context and emotion, as long chat and e-mail messages are.
+WRAPPERS = {
+    "fr": "Bonjour à toute l'équipe, j'espère que vous allez bien. Je vous écris parce que je suis vraiment "
+    "découragée : la journée a commencé avec les enfants malades et je dois rendre un dossier urgent à ma cheffe "
+    "avant midi. {q} Merci d'avance, et désolée du dérangement, vous êtes mon dernier espoir !",
+    "en": "Hi team, hope you are all doing well. I am writing because I am really stressed: the day started with "
+    "my kids being sick and I have to hand in an urgent report to my manager before noon. {q} Thanks a lot in "
+    "advance and sorry to bother you, you are my last hope!",
+    "nl": "Dag iedereen, hopelijk gaat alles goed met jullie. Ik schrijf omdat ik echt gestrest ben: de dag begon "
+    "met zieke kinderen en ik moet voor de middag een dringend dossier bij mijn diensthoofd indienen. {q} Alvast "
+    "bedankt en sorry voor het storen, jullie zijn mijn laatste hoop!",
+}
+
+
+def wrapped(queries: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The messages inside a long greeting / context / emotion wrapper of their language."""
+    return [{**q, "q": WRAPPERS[str(q["lang"])].format(q=str(q["q"]).rstrip(".!?") + ".")} for q in queries]
+
 
 def wratio_baseline(articles: list[Article], cutoff: float = 0.0) -> Searcher:
     """Plain rapidfuzz WRatio of the message against article titles (suggests its top 3)."""
@@ -155,10 +174,13 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--errors", action="store_true", help="list misses and false positives of the matcher")
     parser.add_argument("--fit", action="store_true", help="fit the confidence calibration and print it")
+    parser.add_argument("--wrapped", action="store_true", help="wrap every message in greetings, context, emotion")
     args = parser.parse_args()
     articles = load_articles(args.dataset / "articles")
     lines = (args.dataset / "queries.jsonl").read_text(encoding="utf-8").splitlines()
     queries = [json.loads(line) for line in lines if line.strip()]
+    if args.wrapped:
+        queries = wrapped(queries)
     print(
         f"{len(articles)} articles, {len(queries)} messages "
         f"({sum(1 for q in queries if q['expect'])} in scope, {sum(1 for q in queries if not q['expect'])} out)\n"

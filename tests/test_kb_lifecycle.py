@@ -117,6 +117,9 @@ def test_kbdraft_writes_a_valid_draft_without_personal_data(kb_app: HelpdeskApp,
     for personal in ("Alice", "Dupont", "alice", "example.be", "471", "Janssens", "85.07.30", "Bob", "555 12 34"):
         assert personal not in text, personal
     post = frontmatter.loads(text)
+    # the requester's own wording, scrubbed, becomes the draft's example question (a learned phrasing)
+    [question] = post.metadata.pop("questions")
+    assert "Outlook crashes when I open the shared mailbox of [name]" in question
     assert post.metadata == {
         "id": path.stem,
         "title": "Outlook crashes when [name] opens the shared mailbox",

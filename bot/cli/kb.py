@@ -1,4 +1,5 @@
-"""``helpdesk-bot kb``: search, list, show and check knowledge-base articles; publish drafts; report."""
+"""``helpdesk-bot kb``: search, list, show and check knowledge-base articles; publish drafts; learned
+phrasings; report."""
 
 from __future__ import annotations
 
@@ -210,6 +211,66 @@ def publish(draft_id: str, knowledge: Path | None) -> None:
     except KnowledgeBaseError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"published {draft_id} as {target}")
+
+
+@kb.command("phrasings")
+@click.argument("article_id")
+@_KNOWLEDGE_OPTION
+@click.option("--database", "database_url", default=None, help="Database URL (default: the configured one).")
+@click.option("--remove", "remove_id", type=int, default=None, help="Forget the learned phrasing with this number.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def phrasings(
+    article_id: str, knowledge: Path | None, database_url: str | None, remove_id: int | None, as_json: bool
+) -> None:
+    """Show how users describe ARTICLE_ID: its front-matter questions and the phrasings learned from
+    "This solved it", /kblink and "Not solved" (which lowers it for similar messages); --remove N forgets one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.engine import create_db_engine
+    from bot.db.uow import unit_of_work_factory
+    from bot.kb_lifecycle.phrasings import LearnedPhrasingRepository
+
+    config = _root_config()
+    base = _load(knowledge or config.knowledge.directory, config.knowledge.threshold)
+    article = base.get(article_id)
+    engine = create_db_engine(database_url or config.database.url)
+    try:
+        with unit_of_work_factory(engine)() as uow:
+            repository = LearnedPhrasingRepository(uow.session)
+            if remove_id is not None:
+                found = [p for p in repository.for_article(article_id) if p.id == remove_id]
+                if not found:
+                    raise click.ClickException(f"{article_id} has no learned phrasing number {remove_id}")
+                repository.remove(remove_id)
+                uow.commit()
+                click.echo(f"forgot phrasing {remove_id} of {article_id}: {found[0].text}")
+                return
+            learned = repository.for_article(article_id)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot read the database ({type(exc).__name__}); is it migrated? (helpdesk-bot db upgrade)"
+        ) from exc
+    finally:
+        engine.dispose()
+    if article is None and not learned:
+        raise click.ClickException(f"no article with id {article_id!r} (see 'kb list')")
+    questions = list(article.questions) if article is not None else []
+    if as_json:
+        data = {
+            "id": article_id,
+            "questions": questions,
+            "learned": [
+                {"number": p.id, "kind": p.kind, "text": p.text, "source": p.source, "at": p.created_at.isoformat()}
+                for p in learned
+            ],
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{article_id}: {len(questions)} question(s) in the article, {len(learned)} learned phrasing(s)")
+    for question in questions:
+        click.echo(f"  question       {question}")
+    for p in learned:
+        click.echo(f"  #{p.id:<5} {p.kind:<10} {p.text}  ({p.source}, {p.created_at:%Y-%m-%d})")
 
 
 @kb.command("report")

@@ -427,3 +427,28 @@ class CallbackData(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_callback_data_expires_at", "expires_at"),)
+
+
+class KbLearnedPhrasing(Base):
+    """A user's wording of a problem, learned for an article (scrubbed of personal data).
+
+    ``kind`` is ``solved`` (the user confirmed "This solved it"), ``link`` (a technician linked a
+    resolved ticket to the article with ``/kblink``) or ``not_solved`` (the user answered "Not
+    solved" to a suggestion of the article: similar messages rank it lower). ``source`` names
+    where it came from (``suggestion:12``, ``ticket:34``) and is unique per article and kind, so a
+    phrasing is learned once even with several bot processes.
+    """
+
+    __tablename__ = "kb_learned_phrasings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("article_id", "kind", "source", name="uq_kb_learned_phrasings_source"),
+        Index("ix_kb_learned_phrasings_article", "article_id"),
+    )

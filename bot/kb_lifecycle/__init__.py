@@ -5,6 +5,8 @@
   ``helpdesk-bot kb publish ID`` moves it into the knowledge folder.
 * The running bot reloads new or changed articles without a restart and ranks suggestions
   with the "solved it" / "not solved" answers per article (:mod:`bot.kb_lifecycle.feedback`).
+* Confirmed "This solved it" answers, ``/kblink N ARTICLE`` and ``/kbdraft`` teach the matcher the
+  users' wording (:mod:`bot.kb_lifecycle.phrasings`); ``helpdesk-bot kb phrasings ID`` shows them.
 * ``helpdesk-bot kb report`` lists articles that never help and frequent ticket topics with no
   article (:mod:`bot.kb_lifecycle.report`).
 """
@@ -22,6 +24,7 @@ from bot.kb_lifecycle.drafts import (
     draft_from_ticket,
     drafts_dir,
     find_draft,
+    personal_names,
     publish_draft,
     save_draft,
     scrub,
@@ -33,6 +36,7 @@ from bot.kb_lifecycle.feedback import (
     fold_feedback,
     load_feedback,
 )
+from bot.kb_lifecycle.phrasings import LearnedPhrasingRepository, Phrasing, clean_phrasing, learned_by_article
 from bot.kb_lifecycle.report import KbReport, MissingTopic, UnhelpfulArticle, build_report, cluster_titles
 from bot.knowledge import default_knowledge_dir
 from bot.lifecycle import STATUS_LABELS
@@ -47,6 +51,8 @@ __all__ = [
     "DraftArticle",
     "FeedbackRankedKnowledge",
     "KbReport",
+    "LearnedPhrasingRepository",
+    "Phrasing",
     "MissingTopic",
     "UnhelpfulArticle",
     "adjustment",
@@ -57,6 +63,7 @@ __all__ = [
     "find_draft",
     "fold_feedback",
     "install",
+    "learned_by_article",
     "load_feedback",
     "publish_draft",
     "save_draft",
@@ -97,6 +104,49 @@ class DraftCommand:
         return [OutgoingMessage(f"{text}\n\n{draft.to_markdown()}")]
 
 
+class LinkCommand:
+    """``/kblink N ARTICLE``: resolved ticket N was solved by ARTICLE; its wording becomes a learned phrasing."""
+
+    def __init__(self, app: HelpdeskApp) -> None:
+        self._app = app
+
+    def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        """Learn the ticket's title and description for the article."""
+        self._app.roles.require_technician(event.user.key)
+        usage = "/kblink N ARTICLE"
+        number, rest = parse_number(event.args, usage)
+        article_id = rest.strip()
+        if not article_id or " " in article_id:
+            raise InvalidCommand(usage=usage)
+        if self._app.knowledge.get(article_id) is None:
+            raise InvalidCommand("No article has the id “{id}” (see helpdesk-bot kb list).", id=article_id)
+        with self._app.uow() as uow:
+            ticket = uow.tickets.get(number)
+            if ticket is None:
+                raise TicketNotFound(number=number)
+            if ticket.status not in ("resolved", "closed"):
+                raise InvalidCommand(
+                    "Ticket #{number} is {status}: only a resolved ticket can be linked to an article.",
+                    number=number,
+                    status=STATUS_LABELS.get(ticket.status, ticket.status),
+                )
+            events = uow.events.for_ticket(number)
+            text = clean_phrasing(f"{ticket.title}. {ticket.description}", personal_names(ticket, events))
+            LearnedPhrasingRepository(uow.session).add(
+                article_id, "link", text, f"ticket:{number}", self._app.clock.now()
+            )
+            uow.commit()
+        return [
+            OutgoingMessage(
+                t(
+                    "The wording of {ref} is now a learned phrasing of “{id}” (see helpdesk-bot kb phrasings {id}).",
+                    ref=ticket_ref(number),
+                    id=article_id,
+                )
+            )
+        ]
+
+
 def install(app: HelpdeskApp) -> None:
     """Rank suggestions with feedback, reload changed articles, and add ``/kbdraft``."""
     ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
@@ -107,4 +157,10 @@ def install(app: HelpdeskApp) -> None:
         DraftCommand(app, Path(directory)),
         audience="technician",
         help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"),
+    )
+    app.core.register_command(
+        "kblink",
+        LinkCommand(app),
+        audience="technician",
+        help_line=N_("/kblink N ARTICLE — resolved ticket N was solved by ARTICLE: learn its wording"),
     )

@@ -60,16 +60,20 @@ class DraftArticle:
     tags: tuple[str, ...]
     category: str
     body: str
+    questions: tuple[str, ...] = ()
+    """The requester's own wording (scrubbed): published, the matcher reads it like the title."""
 
     def to_markdown(self) -> str:
-        """The article file: YAML front matter (id, title, lang, tags, category), then the body."""
-        meta = {
+        """The article file: YAML front matter (id, title, lang, tags, category, questions), then the body."""
+        meta: dict[str, object] = {
             "id": self.id,
             "title": self.title,
             "lang": self.lang,
             "tags": list(self.tags),
             "category": self.category,
         }
+        if self.questions:
+            meta["questions"] = list(self.questions)
         front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
         return f"---\n{front}---\n{self.body.strip()}\n"
 
@@ -163,6 +167,7 @@ def draft_from_ticket(
         tags=_tags(title),
         category=ticket.category if ticket.category in ("helpline", "helpdesk") else "helpdesk",
         body="\n".join(sections),
+        questions=tuple(q for q in (" ".join(clean(ticket.description).split())[:500],) if q),
     )
 
 

@@ -9,6 +9,9 @@
   ``max_adjustment × (2 × rate − 1)`` with the solve rate smoothed towards ½
   (``(solved + 1) / (solved + not_solved + 2)``), so one answer moves little and the
   change never exceeds ``max_adjustment`` either way.
+* Folding also teaches the matcher (:mod:`bot.kb_lifecycle.phrasings`): a solved message becomes a
+  learned phrasing of the article that solved it, a "Not solved" one a negative phrasing of each
+  article shown.
 * :class:`FeedbackRankedKnowledge` wraps the matcher without changing it: it re-orders the
   matcher's confident suggestions by adjusted score and drops those an adjustment takes
   below the threshold (a boost never makes the bot suggest what the matcher was unsure of).
@@ -28,6 +31,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.db.uow import KbFeedbackRepository, UnitOfWork, UnitOfWorkFactory
 from bot.errors import KnowledgeBaseError
+from bot.kb_lifecycle.phrasings import LearnedPhrasingRepository, clean_phrasing, learned_by_article
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +68,23 @@ def fold_feedback(uow: UnitOfWork, now: datetime, *, since: datetime | None = No
             feedback.add_counts(article_id, now, shown=1, not_solved=1 if log.outcome == "not_solved" else 0)
         if log.outcome == "solved" and log.solved_by:
             feedback.add_counts(log.solved_by, now, solved=1)
+        _learn(uow, log, ids, now)
         folded += 1
     return folded
+
+
+def _learn(uow: UnitOfWork, log: Any, ids: list[str], now: datetime) -> None:
+    """A confirmed "This solved it" teaches the message to the article; "Not solved" to every article shown."""
+    if log.outcome not in ("solved", "not_solved"):
+        return
+    phrasings = LearnedPhrasingRepository(uow.session)
+    text = clean_phrasing(str(log.query or ""))
+    source = f"suggestion:{log.id}"
+    if log.outcome == "solved" and log.solved_by:
+        phrasings.add(str(log.solved_by), "solved", text, source, now)
+    elif log.outcome == "not_solved":
+        for article_id in dict.fromkeys(ids):
+            phrasings.add(article_id, "not_solved", text, source, now)
 
 
 def load_feedback(uow: UnitOfWork) -> dict[str, ArticleFeedback]:
@@ -196,10 +215,15 @@ class FeedbackRankedKnowledge:
             with self._uow() as uow:
                 fold_feedback(uow, now)
                 totals = load_feedback(uow)
+                learned = LearnedPhrasingRepository(uow.session).all()
                 uow.commit()
         except Exception:
             logger.exception("could not refresh the knowledge-base feedback; ranking unchanged")
             return
+        set_learned = getattr(self.inner, "set_learned", None)
+        if set_learned is not None:
+            positive, negative = learned_by_article(learned)
+            set_learned(positive, negative)
         self._adjustments = {
             article_id: adjustment(feedback, self.max_adjustment) for article_id, feedback in totals.items()
         }

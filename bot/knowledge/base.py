@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.articles import Article, article_files, load_articles
-from bot.knowledge.index import Explanation, Index
+from bot.knowledge.index import Explanation, Index, ParsedQuery, ScoredArticle
 from bot.knowledge.lexicon import LEXICON_FILE_NAME, Lexicon
 
 
@@ -35,6 +36,24 @@ def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
             continue
         result[path] = (st.st_mtime_ns, st.st_size)
     return result
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\n+")
+LONG_MESSAGE_WORDS = 25
+"""Messages with more words than this are also read sentence by sentence (see :func:`readings`)."""
+
+
+def readings(text: str) -> list[str]:
+    """The ways a message is read: as a whole, and for a long message also sentence by sentence and by
+    pairs of consecutive sentences, so that greetings, context and emotion around the problem do not
+    dilute it. An article's confidence is its best over the readings."""
+    if len(text.split()) <= LONG_MESSAGE_WORDS:
+        return [text]
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    if len(sentences) < 2:
+        return [text]
+    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+    return [text, *dict.fromkeys([*sentences, *pairs])]
 
 
 def _translation_map(articles: Sequence[Article]) -> dict[tuple[str, str], Article]:
@@ -65,6 +84,9 @@ class KnowledgeBase:
         self._directory = directory
         self._lock = threading.Lock()
         self._snapshot = _snapshot(directory) if directory is not None else {}
+        self._learned: dict[str, tuple[str, ...]] = {}
+        self._unhelpful: dict[str, list[frozenset[str]]] = {}
+        self._unhelpful_texts: dict[str, tuple[str, ...]] = {}
         self._index = Index(articles, self._lexicon)
         self._translations = _translation_map(articles)
 
@@ -110,7 +132,10 @@ class KnowledgeBase:
         """
         if limit <= 0:
             return []
-        found = [s for s in self._run(query, limit * 3 + 3, explain) if s.score >= self.threshold]
+        ranked = self._run(query, limit * 3 + 3, explain)
+        if self._unhelpful:
+            ranked = sorted((self._lowered(query, s) for s in ranked), key=lambda s: -s.score)
+        found = [s for s in ranked if s.score >= self.threshold]
         return self.one_per_group(found, lang)[:limit]
 
     def one_per_group(self, suggestions: Sequence[Suggestion], lang: str | None) -> list[Suggestion]:
@@ -153,12 +178,64 @@ class KnowledgeBase:
         if limit <= 0:
             return []
         index = self._index
-        parsed = index.parse(query)
-        results = index.score(parsed, limit)
+        best: dict[str, tuple[ScoredArticle, ParsedQuery, str]] = {}
+        for reading in readings(query):
+            parsed = index.parse(reading)
+            for r in index.score(parsed, limit):
+                kept = best.get(r.article.id)
+                if kept is None or r.confidence > kept[0].confidence:
+                    best[r.article.id] = (r, parsed, reading)
+        ranked = sorted(best.values(), key=lambda e: (-e[0].confidence, -e[0].score, e[0].article.id))[:limit]
         return [
-            Suggestion(r.article, r.confidence, index.explain(parsed, r, self.threshold) if explain else None, query)
-            for r in results
+            Suggestion(r.article, r.confidence, index.explain(parsed, r, self.threshold) if explain else None, text)
+            for r, parsed, text in ranked
         ]
+
+    UNHELPFUL_SIMILARITY: float = 0.5
+    """A message this similar (share of informative terms in common) to one that an article did
+    not solve ranks that article lower."""
+    UNHELPFUL_FACTOR: float = 0.5
+    """... by this factor of its confidence."""
+
+    def set_learned(self, positive: Mapping[str, Sequence[str]], negative: Mapping[str, Sequence[str]]) -> bool:
+        """Use the desk's learned phrasings: ``positive`` are matched like article titles, ``negative``
+        ("Not solved") lower an article for similar messages. Rebuilds the index when they changed."""
+        learned = {k: tuple(v) for k, v in positive.items() if v}
+        unhelpful = {k: tuple(v) for k, v in negative.items() if v}
+        with self._lock:
+            if learned == self._learned and unhelpful == self._unhelpful_texts:
+                return False
+            if learned != self._learned:
+                self._index = Index(self._index.articles, self._lexicon, learned)
+                self._learned = learned
+            self._unhelpful_texts = unhelpful
+            self._unhelpful = {k: [self._term_keys(t) for t in v] for k, v in unhelpful.items()}
+            return True
+
+    @property
+    def learned(self) -> Mapping[str, tuple[str, ...]]:
+        """The learned phrasings in use, by article id."""
+        return dict(self._learned)
+
+    def _term_keys(self, text: str) -> frozenset[str]:
+        return frozenset(t.keys[0] for t in self._index.parse(text).terms if t.weight >= 0.5)
+
+    def _lowered(self, query: str, suggestion: Suggestion) -> Suggestion:
+        negatives = self._unhelpful.get(suggestion.article.id)
+        if not negatives:
+            return suggestion
+        keys = self._term_keys(query)
+        if not keys:
+            return suggestion
+        for other in negatives:
+            if other and len(keys & other) / len(keys | other) >= self.UNHELPFUL_SIMILARITY:
+                return Suggestion(
+                    suggestion.article,
+                    suggestion.score * self.UNHELPFUL_FACTOR,
+                    suggestion.explanation,
+                    suggestion.explanation_query,
+                )
+        return suggestion
 
     def reload_if_changed(self) -> bool:
         """Re-scan the folder; rebuild the index if an article or the lexicon changed. True if rebuilt.
@@ -174,7 +251,7 @@ class KnowledgeBase:
                 return False
             articles = load_articles(self._directory)
             lexicon = self._lexicon_for(self._directory)
-            self._index = Index(articles, lexicon)
+            self._index = Index(articles, lexicon, self._learned)
             self._translations = _translation_map(articles)
             self._lexicon = lexicon
             self._snapshot = snapshot

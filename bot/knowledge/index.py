@@ -25,7 +25,7 @@ import heapq
 import math
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -36,11 +36,11 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.lexicon import CONCEPT_PREFIX, Lexicon, outermost, token_forms
-from bot.knowledge.text import all_stems, is_stop_word, stem, tokenise
+from bot.knowledge.text import all_stems, drop_greeting, everyday_words, is_stop_word, stem, tokenise
 
-FIELDS: tuple[str, ...] = ("title", "tags", "body")
-FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "tags": 2.5, "body": 1.0}
-FIELD_B: dict[str, float] = {"title": 0.3, "tags": 0.3, "body": 0.75}
+FIELDS: tuple[str, ...] = ("title", "tags", "questions", "body")
+FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "tags": 2.5, "questions": 2.0, "body": 1.0}
+FIELD_B: dict[str, float] = {"title": 0.3, "tags": 0.3, "questions": 0.6, "body": 0.75}
 K1 = 1.2
 # Postings are sorted by weight (impact-ordered). A question scans at most about
 # POSTING_BUDGET postings in all, split between its terms (never fewer than POSTING_MIN per
@@ -53,6 +53,8 @@ DIGIT_FACTOR = 0.5
 UNKNOWN_FACTOR = 0.55
 UNCOVERED_FACTOR = 1.4  # an unknown word weighs 1.0; a key seen nowhere at full idf would be 1 / 0.55
 _VOWELS = frozenset("aeiouyh")
+# the French "re-" prefix is only split off French verb forms ("rebloque", "reconnecter"), not "report"
+_FRENCH_VERB_ENDINGS = ("e", "es", "er", "ez", "ent", "ons", "ais", "ait", "ee", "ees", "is", "it", "ir")
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,12 @@ def _sigmoid(x: float) -> float:
 class Index:
     """Immutable inverted index over a list of articles with a given lexicon."""
 
-    def __init__(self, articles: Sequence[Article], lexicon: Lexicon) -> None:
+    def __init__(
+        self, articles: Sequence[Article], lexicon: Lexicon, learned: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.articles: tuple[Article, ...] = tuple(articles)
         self.lexicon = lexicon
+        self.learned: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (learned or {}).items() if v}
         self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
         self._weak = frozenset(lexicon.weak)
         self._context = frozenset(f"@{name}" for name in lexicon.context)
@@ -212,9 +217,15 @@ class Index:
         self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
 
     # ------------------------------------------------------------------ analysis
-    @staticmethod
-    def _fields(article: Article) -> dict[str, str]:
-        return {"title": article.title, "tags": " ; ".join(article.tags), "body": article.body}
+    def _fields(self, article: Article) -> dict[str, str]:
+        """The indexed fields; ``questions`` holds the front-matter questions and the learned phrasings."""
+        questions = (*article.questions, *self.learned.get(article.id, ()))
+        return {
+            "title": article.title,
+            "tags": " ; ".join(article.tags),
+            "questions": " ; ".join(questions),
+            "body": article.body,
+        }
 
     def document_keys(self, tokens: Sequence[str], lang: str) -> list[str]:
         """Index keys of one field: stems of content words plus lexicon concepts."""
@@ -314,7 +325,7 @@ class Index:
             ):
                 corrections.append((tok, tok[1:]))
                 tok = tok[1:]
-            elif len(tok) >= 6 and tok.startswith("re") and self._re_prefixed(tok):
+            elif len(tok) >= 6 and tok.startswith("re") and tok.endswith(_FRENCH_VERB_ENDINGS) and self._re_prefixed(tok):
                 corrections.append((tok, tok[2:]))  # French "re-" prefix: rebloque -> bloque
                 tok = tok[2:]
             out.append(tok)
@@ -349,7 +360,7 @@ class Index:
 
     def parse(self, text: str) -> ParsedQuery:
         """Repair, match the lexicon and weight the informative terms of a question."""
-        raw = tokenise(text)
+        raw = drop_greeting(tokenise(text))
         tokens, corrections = self.repair(raw)
         covered = [False] * len(tokens)
         terms: dict[tuple[str, ...], QueryTerm] = {}
@@ -377,11 +388,15 @@ class Index:
             surface = " ".join(words)
             weak = bool(content) and all(w in self._weak for w in content)
             add(self._term(surface, keys, tuple(concepts), match.term, weak=weak))
+        everyday = everyday_words()
         for j, tok in enumerate(tokens):
             if covered[j] or is_stop_word(tok):
                 continue
             keys = [s for s in all_stems(tok) if s in self._idf]
-            add(self._term(tok, keys or [f"?{tok}"], (), None, weak=tok in self._weak))
+            # an everyday word ("started", "manager") only says what the problem is where the knowledge
+            # base puts it forward: in a title, tag or question
+            generic = tok in everyday and tok not in self._known_words
+            add(self._term(tok, keys or [f"?{tok}"], (), None, weak=tok in self._weak or generic))
         total = sum(t.weight for t in terms.values())
         return ParsedQuery(text, tuple(tokens), tuple(terms.values()), tuple(corrections), total)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
 
@@ -26,6 +27,8 @@ _ELISION = re.compile(r"(?<![a-z0-9])(?:[ldjmntsc]|qu|jusqu|lorsqu|puisqu)'")
 _EN_NOT = re.compile(r"n't\b")
 _EN_SUFFIX = re.compile(r"'(?:s|re|ve|ll|d|m)\b")
 _TOKEN = re.compile(r"[a-z0-9]+")
+# combining marks left by NFKD decomposition (accents, cedillas, diaereses...)
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -56,7 +59,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         whom why will with would you your yours hi hello hey thanks thank thx please pls plz regards
         dear morning afternoon evening today yesterday tomorrow ok okay get got getting anymore also
         still again keep keeps need needs im ive id s t re ve ll d m something anything thing things
-        day days week time times since able way help"""
+        day days week time times since able way help because against between both above below ours ourselves
+        yourself yourselves himself herself itself themselves theirs whom isn aren wasn weren hasn haven hadn
+        doesn didn won wouldn shan shouldn couldn mustn let us may might must shall ought"""
     ),
     "nl": _words(
         """aan al alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus een
@@ -95,10 +100,25 @@ COMMON_WORDS: frozenset[str] = _words(
 ALL_STOP_WORDS: frozenset[str] = frozenset().union(*STOP_WORDS.values()) | COMMON_WORDS
 
 
+COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.txt"
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """Frequent words of everyday French, English and Dutch (``common_words.txt``, from wordfreq's lists).
+
+    Unlike stop words they can name a problem ("écran", "open"); the matcher counts them in full only
+    where the knowledge base puts them forward (a title, tag or question) or the lexicon knows them.
+    """
+    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def strip_accents(text: str) -> str:
     """Remove diacritics: ``é`` -> ``e``, ``ï`` -> ``i`` (``œ`` -> ``oe``, ``ß`` -> ``ss``)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        return text
+    stripped = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return stripped.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
 
 
@@ -145,6 +165,22 @@ def all_stems(token: str) -> tuple[str, ...]:
         if form not in seen:
             seen.append(form)
     return tuple(seen)
+
+
+_GREETINGS = _words("hi hello hey dear morning bonjour bonsoir salut coucou hallo dag goedemorgen goedemiddag beste")
+_ADDRESSEES = _words("team all everyone everybody guys folks equipe tous tout monde le la l helpdesk servicedesk it iedereen allemaal")
+
+
+def drop_greeting(tokens: list[str]) -> list[str]:
+    """The tokens without an opening greeting and whom it addresses ("Hi team", "Bonjour à toute l'équipe")."""
+    i = 0
+    while i < len(tokens) and tokens[i] in _GREETINGS:
+        i += 1
+    if i == 0:
+        return tokens
+    while i < len(tokens) and (tokens[i] in _ADDRESSEES or tokens[i] in ("a", "toute", "toutes", "the", "de")):
+        i += 1
+    return tokens[i:]
 
 
 def is_stop_word(token: str) -> bool:
