@@ -106,15 +106,17 @@ def test_a_confirmed_solution_teaches_the_message_scrubbed(
     with kb_app.uow() as uow:
         [learned] = LearnedPhrasingRepository(uow.session).all()
     assert (learned.article_id, learned.kind) == ("printer-paper-jam", "solved")
-    assert "paper jam in the printer again" in learned.text and "0471" not in learned.text and "example.be" not in learned.text
+    assert "paper jam in the printer again" in learned.text
+    assert "0471" not in learned.text and "example.be" not in learned.text
     knowledge = kb_app.core._knowledge()
     assert isinstance(knowledge, FeedbackRankedKnowledge) and isinstance(knowledge.inner, KnowledgeBase)
     assert knowledge.inner.learned == {"printer-paper-jam": (learned.text,)}
     # visible, then removable, from the command line
-    result = CliRunner().invoke(kb, ["phrasings", "printer-paper-jam", "--database", db_url, "--knowledge", str(kb_dir)])
-    assert result.exit_code == 0, result.output
-    assert f"#{learned.id}" in result.output and "solved" in result.output and "paper jam in the printer again" in result.output
     args = ["phrasings", "printer-paper-jam", "--database", db_url, "--knowledge", str(kb_dir)]
+    result = CliRunner().invoke(kb, args)
+    assert result.exit_code == 0, result.output
+    assert f"#{learned.id}" in result.output and "solved" in result.output
+    assert "paper jam in the printer again" in result.output
     result = CliRunner().invoke(kb, [*args, "--remove", str(learned.id)])
     assert result.exit_code == 0, result.output
     with kb_app.uow() as uow:
@@ -122,9 +124,7 @@ def test_a_confirmed_solution_teaches_the_message_scrubbed(
     assert CliRunner().invoke(kb, [*args, "--remove", str(learned.id)]).exit_code == 1
 
 
-def test_not_solved_records_a_negative_phrasing_for_each_article_shown(
-    kb_app: HelpdeskApp, clock: FrozenClock
-) -> None:
+def test_not_solved_records_a_negative_phrasing_for_each_article_shown(kb_app: HelpdeskApp, clock: FrozenClock) -> None:
     chat = ConsoleChat(kb_app, ALICE)
     chat.say("paper jam in the printer")
     chat.say("3")  # [1] Read  [2] This solved it  [3] Not solved

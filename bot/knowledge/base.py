@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -52,7 +53,7 @@ def readings(text: str) -> list[str]:
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
     if len(sentences) < 2:
         return [text]
-    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
     return [text, *dict.fromkeys([*sentences, *pairs])]
 
 

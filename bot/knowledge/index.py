@@ -325,7 +325,9 @@ class Index:
             ):
                 corrections.append((tok, tok[1:]))
                 tok = tok[1:]
-            elif len(tok) >= 6 and tok.startswith("re") and tok.endswith(_FRENCH_VERB_ENDINGS) and self._re_prefixed(tok):
+            elif (
+                len(tok) >= 6 and tok.startswith("re") and tok.endswith(_FRENCH_VERB_ENDINGS) and self._re_prefixed(tok)
+            ):
                 corrections.append((tok, tok[2:]))  # French "re-" prefix: rebloque -> bloque
                 tok = tok[2:]
             out.append(tok)

@@ -168,7 +168,9 @@ def all_stems(token: str) -> tuple[str, ...]:
 
 
 _GREETINGS = _words("hi hello hey dear morning bonjour bonsoir salut coucou hallo dag goedemorgen goedemiddag beste")
-_ADDRESSEES = _words("team all everyone everybody guys folks equipe tous tout monde le la l helpdesk servicedesk it iedereen allemaal")
+_ADDRESSEES = _words(
+    "team all everyone everybody guys folks equipe tous tout monde le la l helpdesk servicedesk it iedereen allemaal"
+)
 
 
 def drop_greeting(tokens: list[str]) -> list[str]:
