@@ -1,10 +1,19 @@
-"""Evaluate the knowledge-base matcher on a labelled set (default: ../shared/kb-eval/dev).
+"""Evaluate the knowledge-base matcher on every labelled set in benchmarks/kb_sets/, side by side.
 
-hit@3 on in-scope messages (any expected id among the first 3 suggestions of ``search``),
-share of out-of-scope messages (``expect: []``) that get any suggestion, per language,
-side by side with two baselines: rapidfuzz WRatio over titles, and BM25 with a French stemmer.
+Each set is a folder with ``articles/*.md`` and ``queries.jsonl`` (``{"q", "expect", "lang"}``;
+``expect: []`` = out of scope). For every set, in the same run: the matcher, BM25 with a French
+stemmer and rapidfuzz WRatio over titles; hit@3 on in-scope messages (an expected id among the
+first 3 suggestions of ``search``), the share of out-of-scope messages given any suggestion, the
+"right outcome" share (in scope and hit, or out of scope and silent), per language. Then:
 
-    python benchmarks/kb_eval.py [--dataset DIR] [--threshold X] [--errors]
+* the dev -> unseen gap (``dev`` is the only set tuned on);
+* leave-one-set-out: the calibration refitted on every other set, tested on the one left out;
+* the two-halves learning effect: the in-scope messages of one half learned as confirmed
+  "This solved it" phrasings, the other half (and every out-of-scope message) evaluated with
+  and without them, both ways round;
+* a robustness variant: every message wrapped in a greeting, unrelated context and emotion.
+
+    python benchmarks/kb_eval.py [--sets dev,hospital] [--errors SET] [--fit SET] [--threshold X]
 """
 
 from __future__ import annotations
@@ -15,17 +24,21 @@ import math
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.kb_lifecycle.phrasings import clean_phrasing
 from bot.knowledge import Article, KnowledgeBase, load_articles
 from bot.knowledge.text import normalise, stem
 
-DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "kb-eval" / "dev"
+SETS_DIR = Path(__file__).resolve().parent / "kb_sets"
+TUNED_ON = "dev"
 Searcher = Callable[[str], list[str]]
 
 # A robustness variant (not a tuning target): every message wrapped in a greeting, unrelated
@@ -84,8 +97,10 @@ def bm25_baseline(articles: list[Article], min_score: float = 1.0) -> Searcher:
     return search
 
 
-def evaluate(name: str, search: Searcher, queries: list[dict[str, object]], errors: bool = False) -> dict[str, float]:
-    """Print and return hit@3 / out-of-scope figures of one searcher."""
+def evaluate(
+    name: str, search: Searcher, queries: list[dict[str, object]], errors: bool = False, quiet: bool = False
+) -> dict[str, float]:
+    """Print (unless ``quiet``) and return hit@3 / out-of-scope / right-outcome figures of one searcher."""
     hits: dict[str, list[int]] = defaultdict(list)
     oos: dict[str, list[int]] = defaultdict(list)
     start = time.perf_counter()
@@ -111,92 +126,209 @@ def evaluate(name: str, search: Searcher, queries: list[dict[str, object]], erro
 
     per_lang = "  ".join(f"{lang}: {rate(hits[lang])}" for lang in ("fr", "en", "nl"))
     oos_lang = "  ".join(f"{lang}: {rate(oos[lang])}" for lang in ("fr", "en", "nl"))
-    print(f"{name}")
-    print(f"  hit@3 in-scope      {rate(hits['all'])}   [{per_lang}]")
-    print(f"  out-of-scope suggested {rate(oos['all'])}   [{oos_lang}]")
-    print(f"  {1000 * elapsed / len(queries):.2f} ms/query")
-    return {
+    right = sum(hits["all"]) + len(oos["all"]) - sum(oos["all"])
+    result = {
         "hit@3": sum(hits["all"]) / max(1, len(hits["all"])),
         "oos": sum(oos["all"]) / max(1, len(oos["all"])),
+        "right": right / max(1, len(queries)),
+        "ms": 1000 * elapsed / max(1, len(queries)),
     }
+    if not quiet:
+        print(f"{name}")
+        print(f"  hit@3 in-scope      {rate(hits['all'])}   [{per_lang}]")
+        print(f"  out-of-scope suggested {rate(oos['all'])}   [{oos_lang}]")
+        print(f"  right outcome {result['right']:.2f}   {result['ms']:.2f} ms/query")
+    return result
 
 
-def fit_calibration(kb: KnowledgeBase, queries: list[dict[str, object]], l2: float = 1.0) -> None:
-    """Fit the logistic calibration (bot.knowledge.index.CAL_*) on the labelled messages and print it.
+def calibration_rows(kb: KnowledgeBase, queries: list[dict[str, object]]) -> list[tuple[list[float], int]]:
+    """Calibration examples: the 10 best candidates by lexical score of every message, 1 when expected."""
+    from bot.knowledge.index import Index
 
-    Examples are the 10 best candidates by lexical score of every message, labelled 1 when
-    the article is expected. L2-regularised, plain gradient descent on standardised features.
-    """
     index = kb._index
+    assert isinstance(index, Index)
     rows: list[tuple[list[float], int]] = []
     for q in queries:
         parsed = index.parse(str(q["q"]))
         expect = set(q["expect"])  # type: ignore[call-overload]
         for r in index.candidates(parsed, 10):
-            feats = list(index.features(parsed, r.score, list(r.matched), _anchored(index, parsed, r)))
+            feats = list(index.features(parsed, r.score, list(r.matched), index.anchored_weight(parsed, r)))
             rows.append((feats, int(r.article.id in expect)))
-    dim = len(rows[0][0])
-    mean = [sum(x[i] for x, _ in rows) / len(rows) for i in range(dim)]
-    std = [max(1e-6, (sum((x[i] - mean[i]) ** 2 for x, _ in rows) / len(rows)) ** 0.5) for i in range(dim)]
-    xs = [[(x[i] - mean[i]) / std[i] for i in range(dim)] for x, _ in rows]
-    ys = [y for _, y in rows]
-    w = [0.0] * dim
+    return rows
+
+
+def fit_calibration(rows: list[tuple[list[float], int]], l2: float = 1.0) -> tuple[float, tuple[float, ...]]:
+    """Fit the logistic calibration (bot.knowledge.index.CAL_*): L2-regularised gradient descent on
+    standardised features; returns (bias, weights) on the raw features."""
+    import numpy as np
+
+    x = np.array([r[0] for r in rows], dtype=float)
+    y = np.array([r[1] for r in rows], dtype=float)
+    mean, std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    z = (x - mean) / std
+    w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(3000):
-        gw = [l2 * wi / len(rows) for wi in w]
-        gb = 0.0
-        for x, y in zip(xs, ys, strict=True):
-            p = 1 / (1 + math.exp(-(b + sum(wi * xi for wi, xi in zip(w, x, strict=True)))))
-            for i in range(dim):
-                gw[i] += (p - y) * x[i] / len(rows)
-            gb += (p - y) / len(rows)
-        w = [wi - 0.5 * g for wi, g in zip(w, gw, strict=True)]
-        b -= 0.5 * gb
-    raw_w = [w[i] / std[i] for i in range(dim)]
-    raw_b = b - sum(w[i] * mean[i] / std[i] for i in range(dim))
-    print(f"fitted on {len(rows)} candidates ({sum(ys)} positive):")
-    print(f"CAL_BIAS = {raw_b:.3f}")
-    print(f"CAL_WEIGHTS = ({', '.join(f'{v:.3f}' for v in raw_w)})")
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + l2 * w / len(y))
+        b -= 0.5 * float((p - y).mean())
+    raw_w = w / std
+    raw_b = b - float((w * mean / std).sum())
+    return raw_b, tuple(float(v) for v in raw_w)
 
 
-def _anchored(index: object, parsed: object, scored: object) -> float:
-    """Recompute the title/tags-matched weight of a scored article (for the calibration fit)."""
-    from bot.knowledge.index import Index, ParsedQuery, ScoredArticle
+@contextmanager
+def calibration(bias: float, weights: tuple[float, ...]) -> Iterator[None]:
+    """Use another calibration for the duration of the block (benchmark only)."""
+    import bot.knowledge.index as index_module
 
-    assert isinstance(index, Index) and isinstance(parsed, ParsedQuery) and isinstance(scored, ScoredArticle)
-    return index.anchored_weight(parsed, scored)
+    saved = index_module.CAL_BIAS, index_module.CAL_WEIGHTS
+    index_module.CAL_BIAS, index_module.CAL_WEIGHTS = bias, weights
+    try:
+        yield
+    finally:
+        index_module.CAL_BIAS, index_module.CAL_WEIGHTS = saved
+
+
+@dataclass
+class EvalSet:
+    """One labelled set: its articles and messages."""
+
+    name: str
+    directory: Path
+    articles: list[Article]
+    queries: list[dict[str, object]]
+
+    @classmethod
+    def load(cls, directory: Path) -> EvalSet:
+        """Read ``articles/`` and ``queries.jsonl``."""
+        lines = (directory / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+        queries = [json.loads(line) for line in lines if line.strip()]
+        return cls(directory.name, directory, load_articles(directory / "articles"), queries)
+
+    def kb(self, threshold: float | None = None) -> KnowledgeBase:
+        """A fresh knowledge base over the set's articles."""
+        return KnowledgeBase.from_directory(self.directory / "articles", threshold=threshold)
+
+    def describe(self) -> str:
+        """Sizes."""
+        inside = sum(1 for q in self.queries if q["expect"])
+        langs = Counter(str(q["lang"]) for q in self.queries)
+        return (
+            f"{self.name}: {len(self.articles)} articles, {len(self.queries)} messages ({inside} in scope, "
+            f"{len(self.queries) - inside} out; {', '.join(f'{k} {v}' for k, v in sorted(langs.items()))})"
+        )
+
+
+def matcher(kb: KnowledgeBase) -> Searcher:
+    """The bot's suggestions (no user language: one article per group, best match)."""
+    return lambda q: [s.article.id for s in kb.search(q, limit=3)]
+
+
+def learning_effect(s: EvalSet, threshold: float | None) -> dict[str, float]:
+    """Replay in two halves: learn one half's in-scope messages as confirmed solutions, test the other."""
+    inside = [q for q in s.queries if q["expect"]]
+    outside = [q for q in s.queries if not q["expect"]]
+    halves = (inside[0::2], inside[1::2])
+    totals = {"before": 0.0, "after": 0.0, "oos_before": 0.0, "oos_after": 0.0}
+    for learn, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        kb = s.kb(threshold)
+        before = evaluate("", matcher(kb), test + outside, quiet=True)
+        learned: dict[str, list[str]] = {}
+        for q in learn:
+            learned.setdefault(str(q["expect"][0]), []).append(clean_phrasing(str(q["q"])))  # type: ignore[index]
+        kb.set_learned(learned, {})
+        after = evaluate("", matcher(kb), test + outside, quiet=True)
+        totals["before"] += before["hit@3"] / 2
+        totals["after"] += after["hit@3"] / 2
+        totals["oos_before"] += before["oos"] / 2
+        totals["oos_after"] += after["oos"] / 2
+    return totals
 
 
 def main() -> None:
     """Run the evaluation."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--sets", default=None, help="comma-separated set names (default: every folder)")
     parser.add_argument("--threshold", type=float, default=None)
-    parser.add_argument("--errors", action="store_true", help="list misses and false positives of the matcher")
-    parser.add_argument("--fit", action="store_true", help="fit the confidence calibration and print it")
-    parser.add_argument("--wrapped", action="store_true", help="wrap every message in greetings, context, emotion")
+    parser.add_argument("--errors", default=None, help="list misses and false positives of the matcher on SET")
+    parser.add_argument("--fit", default=None, help="fit the confidence calibration on SET and print it")
+    parser.add_argument("--wrapped", action="store_true", help="also evaluate messages wrapped in chatter")
+    parser.add_argument("--no-extras", action="store_true", help="skip leave-one-set-out and the learning replay")
     args = parser.parse_args()
-    articles = load_articles(args.dataset / "articles")
-    lines = (args.dataset / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-    queries = [json.loads(line) for line in lines if line.strip()]
-    if args.wrapped:
-        queries = wrapped(queries)
-    print(
-        f"{len(articles)} articles, {len(queries)} messages "
-        f"({sum(1 for q in queries if q['expect'])} in scope, {sum(1 for q in queries if not q['expect'])} out)\n"
-    )
-    evaluate("baseline: rapidfuzz WRatio over titles", wratio_baseline(articles), queries)
-    evaluate("baseline: BM25 + French Snowball stemmer", bm25_baseline(articles), queries)
-    kb = KnowledgeBase.from_directory(args.dataset / "articles", threshold=args.threshold)
+    names = args.sets.split(",") if args.sets else sorted(p.name for p in SETS_DIR.iterdir() if p.is_dir())
+    sets = [EvalSet.load(SETS_DIR / name) for name in names]
     if args.fit:
-        fit_calibration(kb, queries)
+        [chosen] = [s for s in sets if s.name == args.fit]
+        bias, weights = fit_calibration(calibration_rows(chosen.kb(), chosen.queries))
+        print(f"CAL_BIAS = {bias:.3f}\nCAL_WEIGHTS = ({', '.join(f'{v:.3f}' for v in weights)})")
         return
-    evaluate(
-        f"bot.knowledge matcher (threshold {kb.threshold})",
-        lambda q: [s.article.id for s in kb.search(q, limit=3)],
-        queries,
-        errors=args.errors,
-    )
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for s in sets:
+        print(f"\n## {s.describe()}" + ("  [tuned on]" if s.name == TUNED_ON else "  [never tuned on]"))
+        kb = s.kb(args.threshold)
+        summary[s.name] = {
+            "wratio": evaluate("baseline: rapidfuzz WRatio over titles", wratio_baseline(s.articles), s.queries),
+            "bm25": evaluate("baseline: BM25 + French Snowball stemmer", bm25_baseline(s.articles), s.queries),
+            "matcher": evaluate(
+                f"bot.knowledge matcher (threshold {kb.threshold})",
+                matcher(kb),
+                s.queries,
+                errors=args.errors == s.name,
+            ),
+        }
+        if args.wrapped:
+            summary[s.name]["wrapped"] = evaluate(
+                "bot.knowledge, messages wrapped in greetings/context/emotion", matcher(kb), wrapped(s.queries)
+            )
+    print("\n## Summary (hit@3 in scope / out of scope given a suggestion / right outcome)\n")
+    print("| set | matcher | BM25 + fr stemmer | WRatio titles |" + (" matcher, wrapped |" if args.wrapped else ""))
+    print("|---|---|---|---|" + ("---|" if args.wrapped else ""))
+
+    def cell(r: dict[str, float]) -> str:
+        return f"{r['hit@3']:.2f} / {100 * r['oos']:.0f} % / {r['right']:.2f}"
+
+    for name, row in summary.items():
+        extra = f" {cell(row['wrapped'])} |" if args.wrapped else ""
+        tag = " (tuned on)" if name == TUNED_ON else ""
+        print(f"| {name}{tag} | {cell(row['matcher'])} | {cell(row['bm25'])} | {cell(row['wratio'])} |{extra}")
+    unseen = [row["matcher"] for name, row in summary.items() if name != TUNED_ON]
+    if TUNED_ON in summary and unseen:
+        dev = summary[TUNED_ON]["matcher"]
+        hit = sum(r["hit@3"] for r in unseen) / len(unseen)
+        oos = sum(r["oos"] for r in unseen) / len(unseen)
+        print(
+            f"\ndev -> unseen gap (mean of {len(unseen)} unseen sets): hit@3 {dev['hit@3']:.2f} -> {hit:.2f} "
+            f"({hit - dev['hit@3']:+.2f}), out of scope suggested {100 * dev['oos']:.0f} % -> {100 * oos:.0f} % "
+            f"({100 * (oos - dev['oos']):+.0f} points)"
+        )
+    if args.no_extras:
+        return
+    if len(sets) > 1:
+        print("\n## Leave-one-set-out: calibration refitted on the other sets, tested on the one left out\n")
+        print("| left out | fitted on | hit@3 | out of scope suggested | right outcome | shipped calibration |")
+        print("|---|---|---|---|---|---|")
+        rows = {s.name: calibration_rows(s.kb(), s.queries) for s in sets}
+        for s in sets:
+            others = [r for name, rs in rows.items() if name != s.name for r in rs]
+            bias, weights = fit_calibration(others)
+            with calibration(bias, weights):
+                result = evaluate("", matcher(s.kb(args.threshold)), s.queries, quiet=True)
+            shipped = summary[s.name]["matcher"]
+            fitted_on = ", ".join(n for n in rows if n != s.name)
+            print(
+                f"| {s.name} | {fitted_on} | {result['hit@3']:.2f} | {100 * result['oos']:.0f} % | "
+                f"{result['right']:.2f} | {cell(shipped)} |"
+            )
+    print("\n## Learning: replay in two halves (learn one half's in-scope messages as solved, test the other)\n")
+    print("| set | hit@3 before | hit@3 after | out of scope before | out of scope after |")
+    print("|---|---|---|---|---|")
+    for s in sets:
+        e = learning_effect(s, args.threshold)
+        print(
+            f"| {s.name} | {e['before']:.2f} | {e['after']:.2f} | {100 * e['oos_before']:.0f} % | "
+            f"{100 * e['oos_after']:.0f} % |"
+        )
 
 
 if __name__ == "__main__":

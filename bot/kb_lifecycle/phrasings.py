@@ -7,9 +7,11 @@ Sources, each scrubbed of personal data like drafts are (:func:`bot.kb_lifecycle
 * ``/kbdraft N``: the ticket's description becomes a front-matter ``questions`` entry of the draft,
   so the published article carries it.
 
-Phrasings are matched like an article's title (the ``questions`` field of the index). A
-"Not solved" answer records the message as a ``not_solved`` phrasing of every article shown:
-similar messages then rank those articles lower (:meth:`bot.knowledge.KnowledgeBase.set_learned`).
+A message that shares at least half of its informative terms with a phrasing learned for an
+article is suggested that article (:meth:`bot.knowledge.KnowledgeBase.set_learned`): learning
+adds near-duplicates of confirmed wordings, it does not widen what an article matches. A "Not
+solved" answer records the message as a ``not_solved`` phrasing of every article shown: similar
+messages then rank those articles lower.
 ``helpdesk-bot kb phrasings ID`` lists them and removes one.
 """
 

@@ -86,6 +86,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._snapshot = _snapshot(directory) if directory is not None else {}
         self._learned: dict[str, tuple[str, ...]] = {}
+        self._learned_keys: dict[str, list[frozenset[str]]] = {}
         self._unhelpful: dict[str, list[frozenset[str]]] = {}
         self._unhelpful_texts: dict[str, tuple[str, ...]] = {}
         self._index = Index(articles, self._lexicon)
@@ -134,6 +135,8 @@ class KnowledgeBase:
         if limit <= 0:
             return []
         ranked = self._run(query, limit * 3 + 3, explain)
+        if self._learned_keys:
+            ranked = self._with_learned(query, ranked, explain)
         if self._unhelpful:
             ranked = sorted((self._lowered(query, s) for s in ranked), key=lambda s: -s.score)
         found = [s for s in ranked if s.score >= self.threshold]
@@ -198,20 +201,42 @@ class KnowledgeBase:
     UNHELPFUL_FACTOR: float = 0.5
     """... by this factor of its confidence."""
 
+    LEARNED_SIMILARITY: float = 0.5
+    """A message sharing at least this share of its informative terms with a phrasing learned for an
+    article (Jaccard similarity of their index keys) is suggested that article, with the similarity
+    as its confidence when that is higher than the matcher's."""
+
     def set_learned(self, positive: Mapping[str, Sequence[str]], negative: Mapping[str, Sequence[str]]) -> bool:
-        """Use the desk's learned phrasings: ``positive`` are matched like article titles, ``negative``
-        ("Not solved") lower an article for similar messages. Rebuilds the index when they changed."""
+        """Use the desk's learned phrasings: a message similar to a ``positive`` one (confirmed
+        solutions, /kblink) is suggested its article; ``negative`` ("Not solved") lower an article for
+        similar messages. Returns True when they changed."""
         learned = {k: tuple(v) for k, v in positive.items() if v}
         unhelpful = {k: tuple(v) for k, v in negative.items() if v}
         with self._lock:
             if learned == self._learned and unhelpful == self._unhelpful_texts:
                 return False
-            if learned != self._learned:
-                self._index = Index(self._index.articles, self._lexicon, learned)
-                self._learned = learned
+            self._learned = learned
+            self._learned_keys = {k: [self._term_keys(t) for t in v] for k, v in learned.items()}
             self._unhelpful_texts = unhelpful
             self._unhelpful = {k: [self._term_keys(t) for t in v] for k, v in unhelpful.items()}
             return True
+
+    def _with_learned(self, query: str, ranked: list[Suggestion], explain: bool) -> list[Suggestion]:
+        keys = self._term_keys(query)
+        if not keys:
+            return ranked
+        by_id = {s.article.id: s for s in ranked}
+        for article_id, phrasings in self._learned_keys.items():
+            similarity = max((len(keys & p) / len(keys | p) for p in phrasings if p), default=0.0)
+            if similarity < self.LEARNED_SIMILARITY:
+                continue
+            current = by_id.get(article_id)
+            article = current.article if current is not None else self.get(article_id)
+            if article is None or (current is not None and current.score >= similarity):
+                continue
+            explanation = self.explain(query, article_id) if explain else None
+            by_id[article_id] = Suggestion(article, similarity, explanation, query)
+        return sorted(by_id.values(), key=lambda s: -s.score)
 
     @property
     def learned(self) -> Mapping[str, tuple[str, ...]]:
@@ -252,7 +277,7 @@ class KnowledgeBase:
                 return False
             articles = load_articles(self._directory)
             lexicon = self._lexicon_for(self._directory)
-            self._index = Index(articles, lexicon, self._learned)
+            self._index = Index(articles, lexicon)
             self._translations = _translation_map(articles)
             self._lexicon = lexicon
             self._snapshot = snapshot

@@ -25,7 +25,7 @@ import heapq
 import math
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -41,6 +41,8 @@ from bot.knowledge.text import all_stems, drop_greeting, everyday_words, is_stop
 FIELDS: tuple[str, ...] = ("title", "tags", "questions", "body")
 FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "tags": 2.5, "questions": 2.0, "body": 1.0}
 FIELD_B: dict[str, float] = {"title": 0.3, "tags": 0.3, "questions": 0.6, "body": 0.75}
+ANCHOR_FIELDS: frozenset[str] = frozenset({"title", "tags", "questions"})
+"""Fields an author writes to say what the article is about: a match there is *anchored*."""
 K1 = 1.2
 # Postings are sorted by weight (impact-ordered). A question scans at most about
 # POSTING_BUDGET postings in all, split between its terms (never fewer than POSTING_MIN per
@@ -148,12 +150,9 @@ def _sigmoid(x: float) -> float:
 class Index:
     """Immutable inverted index over a list of articles with a given lexicon."""
 
-    def __init__(
-        self, articles: Sequence[Article], lexicon: Lexicon, learned: Mapping[str, Sequence[str]] | None = None
-    ) -> None:
+    def __init__(self, articles: Sequence[Article], lexicon: Lexicon) -> None:
         self.articles: tuple[Article, ...] = tuple(articles)
         self.lexicon = lexicon
-        self.learned: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (learned or {}).items() if v}
         self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
         self._weak = frozenset(lexicon.weak)
         self._context = frozenset(f"@{name}" for name in lexicon.context)
@@ -167,7 +166,7 @@ class Index:
             anchor_keys: set[str] = set()
             for name, text in self._fields(article).items():
                 tokens = tokenise(text)
-                if name != "body":
+                if name in ANCHOR_FIELDS:
                     surface.update(t for t in tokens if not is_stop_word(t))
                     anchor_keys.update(self.anchor_keys(tokens, article.lang))
                 keys = self.document_keys(tokens, article.lang)
@@ -218,12 +217,11 @@ class Index:
 
     # ------------------------------------------------------------------ analysis
     def _fields(self, article: Article) -> dict[str, str]:
-        """The indexed fields; ``questions`` holds the front-matter questions and the learned phrasings."""
-        questions = (*article.questions, *self.learned.get(article.id, ()))
+        """The indexed fields; ``questions`` holds the front-matter example questions."""
         return {
             "title": article.title,
             "tags": " ; ".join(article.tags),
-            "questions": " ; ".join(questions),
+            "questions": " ; ".join(article.questions),
             "body": article.body,
         }
 
