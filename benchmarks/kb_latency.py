@@ -138,6 +138,38 @@ def bench(size: int, n_queries: int, naive_queries: int) -> None:
     )
 
 
+def cold_start(runs: int = 5) -> None:
+    """Cold ``kb search`` in fresh processes, side by side with a bare interpreter start (median of ``runs``)."""
+    import subprocess
+
+    python = sys.executable
+    root = Path(__file__).resolve().parent.parent
+    search = (
+        "from bot.knowledge import KnowledgeBase, default_knowledge_dir;"
+        "KnowledgeBase.from_directory(default_knowledge_dir()).search('le vpn ne se connecte pas')"
+    )
+    cli = Path(python).with_name("helpdesk-bot")
+    commands = {
+        "python -c pass (baseline)": [python, "-c", "pass"],
+        "bundled KB: load + one search (bot.knowledge)": [python, "-c", search],
+        "helpdesk-bot kb search (whole CLI)": [str(cli), "kb", "search", "le vpn ne se connecte pas"],
+    }
+    print("\n| cold start, fresh process | median s | ratio to bare python |")
+    print("|---|---:|---:|")
+    base = 0.0
+    for name, command in commands.items():
+        if not Path(command[0]).exists():
+            continue
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(command, cwd=root, check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        median = statistics.median(times)
+        base = base or median
+        print(f"| {name} | {median:.2f} | {median / base:.1f}x |", flush=True)
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,6 +178,7 @@ def main() -> None:
     parser.add_argument(
         "--naive-queries", type=int, default=20_000, help="naive-scan query budget: N // size queries (at least 2)"
     )
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes per cold-start measurement")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -154,6 +187,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in (int(s) for s in args.sizes.split(",")):
         bench(size, args.queries, max(2, args.naive_queries // size))
+    if args.cold_runs:
+        cold_start(args.cold_runs)
 
 
 if __name__ == "__main__":

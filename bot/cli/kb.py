@@ -7,13 +7,18 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import Config, load_config
 from bot.errors import HelpdeskError, KnowledgeBaseError
 from bot.knowledge import KnowledgeBase, Suggestion, check_directory, default_knowledge_dir
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+# Only the knowledge package is imported up front: `kb search`, `kb check` and `kb list` never load
+# the configuration model (pydantic), the database layer or the plugins.
 
 _KNOWLEDGE_OPTION = click.option(
     "--knowledge",
@@ -177,6 +182,7 @@ def check(directory: Path) -> None:
 
 def _root_config() -> Config:
     """The configuration the ``helpdesk-bot --config`` option (or ./bot.toml) points to."""
+    from bot.config import load_config
     from bot.plugins import discover_adapters
 
     root = click.get_current_context().find_root()
