@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -18,15 +19,15 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.core import HelpdeskCore, KnowledgeSearch
+from bot.core import HelpdeskCore, KnowledgeSearch, always_direct
 from bot.db.engine import create_db_engine, upgrade_database
 from bot.db.models import Ticket
-from bot.db.uow import UnitOfWorkFactory, unit_of_work_factory
+from bot.db.uow import SqlUnitOfWorkFactory, unit_of_work_factory
 from bot.features import install_features
 from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
 from bot.outbox import OutboxDispatcher
-from bot.port import Event, Messenger, Place, Reply, User
+from bot.port import DirectPolicy, Event, Messenger, Place, Reply, User
 from bot.presenters import set_display_timezone
 from bot.roles import RoleDirectory
 from bot.tickets import TicketService
@@ -43,7 +44,7 @@ class HelpdeskApp:
 
     config: Config
     engine: Engine
-    uow: UnitOfWorkFactory
+    uow: SqlUnitOfWorkFactory
     clock: Clock
     roles: RoleDirectory
     knowledge: KnowledgeSearch
@@ -58,18 +59,58 @@ class HelpdeskApp:
     service_levels: ServiceLevels | None = None
     """Set by :func:`bot.sla.service.install`: due times, scheduler, escalation, visits."""
 
+    direct_policies: dict[str, DirectPolicy] = field(default_factory=dict)
+    """Per platform, the replies its adapter shows itself (see :meth:`deliver_directly`)."""
+
     def handle(self, event: Event) -> list[Reply]:
-        """Answer an event and wake the outbox so its notifications leave at once."""
-        replies = self.core.handle(event)
+        """Run ``event`` through the pipeline (:meth:`HelpdeskCore.process`), then deliver at once.
+
+        After the event's single commit, the outbox entries of the event's own chats are
+        delivered here, in the caller's thread (no polling delay: the answer to a message leaves
+        as soon as it is saved), and the background dispatcher is woken for the others (the
+        technicians' card, a requester's thread). Returns the replies the adapter shows itself.
+        A reply whose delivery fails stays in the outbox and is retried with backoff.
+        """
+        outcome = self.core.process(event, self.direct_policies.get(event.place.platform, always_direct))
+        if outcome.queued_chats:
+            self._deliver_now(outcome.queued_chats)
+        if not outcome.duplicate:
+            self.dispatcher.wake()
+        return list(outcome.direct)
+
+    def deliver_directly(self, platform: str, policy: DirectPolicy) -> None:
+        """Let ``platform``'s adapter show the replies ``policy`` picks; every other reply goes to the outbox.
+
+        A platform without a policy gets every reply back (the console, which shows them in the same
+        process and has nothing to retry).
+        """
+        self.direct_policies[platform] = policy
+
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
+        """Open a ticket from a complete form (see :meth:`HelpdeskCore.open_ticket_from_form`), then wake the
+        outbox so the confirmation and the technicians' card leave at once."""
+        replies = self.core.open_ticket_from_form(user, place, fields, event_id=event_id)
+        self._deliver_now((place.chat_id,))
         self.dispatcher.wake()
         return replies
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
-        """Open a ticket from a complete form (see :meth:`HelpdeskCore.open_ticket_from_form`), then wake the
-        outbox so the confirmation and the technicians' card leave at once."""
-        replies = self.core.open_ticket_from_form(user, place, fields)
-        self.dispatcher.wake()
-        return replies
+    def purge_processed_events(self) -> int:
+        """Forget processed events (and idle conversations) older than ``[bot] processed_events_hours``."""
+        before = self.clock.now() - timedelta(hours=self.config.bot.processed_events_hours)
+        with self.uow() as uow:
+            count = uow.processed.purge(before)
+            uow.conversations.purge_idle(before)
+            uow.commit()
+        return count
+
+    def _deliver_now(self, chat_ids: Sequence[str]) -> None:
+        try:
+            self.dispatcher.dispatch_due(chat_ids=chat_ids)
+        except Exception:
+            # Saved in the outbox: the background dispatcher retries it.
+            logger.exception("immediate delivery to %s failed; the outbox retries it", ", ".join(chat_ids))
 
     def register_messenger(self, messenger: Messenger) -> None:
         """Let the outbox deliver to ``messenger.platform``."""

@@ -58,6 +58,9 @@ class BotSection(_Section):
     """Language used when the platform gives no hint and for technician channels."""
     max_message_chars: int = Field(default=40_000, ge=1_000)
     """Longer messages are refused politely (the user keeps their text)."""
+    processed_events_hours: float = Field(default=72.0, gt=0)
+    """How long the identity of a handled platform event is kept to recognise a second delivery
+    (Slack retries within minutes; Telegram keeps undelivered updates for 24 hours)."""
 
 
 class DatabaseSection(_Section):

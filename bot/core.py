@@ -20,19 +20,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.db.models import SuggestionLog
-from bot.db.uow import UnitOfWorkFactory
+from bot.db.models import OutboxEntry, SuggestionLog
+from bot.db.uow import EventUnitOfWorkFactory, UnitOfWork
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand
 from bot.i18n import Translator, language_from_locale, translator
 from bot.intake import ConversationState, IntakeFlow
+from bot.outbox import encode_message
 from bot.port import (
     Attachment,
     Button,
     ButtonPress,
+    DirectPolicy,
     Event,
     OutgoingMessage,
     Place,
@@ -148,6 +151,23 @@ class KnowledgeSearch(Protocol):
         ...
 
 
+def always_direct(event: Event, reply: Reply) -> bool:
+    """The :data:`~bot.port.DirectPolicy` that keeps every reply for the caller (the console, tests)."""
+    return True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline did with one event."""
+
+    direct: tuple[Reply, ...] = ()
+    """Replies the adapter shows itself (its :data:`~bot.port.DirectPolicy`, and images)."""
+    queued_chats: tuple[str, ...] = ()
+    """Chats whose replies were written to the outbox: deliver there now."""
+    duplicate: bool = False
+    """The event was processed before: nothing was done."""
+
+
 def is_small_talk(text: str) -> bool:
     """Greetings, thanks and politeness only: no problem to look for."""
     words = re.findall(r"[\w']+|[\U0001F300-\U0001FAFF]", text.lower())
@@ -170,7 +190,7 @@ class HelpdeskCore:
         self,
         *,
         config: Config,
-        uow: UnitOfWorkFactory,
+        uow: EventUnitOfWorkFactory,
         clock: Clock,
         roles: RoleDirectory,
         tickets: TicketService,
@@ -232,28 +252,91 @@ class HelpdeskCore:
 
     # -- the entry point ----------------------------------------------------------------------
 
+    def process(self, event: Event, direct: DirectPolicy = always_direct) -> Outcome:
+        """The pipeline: handle one event in exactly one unit of work, committed once.
+
+        1. record ``event.event_id`` in ``processed_events`` — a duplicate delivery (the same
+           identity, from this process or another, now or after a restart) commits nothing and
+           answers nothing;
+        2. lock the conversation row (platform + chat + user), so that one conversation's events
+           are serialised across processes;
+        3. run the command, button or message (services join this unit of work);
+        4. write every reply to the outbox, except those ``direct`` keeps for the adapter (and
+           those carrying images);
+        5. commit once.
+
+        Never raises for an event's own failure. One error policy: a
+        :class:`~bot.errors.HelpdeskError` rolls the event's changes back and answers one polite
+        sentence in the user's language (the event stays recorded: a retry gets nothing more);
+        anything else is logged with its context, rolled back and answered with an apology, and
+        the event is not recorded, so a redelivery is processed afresh. The caller delivers
+        ``Outcome.direct`` and wakes the outbox for ``Outcome.queued_chats``.
+        """
+        now = self._clock.now()
+        platform = event.place.platform
+        with self._uow.event() as uow:
+            if event.event_id and not uow.processed.record(platform, event.event_id, now):
+                logger.info("%s event %s was already processed: skipped", platform, event.event_id)
+                return Outcome(duplicate=True)
+            uow.conversations.lock(platform, event.place.chat_id, event.user.id, now)
+            messages = self._run(event, uow)
+            replies = [Reply(event.place, message) for message in messages]
+            kept: list[Reply] = []
+            chats: list[str] = []
+            for reply in replies:
+                if reply.message.images or direct(event, reply):
+                    kept.append(reply)
+                    continue
+                uow.outbox.add(
+                    OutboxEntry(
+                        created_at=now,
+                        platform=reply.place.platform,
+                        chat_id=reply.place.chat_id,
+                        thread_id=reply.place.thread_id,
+                        purpose="reply",
+                        payload=encode_message(reply.message),
+                        next_attempt_at=now,
+                    )
+                )
+                if reply.place.chat_id not in chats:
+                    chats.append(reply.place.chat_id)
+            uow.commit()
+        return Outcome(direct=tuple(kept), queued_chats=tuple(chats))
+
     def handle(self, event: Event) -> list[Reply]:
-        """Answer one event. Never raises: errors become polite replies."""
+        """The pipeline with every reply returned for the caller to show (the console, tests)."""
+        return list(self.process(event).direct)
+
+    def _run(self, event: Event, uow: UnitOfWork) -> list[OutgoingMessage]:
+        """Run the event; on an error, roll back and answer per the error policy.
+
+        After a domain error the event is recorded again in the fresh transaction; when another
+        delivery of it recorded it meanwhile, nothing is answered.
+        """
         t = translator(self._config.bot.language)
         try:
             t = translator(self.language_of(event.user))
             if isinstance(event, SlashCommand):
-                messages = self._command(event, t)
-            elif isinstance(event, ButtonPress):
-                messages = self._button(event, t)
-            else:
-                messages = self._text(event, t)
+                return self._command(event, t)
+            if isinstance(event, ButtonPress):
+                return self._button(event, t)
+            return self._text(event, t)
         except HelpdeskError as error:
-            messages = [OutgoingMessage(self.explain_error(error, t), ephemeral=True)]
+            uow.restart()
+            if event.event_id and not uow.processed.record(event.place.platform, event.event_id, self._clock.now()):
+                return []
+            return [OutgoingMessage(self.explain_error(error, t), ephemeral=True)]
         except Exception:
             logger.exception(
-                "unexpected error on %s from %s in %s:%s",
+                "unexpected error on %s from %s in %s:%s (event %s)",
                 type(event).__name__,
                 event.user.key,
                 event.place.platform,
                 event.place.chat_id,
+                event.event_id or "without id",
             )
-            messages = [
+            uow.restart()
+            return [
                 OutgoingMessage(
                     t(
                         "Sorry, something went wrong on my side. Nothing you typed is lost; please try again in a "
@@ -262,7 +345,6 @@ class HelpdeskCore:
                     ephemeral=True,
                 )
             ]
-        return [Reply(event.place, message) for message in messages]
 
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""
@@ -285,15 +367,28 @@ class HelpdeskCore:
             for ticket in self._tickets.mine(user)
         ]
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
         """Open a ticket from a complete form (Slack's intake modal) instead of the conversation.
 
-        Raises :class:`~bot.errors.ValidationFailed` with ``field=<name>`` for the first bad field; the
-        confirmation itself reaches the requester through the outbox (it anchors the ticket's thread).
+        One unit of work, like :meth:`process`: ``event_id`` (the submission's identity) is recorded
+        with the ticket, so a second delivery of the same submission opens nothing and returns no
+        reply. Raises :class:`~bot.errors.ValidationFailed` with ``field=<name>`` for the first bad
+        field (nothing is committed, the form can be sent again); the confirmation itself reaches the
+        requester through the outbox (it anchors the ticket's thread). The returned reply is the
+        short acknowledgement the adapter shows in the form.
         """
-        t = translator(self.language_of(user))
-        draft = self._intake.draft_from_form(user, fields, t)
-        ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
+        now = self._clock.now()
+        with self._uow.event() as uow:
+            if event_id and not uow.processed.record(place.platform, event_id, now):
+                logger.info("%s form %s was already processed: skipped", place.platform, event_id)
+                return []
+            uow.conversations.lock(place.platform, place.chat_id, user.id, now)
+            t = translator(self.language_of(user))
+            draft = self._intake.draft_from_form(user, fields, t)
+            ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
+            uow.commit()
         return [
             Reply(
                 place,
@@ -858,16 +953,21 @@ class HelpdeskCore:
                 uow.commit()
 
     def _load(self, user: User, place: Place) -> ConversationState:
+        # Inside an event the row is already in the session (locked by the pipeline): no statement.
         with self._uow() as uow:
             row = uow.conversations.get(place.platform, place.chat_id, user.id)
             return ConversationState(row.state, dict(row.data)) if row else ConversationState()
 
     def _save(self, user: User, place: Place, conv: ConversationState) -> None:
         with self._uow() as uow:
-            if conv.state == "idle" and not conv.data:
-                uow.conversations.delete(place.platform, place.chat_id, user.id)
-            else:
-                uow.conversations.save(place.platform, place.chat_id, user.id, conv.state, conv.data, self._clock.now())
+            row = uow.conversations.get(place.platform, place.chat_id, user.id)
+            if row is not None and row.state == conv.state and row.data == conv.data:
+                return
+            if row is None and conv.state == "idle" and not conv.data:
+                return
+            # An idle conversation keeps its row (the pipeline locks it on every event); the purge job
+            # removes idle rows that stay untouched for [bot] processed_events_hours.
+            uow.conversations.save(place.platform, place.chat_id, user.id, conv.state, conv.data, self._clock.now())
             uow.commit()
 
     def _clear(self, user: User, place: Place) -> None:

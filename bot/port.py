@@ -17,6 +17,7 @@ adapter escapes it for its own markup before sending. Images (the charts of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -84,6 +85,8 @@ class TextMessage:
     place: Place
     text: str
     attachments: tuple[Attachment, ...] = ()
+    event_id: str = ""
+    """The platform's identity of this event (see :data:`Event`)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class ButtonPress:
     value: str
     message_id: str | None = None
     """The platform id of the message that carried the button, when known."""
+    event_id: str = ""
+    """The platform's identity of this event (see :data:`Event`)."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +114,31 @@ class SlashCommand:
     name: str
     args: str = ""
     attachments: tuple[Attachment, ...] = ()
+    event_id: str = ""
+    """The platform's identity of this event (see :data:`Event`)."""
 
 
 Event = TextMessage | ButtonPress | SlashCommand
-"""Everything an adapter can hand to the core."""
+"""Everything an adapter can hand to the core.
+
+Every event an adapter builds carries ``event_id``, the platform's identity of the delivery,
+stable across the platform's retries: Slack ``event:<event_id>`` (Events API), ``action:<trigger_id>``
+(buttons), ``view:<view id>:<hash>`` (modal submissions), ``command:<trigger_id>`` (slash commands);
+Telegram ``update:<update_id>``; the console ``line:<uuid>``. The core records it in the
+``processed_events`` table in the event's own transaction, so a second delivery — a retry that
+reaches another process, or a redelivery after a restart — commits nothing and answers nothing.
+An empty ``event_id`` (an event the core builds itself, or a test's) is never deduplicated.
+"""
+
+
+DirectPolicy = Callable[["Event", "Reply"], bool]
+"""An adapter's choice of the replies it shows itself instead of through the outbox.
+
+The core writes every reply to the outbox in the event's transaction, except those this
+returns ``True`` for (and those carrying images, which the outbox does not carry): what only
+exists during the interaction — Slack ephemeral answers through ``response_url``, a prompt
+modal opened with a trigger id that expires after 3 seconds, a Telegram callback alert.
+"""
 
 
 @dataclass(frozen=True)

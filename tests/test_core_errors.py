@@ -26,7 +26,8 @@ def test_huge_message_is_refused_politely_and_nothing_is_saved(app: HelpdeskApp,
     assert f"at most {limit}" in reply.message.text
     assert "Nothing was saved" in reply.message.text
     with app.uow() as uow:
-        assert uow.conversations.get("console", "dm:alice", "alice") is None
+        row = uow.conversations.get("console", "dm:alice", "alice")
+        assert row is None or (row.state, row.data) == ("idle", {})
         assert uow.tickets.queue() == []
     # Exactly at the limit is still a message.
     replies = app.handle(TextMessage(requester.user, requester.place, "x" * limit))

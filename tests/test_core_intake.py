@@ -53,7 +53,8 @@ def reach(chat: ConsoleChat, step: int, problem: str = PROBLEM) -> list[str]:
 def conversation_state(app: HelpdeskApp, chat: ConsoleChat) -> str | None:
     with app.uow() as uow:
         row = uow.conversations.get("console", chat.place.chat_id, chat.user.id)
-        return row.state if row else None
+        # An idle conversation keeps its row (the pipeline locks it on every event).
+        return row.state if row and row.state != "idle" else None
 
 
 def ticket_count(app: HelpdeskApp) -> int:

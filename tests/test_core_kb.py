@@ -136,7 +136,8 @@ def test_greetings_and_thanks_get_no_suggestion_and_no_ticket(
     assert ("You're welcome!" in screen) or ("Hello Alice!" in screen)
     assert logs(app) == []
     with app.uow() as uow:
-        assert uow.conversations.get("console", "dm:alice", "alice") is None
+        row = uow.conversations.get("console", "dm:alice", "alice")
+        assert row is None or (row.state, row.data) == ("idle", {})
 
 
 def test_thanks_get_you_are_welcome_and_greetings_a_hello(requester: ConsoleChat, assert_dialog: AssertDialog) -> None:

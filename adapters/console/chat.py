@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -147,21 +148,23 @@ class ConsoleChat:
         return [self.place.chat_id, self.triage.chat_id] if self.technician else [self.place.chat_id]
 
     def to_event(self, line: str) -> Event:
-        """The one place that turns a typed line into a core event."""
+        """The one place that turns a typed line into a core event (each line has an id of its own)."""
         text = line.rstrip("\n")
         stripped = text.strip()
+        line_id = f"line:{uuid.uuid4().hex}"
         if stripped.isdigit() and self._buttons and 1 <= int(stripped) <= len(self._buttons):
-            return ButtonPress(self.user, self._buttons_place, self._buttons[int(stripped) - 1].value)
+            value = self._buttons[int(stripped) - 1].value
+            return ButtonPress(self.user, self._buttons_place, value, event_id=line_id)
         if stripped.startswith("/") and len(stripped) > 1:
             name, _, args = stripped[1:].partition(" ")
-            return SlashCommand(self.user, self.place, name.lower(), args.strip())
+            return SlashCommand(self.user, self.place, name.lower(), args.strip(), event_id=line_id)
         thread = _THREAD_LINE.match(stripped)
         if thread:
             # Technicians answer under the ticket's card in the triage chat; requesters in their own chat.
             where = self.triage if self.technician else self.place
-            return TextMessage(self.user, where.in_thread(f"#{thread.group(1)}"), thread.group(2))
+            return TextMessage(self.user, where.in_thread(f"#{thread.group(1)}"), thread.group(2), event_id=line_id)
         answer_place, self._text_place = self._text_place, None
-        return TextMessage(self.user, answer_place or self.place, text)
+        return TextMessage(self.user, answer_place or self.place, text, event_id=line_id)
 
     def say(self, line: str) -> list[str]:
         """Send one line as this user; returns every line the terminal shows in answer."""

@@ -18,7 +18,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,7 +48,18 @@ from adapters.slack.render import (
 )
 from bot.errors import HelpdeskError, ValidationFailed
 from bot.i18n import language_from_locale, translator
-from bot.port import Event, Messenger, OutgoingMessage, Place, Reply, TextMessage, User
+from bot.port import (
+    ButtonPress,
+    DirectPolicy,
+    Event,
+    Messenger,
+    OutgoingMessage,
+    Place,
+    Reply,
+    SlashCommand,
+    TextMessage,
+    User,
+)
 from bot.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -65,8 +75,10 @@ class HelpdeskCoreLike(Protocol):
         """Handle one event; user errors come back as polite replies."""
         ...
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
-        """Open a ticket from the intake modal; raises :class:`ValidationFailed` on a bad field."""
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
+        """Open a ticket from the intake modal (once per ``event_id``); raises :class:`ValidationFailed`."""
         ...
 
     def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
@@ -91,11 +103,17 @@ class HelpdeskAppLike(Protocol):
         ...
 
     def handle(self, event: Event) -> list[Reply]:
-        """The core's ``handle``, waking the outbox dispatcher afterwards."""
+        """The pipeline; returns the replies :func:`direct_reply` kept for the adapter."""
         ...
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
-        """The core's form intake, waking the outbox dispatcher afterwards."""
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
+        """The core's form intake, delivering its outbox entries afterwards."""
+        ...
+
+    def deliver_directly(self, platform: str, policy: DirectPolicy) -> None:
+        """Keep the replies ``policy`` picks for the adapter; the others go through the outbox."""
         ...
 
     @property
@@ -110,6 +128,25 @@ class HelpdeskAppLike(Protocol):
     def register_messenger(self, messenger: Messenger) -> None:
         """Let the outbox reach Slack."""
         ...
+
+
+def direct_reply(event: Event, reply: Reply) -> bool:
+    """The Slack :data:`~bot.port.DirectPolicy`: which replies the adapter shows itself.
+
+    Every other reply is written to the outbox in the event's transaction and delivered (and
+    retried through an outage) by the dispatcher. Kept here, because Slack offers them only
+    during the interaction, and delivered once, best effort, after the commit:
+
+    * ephemeral replies — only the sender sees them (``response_url`` of the command or button,
+      else ``chat.postEphemeral``); Slack does not keep them either;
+    * answers to a command or a button outside a DM — a question becomes a prompt modal opened
+      with the interaction's ``trigger_id`` (valid 3 seconds), and when the bot is not in the
+      channel the answer falls back to ``response_url``.
+    """
+    if reply.message.ephemeral:
+        return True
+    outside_dm = not reply.place.chat_id.startswith("D")
+    return outside_dm and isinstance(event, SlashCommand | ButtonPress)
 
 
 class WorkerPool(ThreadPoolExecutor):
@@ -145,32 +182,6 @@ class WorkerPool(ThreadPoolExecutor):
         """Block until no work is pending; False if ``timeout`` elapsed first."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-
-class Deduplicator:
-    """Remembers recently seen keys (event ids), so that a retried or duplicated event runs once.
-
-    Bounded: the oldest keys are forgotten first. Slack retries within minutes, so a few
-    thousand keys cover every retry of a busy workspace.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str | None) -> bool:
-        """True the first time ``key`` is seen (and for ``None``: nothing to compare)."""
-        if not key:
-            return True
-        with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return False
-            self._seen[key] = None
-            if len(self._seen) > self._capacity:
-                self._seen.popitem(last=False)
-            return True
 
 
 class SlackDirectory:
@@ -256,7 +267,6 @@ class SlackAdapter:
         # button (Slack's 3-second limit); the database and Web API work runs in ``workers``.
         self.listeners = WorkerPool(max(32, 4 * config.workers), name="slack-listener")
         self.workers = WorkerPool(config.workers, name="slack-worker")
-        self.dedup = Deduplicator()
         self._grant_role = grant_role
         self._http: SlackHTTPServer | None = None
         self._socket: SocketModeHandler | None = None
@@ -345,22 +355,20 @@ class SlackAdapter:
     def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         if not ev.is_person_message(event, context.bot_user_id) or not ev.is_direct_message(event):
             return
-        if not self._first_time(body, event):
-            return
-        self._later(self._handle_message, event, context.bot_user_id)
+        self._later(self._handle_message, event, ev.event_identity(body, event), context.bot_user_id)
 
-    def _handle_message(self, event: dict[str, Any], bot_user_id: str | None) -> None:
+    def _handle_message(self, event: dict[str, Any], event_id: str, bot_user_id: str | None) -> None:
         user = self.directory.user(str(event["user"]))
-        message = ev.text_message(event, user, bot_user_id=bot_user_id)
+        message = ev.text_message(event, user, bot_user_id=bot_user_id, event_id=event_id)
         self._run(message, Origin(user.id, message.place))
 
     def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         """A mention in a channel: the conversation moves to the user's DM (a short note says so)."""
-        if not event.get("user") or event.get("bot_id") or not self._first_time(body, event):
+        if not event.get("user") or event.get("bot_id"):
             return
-        self._later(self._handle_mention, event, context.bot_user_id)
+        self._later(self._handle_mention, event, ev.event_identity(body, event), context.bot_user_id)
 
-    def _handle_mention(self, event: dict[str, Any], bot_user_id: str | None) -> None:
+    def _handle_mention(self, event: dict[str, Any], event_id: str, bot_user_id: str | None) -> None:
         user_id = str(event["user"])
         user = self.directory.user(user_id)
         channel = str(event.get("channel") or "")
@@ -376,7 +384,7 @@ class SlackAdapter:
         except (SlackClientError, OSError) as error:
             logger.error("cannot move the conversation of %s to a DM: %s", user_id, error)
             return
-        message = ev.text_message(event, user, dm, bot_user_id=bot_user_id)
+        message = ev.text_message(event, user, dm, bot_user_id=bot_user_id, event_id=event_id)
         if message.text or message.attachments:
             self._run(message, Origin(user_id, dm))
 
@@ -449,8 +457,6 @@ class SlackAdapter:
             ack(response_action="errors", errors=errors)
             return
         ack(response_action="update", view=notice_modal(locale, text_for(locale, "pending")))
-        if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
-            return
         self._later(self._open_ticket_from_form, user_id, view, fields, metadata, locale)
 
     def _open_ticket_from_form(
@@ -460,7 +466,7 @@ class SlackAdapter:
         try:
             user = self.directory.user(user_id)
             dm = self.directory.dm_place(user_id)
-            replies = self.core.open_ticket_from_form(user, dm, fields)
+            replies = self.core.open_ticket_from_form(user, dm, fields, event_id=ev.view_identity(view))
         except ValidationFailed as error:
             problem = _translate(error, locale)
             self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
@@ -470,6 +476,8 @@ class SlackAdapter:
             problem = text_for(locale, "failed")
             self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
             return
+        if not replies:
+            return  # a second delivery of a submission already turned into a ticket
         self._deliver(replies, Origin(user_id, dm))
         summary = "\n\n".join(reply.message.text for reply in replies if reply.message.text)
         self._update_view(view_id, notice_modal(locale, summary, title_key="created_title"))
@@ -485,14 +493,13 @@ class SlackAdapter:
             )
             return
         ack()
-        if not self.dedup.first_time(f"view:{view.get('id')}:{view.get('hash')}"):
-            return
-        self._later(self._answer_prompt, str((body.get("user") or {}).get("id") or ""), metadata, answer)
+        user_id = str((body.get("user") or {}).get("id") or "")
+        self._later(self._answer_prompt, user_id, metadata, answer, ev.view_identity(view))
 
-    def _answer_prompt(self, user_id: str, metadata: dict[str, str], answer: str) -> None:
+    def _answer_prompt(self, user_id: str, metadata: dict[str, str], answer: str, event_id: str) -> None:
         user = self.directory.user(user_id)
         place = Place(ev.PLATFORM, metadata.get("channel", ""), metadata.get("thread") or None)
-        self._run(TextMessage(user, place, answer), Origin(user.id, place))
+        self._run(TextMessage(user, place, answer, event_id=event_id), Origin(user.id, place))
 
     def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         logger.error("unhandled error in a Slack listener (%s): %r", body.get("type"), error)
@@ -509,14 +516,6 @@ class SlackAdapter:
             work(*args)
         except Exception:
             logger.exception("Slack work %s failed", getattr(work, "__name__", work))
-
-    def _first_time(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-        """False for a retried or duplicated event (same event id, or same message ts in the channel)."""
-        fresh_id = self.dedup.first_time(f"event:{body.get('event_id')}" if body.get("event_id") else None)
-        fresh_ts = self.dedup.first_time(
-            f"ts:{event.get('channel')}:{event.get('ts')}:{event.get('type')}" if event.get("ts") else None
-        )
-        return fresh_id and fresh_ts
 
     def _run(self, event: Event, origin: Origin) -> None:
         """Hand ``event`` to the core and show its replies; an unexpected failure gets an apology."""
@@ -752,8 +751,10 @@ class _AppCore:
     def handle(self, event: Event) -> list[Reply]:
         return self._app.handle(event)
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
-        return self._app.open_ticket_from_form(user, place, fields)
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
+        return self._app.open_ticket_from_form(user, place, fields, event_id=event_id)
 
     def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
         return self._app.core.open_tickets_for(user)
@@ -776,4 +777,5 @@ def build_slack_adapter(app: HelpdeskAppLike, config: SlackConfig) -> SlackAdapt
     if config.triage_channel:
         app.add_technician_place(Place(ev.PLATFORM, config.triage_channel))
     app.register_messenger(adapter.messenger)
+    app.deliver_directly(ev.PLATFORM, direct_reply)
     return adapter

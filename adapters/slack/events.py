@@ -135,8 +135,33 @@ def message_place(event: Payload) -> Place:
     return Place(PLATFORM, str(event.get("channel", "")), event.get("thread_ts") or None)
 
 
+def event_identity(body: Payload, event: Payload) -> str:
+    """The identity of an Events API delivery of a message.
+
+    A message is identified by its channel and ``ts`` (``message:<channel>:<ts>``): the same on
+    every retry (``X-Slack-Retry-Num``), and also when Slack delivers one message under two
+    event ids (a ``message.im`` and an ``app_mention`` of the same DM). Without a ``ts`` the
+    ``event_id`` identifies it (``event:<event_id>``).
+    """
+    if event.get("ts") and event.get("channel"):
+        return f"message:{event.get('channel')}:{event.get('ts')}"
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return ""
+
+
+def view_identity(view: Payload) -> str:
+    """The identity of a modal submission: ``view:<view id>:<hash>``."""
+    return f"view:{view.get('id')}:{view.get('hash')}" if view.get("id") else ""
+
+
 def text_message(
-    event: Payload, user: User, place: Place | None = None, *, bot_user_id: str | None = None
+    event: Payload,
+    user: User,
+    place: Place | None = None,
+    *,
+    bot_user_id: str | None = None,
+    event_id: str = "",
 ) -> TextMessage:
     """A ``message`` or ``app_mention`` event → :class:`TextMessage` (the bot's own mention removed)."""
     raw = strip_leading_mention(str(event.get("text") or ""), bot_user_id)
@@ -145,6 +170,7 @@ def text_message(
         place=place or message_place(event),
         text=slack_text_to_plain(raw).strip(),
         attachments=attachments_from_files(event.get("files")),
+        event_id=event_id,
     )
 
 
@@ -166,7 +192,14 @@ def slash_command_name(body: Payload) -> str:
 def slash_command(body: Payload, user: User) -> SlashCommand:
     """``/helpdesk assign 42 <@U2|eve>`` → ``SlashCommand(name="assign", args="42 U2")``."""
     name, args = parse_command_text(slack_text_to_plain(str(body.get("text") or ""), mentions_as_ids=True))
-    return SlashCommand(user=user, place=Place(PLATFORM, str(body.get("channel_id") or "")), name=name, args=args)
+    trigger = str(body.get("trigger_id") or "")
+    return SlashCommand(
+        user=user,
+        place=Place(PLATFORM, str(body.get("channel_id") or "")),
+        name=name,
+        args=args,
+        event_id=f"command:{trigger}" if trigger else "",
+    )
 
 
 def button_press(body: Payload, action: Payload, user: User) -> ButtonPress:
@@ -176,11 +209,19 @@ def button_press(body: Payload, action: Payload, user: User) -> ButtonPress:
     channel: Payload = body.get("channel") or {}
     chat_id = str(channel.get("id") or container.get("channel_id") or "")
     thread = container.get("thread_ts") or message.get("thread_ts") or None
+    trigger = str(body.get("trigger_id") or "")
+    if trigger:
+        identity = f"action:{trigger}"
+    elif action.get("action_ts"):
+        identity = f"action:{chat_id}:{action.get('action_id')}:{action.get('action_ts')}"
+    else:
+        identity = ""
     return ButtonPress(
         user=user,
         place=Place(PLATFORM, chat_id, thread),
         value=str(action.get("value") or ""),
         message_id=container.get("message_ts") or message.get("ts") or None,
+        event_id=identity,
     )
 
 

@@ -16,7 +16,7 @@ from bot.db.callbacks import CallbackDataStore
 from bot.plugins import AdapterSpec
 from bot.port import Place
 
-from .app import TelegramAdapter
+from .app import TelegramAdapter, direct_reply
 from .config import TelegramConfig
 from .events import PLATFORM
 
@@ -40,6 +40,7 @@ def build_telegram_adapter(app: HelpdeskApp, config: TelegramConfig) -> Telegram
     if config.technicians_chat is not None:
         app.add_technician_place(Place(PLATFORM, str(config.technicians_chat)))
     app.register_messenger(adapter.messenger)
+    app.deliver_directly(PLATFORM, direct_reply)
     return adapter
 
 

@@ -27,7 +27,6 @@ import logging
 import os
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +50,16 @@ ALLOWED_UPDATES = ("message", "callback_query")
 _MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile's limit on Telegram's public server
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def direct_reply(event: Event, reply: Reply) -> bool:
+    """The Telegram :data:`~bot.port.DirectPolicy`: only a button's ephemeral answer stays with the adapter.
+
+    It is shown as the callback query's alert, which exists only while the press is being
+    answered. Every other reply is written to the outbox in the event's transaction and
+    delivered (and retried through an outage) by the dispatcher.
+    """
+    return isinstance(event, ButtonPress) and reply.message.ephemeral
 
 
 class CoreLike(Protocol):
@@ -90,7 +99,6 @@ class TelegramAdapter:
         core: CoreLike,
         *,
         after_handle: Callable[[], object] | None = None,
-        dedup_capacity: int = 10_000,
         limiter: FloodLimiter | None = None,
         callback_store: CallbackStore | None = None,
     ) -> None:
@@ -107,8 +115,6 @@ class TelegramAdapter:
             lambda: self.outbound, lambda: self._loop, timeout=config.request_timeout
         )
         self._after_handle = after_handle
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._dedup_capacity = dedup_capacity
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._ctx: EventContext | None = None
         self._thread: threading.Thread | None = None
@@ -241,14 +247,6 @@ class TelegramAdapter:
 
     # ---------------------------------------------------------------- updates
 
-    def _first_time(self, update_id: int) -> bool:
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        while len(self._seen) > self._dedup_capacity:
-            self._seen.popitem(last=False)
-        return True
-
     def _lock_for(self, chat_id: str) -> asyncio.Lock:
         lock = self._chat_locks.get(chat_id)
         if lock is None:
@@ -265,9 +263,8 @@ class TelegramAdapter:
         return self._ctx
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self._first_time(update.update_id):
-            logger.info("Update %s was already handled: skipped", update.update_id)
-            return
+        # No deduplication here: the event carries ``update:<update_id>`` and the core's pipeline
+        # records it in the database, so a redelivered update is skipped by every process.
         message = update.message
         if message is not None and self._learn_chat(message):
             return

@@ -116,7 +116,7 @@ def _thread_of(message: Message, ctx: EventContext) -> str | None:
     return None
 
 
-def _message_event(message: Message, ctx: EventContext) -> Event | None:
+def _message_event(message: Message, ctx: EventContext, event_id: str = "") -> Event | None:
     tg_user = message.from_user
     if tg_user is None or tg_user.is_bot:
         return None
@@ -128,16 +128,23 @@ def _message_event(message: Message, ctx: EventContext) -> Event | None:
     place = Place(PLATFORM, str(message.chat.id), _thread_of(message, ctx))
     command = parse_command(text, ctx.bot_username)
     if command is not None:
-        return SlashCommand(user=user, place=place, name=command[0], args=command[1], attachments=attachments)
+        return SlashCommand(
+            user=user, place=place, name=command[0], args=command[1], attachments=attachments, event_id=event_id
+        )
     if text.startswith("/"):
         return None  # a command for another bot in a group
     if message.chat.type != message.chat.PRIVATE and place.thread_id is None:
         return None  # group chatter that does not address the bot
-    return TextMessage(user=user, place=place, text=text, attachments=attachments)
+    return TextMessage(user=user, place=place, text=text, attachments=attachments, event_id=event_id)
 
 
 def to_event(update: Update, ctx: EventContext) -> Event | None:
-    """Translate one update; ``None`` when it means nothing to the helpdesk core."""
+    """Translate one update; ``None`` when it means nothing to the helpdesk core.
+
+    The event's identity is ``update:<update_id>``: Telegram delivers an update again (after a
+    lost ``getUpdates`` confirmation, a webhook retry, a restart) under the same id.
+    """
+    event_id = f"update:{update.update_id}"
     query = update.callback_query
     if query is not None:
         if query.message is None or query.data is None:
@@ -151,8 +158,9 @@ def to_event(update: Update, ctx: EventContext) -> Event | None:
             place=Place(PLATFORM, str(carrier.chat.id), thread),
             value=ctx.decode_callback(query.data),
             message_id=str(carrier.message_id),
+            event_id=event_id,
         )
     message = update.message
     if message is None:
         return None  # edits, channel posts, member updates
-    return _message_event(message, ctx)
+    return _message_event(message, ctx, event_id)

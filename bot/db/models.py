@@ -452,3 +452,20 @@ class KbLearnedPhrasing(Base):
         UniqueConstraint("article_id", "kind", "source", name="uq_kb_learned_phrasings_source"),
         Index("ix_kb_learned_phrasings_article", "article_id"),
     )
+
+
+class ProcessedEvent(Base):
+    """One platform event the core has handled: its identity, written in the event's own transaction.
+
+    The primary key makes a second delivery of the same event (a Slack retry reaching another
+    process, a Telegram update fetched again after a restart) find its row and commit nothing.
+    Rows older than ``[bot] processed_events_hours`` are purged by the scheduler.
+    """
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_processed_events_at", "processed_at"),)

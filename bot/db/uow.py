@@ -1,19 +1,27 @@
 """Repositories and the unit of work: the only code that speaks SQL.
 
-A :class:`UnitOfWork` is one transaction. Services open one per user action, change
-tickets through the repositories, append audit events and outbox entries, and
-commit once, so a change and the notifications it causes are saved together or
-not at all.
+A :class:`UnitOfWork` is one transaction. Services change tickets through the
+repositories, append audit events and outbox entries, and commit once, so a change
+and the notifications it causes are saved together or not at all.
+
+Incoming events run in one *event* unit of work (:meth:`SqlUnitOfWorkFactory.event`):
+while it is current, every ``uow()`` a service opens joins it (a :class:`JoinedUnitOfWork`
+sharing its session, whose ``commit()`` only flushes), so an event's conversation, ticket
+changes, audit events, outbox entries and processed-event row are committed together,
+once, by the pipeline in :meth:`bot.core.HelpdeskCore.process`. Outside an event (the
+outbox dispatcher, scheduled jobs, the CLI) ``uow()`` is a transaction of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +34,7 @@ from bot.db.models import (
     OutboxEntry,
     Problem,
     ProblemLink,
+    ProcessedEvent,
     Satisfaction,
     SlaAction,
     SuggestionLog,
@@ -259,6 +268,61 @@ class ConversationRepository:
         if row is not None:
             self.session.delete(row)
 
+    def lock(self, platform: str, chat_id: str, user_id: str, now: datetime) -> Conversation:
+        """The conversation row, created idle when missing, locked until the end of the transaction.
+
+        One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement: on PostgreSQL the
+        conflicting row stays locked (like ``SELECT … FOR UPDATE``) until commit, so two
+        processes handling events of one conversation take turns; on SQLite the event's
+        ``BEGIN IMMEDIATE`` already serialises writers. The row is in the session's identity
+        map afterwards: the core's later ``get`` costs no statement.
+        """
+        table = Conversation.__table__
+        values = {
+            "platform": platform,
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "state": "idle",
+            "data": {},
+            "updated_at": now,
+        }
+        stmt: Any = _dialect_insert(self.session)(Conversation).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "chat_id", "user_id"], set_={"state": table.c.state}
+        ).returning(Conversation)
+        row: Conversation = self.session.scalars(stmt, execution_options={"populate_existing": True}).one()
+        return row
+
+    def purge_idle(self, before: datetime) -> int:
+        """Delete idle conversations untouched since ``before``; returns how many."""
+        result = self.session.execute(
+            delete(Conversation).where(Conversation.state == "idle", Conversation.updated_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class ProcessedEventRepository:
+    """Identities of the platform events already handled (see :class:`~bot.db.models.ProcessedEvent`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, platform: str, event_id: str, now: datetime) -> bool:
+        """Record an event; ``False`` when it was already recorded (a duplicate delivery).
+
+        ``INSERT … ON CONFLICT DO NOTHING``: on PostgreSQL a second process inserting the same
+        key while the first one's transaction is open waits for it, then finds the row
+        (duplicate) — or inserts it, if the first one rolled back.
+        """
+        return _insert_ignore(
+            self.session, ProcessedEvent, {"platform": platform, "event_id": event_id, "processed_at": now}
+        )
+
+    def purge(self, before: datetime) -> int:
+        """Forget events processed before ``before``; returns how many rows went."""
+        result = self.session.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
 
 class PreferenceRepository:
     """Per-user preferences."""
@@ -482,23 +546,28 @@ class UnitOfWork:
     sla_actions: SlaActionRepository
     visits: VisitRepository
     satisfaction: SatisfactionRepository
+    processed: ProcessedEventRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
-        self.tickets = TicketRepository(self.session)
-        self.events = EventRepository(self.session)
-        self.outbox = OutboxRepository(self.session)
-        self.messages = MessageRefRepository(self.session)
-        self.conversations = ConversationRepository(self.session)
-        self.preferences = PreferenceRepository(self.session)
-        self.suggestions = SuggestionRepository(self.session)
-        self.sla_actions = SlaActionRepository(self.session)
-        self.visits = VisitRepository(self.session)
-        self.satisfaction = SatisfactionRepository(self.session)
+        self._attach(self._session_factory())
         return self
+
+    def _attach(self, session: Session) -> None:
+        self.session = session
+        self.tickets = TicketRepository(session)
+        self.events = EventRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.messages = MessageRefRepository(session)
+        self.conversations = ConversationRepository(session)
+        self.preferences = PreferenceRepository(session)
+        self.suggestions = SuggestionRepository(session)
+        self.sla_actions = SlaActionRepository(session)
+        self.visits = VisitRepository(session)
+        self.satisfaction = SatisfactionRepository(session)
+        self.processed = ProcessedEventRepository(session)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -515,14 +584,123 @@ class UnitOfWork:
         """Discard every change since the last commit."""
         self.session.rollback()
 
+    def begin_serialised(self) -> None:
+        """Start the transaction as a writer at once (SQLite ``BEGIN IMMEDIATE``).
+
+        SQLite has no row locks: taking the database's write lock first makes events that
+        could touch the same conversation wait for each other (other processes too, up to the
+        busy timeout) instead of failing with "database is locked" when they upgrade from
+        reader to writer. PostgreSQL needs nothing here: the conversation row lock does it.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(text("BEGIN IMMEDIATE"))
+
+    def restart(self) -> None:
+        """Roll back everything so far and begin again (the error path of an event)."""
+        self.session.rollback()
+        self.begin_serialised()
+
+
+class JoinedUnitOfWork(UnitOfWork):
+    """A unit of work opened while an event's unit of work is current: the same session and transaction.
+
+    ``commit()`` only flushes (the event commits once, at its end); leaving the block neither
+    commits nor closes anything. An exception raised inside reaches the event's pipeline,
+    which rolls the whole event back. ``rollback()`` is refused: discarding part of an event
+    is done by raising.
+    """
+
+    def __init__(self, outer: UnitOfWork) -> None:
+        super().__init__(lambda: outer.session)
+        self._outer = outer
+
+    def __enter__(self) -> UnitOfWork:
+        self._attach(self._outer.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def commit(self) -> None:
+        """Flush now; the event's unit of work commits at its end."""
+        self.session.flush()
+
+    def rollback(self) -> None:
+        """Refused: raise an exception to abandon the event instead."""
+        raise RuntimeError("a unit of work joined to an event cannot roll back alone: raise instead")
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Opens a unit of work (joined to the current event's, when there is one)."""
 
 
-def unit_of_work_factory(engine: Engine) -> UnitOfWorkFactory:
+class EventUnitOfWorkFactory(Protocol):
+    """A :data:`UnitOfWorkFactory` that can also open the unit of work of an incoming event."""
+
+    def __call__(self) -> UnitOfWork:
+        """A unit of work: the current event's (joined) or a transaction of its own."""
+        ...
+
+    def event(self) -> AbstractContextManager[UnitOfWork]:
+        """The unit of work of one incoming event, current until the block ends."""
+        ...
+
+
+class SqlUnitOfWorkFactory:
+    """Opens units of work on one engine; :meth:`event` makes one current for an incoming event.
+
+    Calling the factory gives a fresh :class:`UnitOfWork`, or, inside :meth:`event` (same
+    thread or task: a :class:`~contextvars.ContextVar`), a :class:`JoinedUnitOfWork` of the
+    event's. Services therefore keep their ``with self._uow() as uow: … uow.commit()`` and
+    still take part in the event's single transaction.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._current: ContextVar[UnitOfWork | None] = ContextVar(f"event_uow_{id(self)}", default=None)
+
+    def __call__(self) -> UnitOfWork:
+        outer = self._current.get()
+        return UnitOfWork(self._sessions) if outer is None else JoinedUnitOfWork(outer)
+
+    @property
+    def in_event(self) -> bool:
+        """Whether an event's unit of work is current here."""
+        return self._current.get() is not None
+
+    @contextmanager
+    def event(self) -> Iterator[UnitOfWork]:
+        """The unit of work of one incoming event: begun as a writer, current until the block ends.
+
+        The caller commits (once); leaving without committing rolls everything back.
+        """
+        if self._current.get() is not None:
+            raise RuntimeError("an event's unit of work is already current: events do not nest")
+        with UnitOfWork(self._sessions) as uow:
+            uow.begin_serialised()
+            token = self._current.set(uow)
+            try:
+                yield uow
+            finally:
+                self._current.reset(token)
+
+
+def unit_of_work_factory(engine: Engine) -> SqlUnitOfWorkFactory:
     """A factory of units of work bound to ``engine``."""
-    sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    return lambda: UnitOfWork(sessions)
+    return SqlUnitOfWorkFactory(engine)
+
+
+def _dialect_insert(session: Session) -> Callable[..., Any]:
+    """The dialect's ``insert`` construct (with ``on_conflict_*``)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL are supported
 
 
 def _insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:

@@ -1011,7 +1011,22 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
         except Exception:
             logger.exception("retention job failed; retrying tomorrow")
 
+    def purge_processed_events() -> None:
+        try:
+            app.purge_processed_events()
+        except Exception:
+            logger.exception("purge of processed events failed; retrying at the next one")
+
     scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        purge_processed_events,
+        "interval",
+        hours=1,
+        id="processed-events-purge",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    )
     scheduler.add_job(
         tick,
         "interval",

@@ -23,6 +23,7 @@ class RecordingCore:
 
     events: list[Event] = field(default_factory=list)
     forms: list[tuple[User, Place, dict[str, str]]] = field(default_factory=list)
+    form_ids: list[str] = field(default_factory=list)
     cards: list[OutgoingMessage] = field(default_factory=list)
     answer: Callable[[Event], list[Reply]] | None = None
     form_error: Exception | None = None
@@ -37,8 +38,11 @@ class RecordingCore:
             return self.answer(event)
         return [Reply(event.place, OutgoingMessage(text=f"echo: {getattr(event, 'text', '')}"))]
 
-    def open_ticket_from_form(self, user: User, place: Place, fields: dict[str, str]) -> list[Reply]:
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
         self.forms.append((user, place, dict(fields)))
+        self.form_ids.append(event_id)
         if self.form_error is not None:
             raise self.form_error
         return [Reply(place, OutgoingMessage(text=f"Ticket #7 is open: {fields['title']}"))]

@@ -8,8 +8,10 @@ with the values the tests need substituted in.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -104,8 +106,22 @@ def app_mention(
     }
 
 
+def fresh_trigger_id() -> str:
+    """A trigger id like Slack's, different for every interaction (the core's event identity uses it)."""
+    return f"{next(_TRIGGERS)}.111.{uuid.uuid4().hex[:12]}"
+
+
+_TRIGGERS = itertools.count(1000)
+
+
 def slash_command(
-    text: str, *, response_url: str, user: str = "U111", channel: str = "C111", command: str = "/helpdesk"
+    text: str,
+    *,
+    response_url: str,
+    user: str = "U111",
+    channel: str = "C111",
+    command: str = "/helpdesk",
+    trigger_id: str | None = None,
 ) -> str:
     """The form-encoded body of a slash command (fields of bolt-python's ``slash_command_body``)."""
     return urlencode(
@@ -122,7 +138,7 @@ def slash_command(
             "enterprise_id": "E111",
             "enterprise_name": "Org Name",
             "response_url": response_url,
-            "trigger_id": "111.111.xxx",
+            "trigger_id": trigger_id or fresh_trigger_id(),
         }
     )
 
@@ -136,6 +152,7 @@ def block_actions(
     channel: str = "C111",
     message_ts: str = "111.222",
     thread_ts: str | None = None,
+    trigger_id: str | None = None,
 ) -> str:
     """``payload=<json>`` of a button press (shape of bolt-python's ``block_actions`` body)."""
     payload: dict[str, Any] = {
@@ -149,7 +166,7 @@ def block_actions(
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": "111.222.valid",
+        "trigger_id": trigger_id or fresh_trigger_id(),
         "team": {
             "id": "T111",
             "domain": "workspace-domain",
@@ -211,8 +228,12 @@ def view_submission(
     callback_id: str = "hd_intake",
     private_metadata: str = '{"locale": "en-US", "channel": "C111"}',
     view_id: str = "V111",
+    view_hash: str | None = None,
 ) -> str:
-    """``payload=<json>`` of a modal submission (shape of bolt-python's ``view_submission`` body)."""
+    """``payload=<json>`` of a modal submission (shape of bolt-python's ``view_submission`` body).
+
+    Slack gives every state of a view a new ``hash``: by default each submission gets its own.
+    """
     payload = {
         "type": "view_submission",
         "team": {
@@ -224,7 +245,7 @@ def view_submission(
         "user": {"id": user, "username": "primary-owner", "name": "primary-owner", "team_id": "T111"},
         "api_app_id": "A111",
         "token": "verification_token",
-        "trigger_id": "111.222.valid",
+        "trigger_id": fresh_trigger_id(),
         "view": {
             "id": view_id,
             "team_id": "T111",
@@ -233,7 +254,7 @@ def view_submission(
             "private_metadata": private_metadata,
             "callback_id": callback_id,
             "state": {"values": state_values(fields)},
-            "hash": "1596530361.3wRYuk3R",
+            "hash": view_hash or f"1596530361.{uuid.uuid4().hex[:8]}",
             "title": {"type": "plain_text", "text": "My App"},
             "clear_on_close": False,
             "notify_on_close": False,

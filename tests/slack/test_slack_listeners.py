@@ -98,18 +98,25 @@ def test_shared_file_becomes_an_attachment(adapter: SlackAdapter, core: Recordin
     assert attachment.url.endswith("/F0123ABC/erreur.png")
 
 
-def test_retried_or_duplicated_event_is_processed_once(
+def test_retried_or_duplicated_event_reaches_the_core_with_one_identity(
     adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
 ) -> None:
+    """The adapter does not deduplicate: the core's pipeline does, in the database (see
+    tests/test_pipeline.py); what the adapter owes it is a stable identity per message."""
     body = event_body(dm_message("VPN en panne"), event_id="EvDup")
     first = dispatch(adapter, body)
     retry = dispatch(adapter, body, **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
     # Same message delivered under another event id (Slack can do that too).
     again = dispatch(adapter, event_body(dm_message("VPN en panne"), event_id="EvOther"))
+    other = dispatch(adapter, event_body(dm_message("Autre chose", ts="1596183881.000100"), event_id="EvNew"))
 
-    assert (first.status, retry.status, again.status) == (200, 200, 200)
-    assert len(core.events) == 1
-    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert (first.status, retry.status, again.status, other.status) == (200, 200, 200, 200)
+    assert [event.event_id for event in core.events] == [
+        "message:D111:1596183880.004200",
+        "message:D111:1596183880.004200",
+        "message:D111:1596183880.004200",
+        "message:D111:1596183881.000100",
+    ]
 
 
 def test_events_are_acknowledged_before_the_core_runs(

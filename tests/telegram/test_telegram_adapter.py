@@ -65,6 +65,7 @@ async def test_start_through_real_polling_reaches_core_and_answers(fake: FakeTel
             place=Place("telegram", str(REQUESTER)),
             name="start",
             args="",
+            event_id="update:892252934",
         )
     ]
     user = core.events[0].user
@@ -199,18 +200,19 @@ async def test_group_commands_strip_bot_name_and_ignore_other_bots_and_chatter(
     assert command.place == Place("telegram", str(TECH_CHAT))
 
 
-async def test_duplicated_update_is_handled_once(
+async def test_duplicated_update_reaches_the_core_with_one_identity(
     fake: FakeTelegram, adapter: TelegramAdapter, core: RecordingCore
 ) -> None:
+    """The adapter does not deduplicate: the core's pipeline does, in the database (see
+    tests/test_pipeline.py); the adapter hands it the update id as the event's identity."""
     core.respond = echo("ok")
     payload = update(9, private_message(15, "bonjour"))
     await feed(adapter, payload)
     await feed(adapter, payload)
-    assert len(core.events) == 1
-    assert len(fake.calls_to("sendMessage")) == 1
+    assert [event.event_id for event in core.events] == ["update:9", "update:9"]
 
 
-async def test_duplicated_update_over_polling_is_handled_once(fake: FakeTelegram, core: RecordingCore) -> None:
+async def test_duplicated_update_over_polling_keeps_its_identity(fake: FakeTelegram, core: RecordingCore) -> None:
     core.respond = echo("ok")
     adapter = TelegramAdapter(make_config(fake, technicians_forum=False), core)
     await adapter.astart()
@@ -233,7 +235,11 @@ async def test_button_press_answers_callback_and_removes_keyboard(
     await feed(adapter, callback(30, "kb:ticket"))
     press = core.events[0]
     assert press == ButtonPress(
-        user=press.user, place=Place("telegram", str(REQUESTER)), value="kb:ticket", message_id="123"
+        user=press.user,
+        place=Place("telegram", str(REQUESTER)),
+        value="kb:ticket",
+        message_id="123",
+        event_id="update:30",
     )
     assert [c.params for c in fake.calls_to("answerCallbackQuery")] == [{"callback_query_id": "cb30"}]
     assert fake.calls_to("editMessageReplyMarkup")[0].params == {"chat_id": REQUESTER, "message_id": 123}

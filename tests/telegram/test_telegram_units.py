@@ -74,7 +74,9 @@ def test_supergroup_command_in_reply_thread_to_a_human() -> None:
         },
     }
     event = event_of(payload)
-    assert event == SlashCommand(user=event.user, place=Place("telegram", "-1001293752024"), name="report", args="")
+    assert event == SlashCommand(
+        user=event.user, place=Place("telegram", "-1001293752024"), name="report", args="", event_id="update:439432600"
+    )
 
 
 def test_parse_command() -> None:
@@ -87,7 +89,11 @@ def test_parse_command() -> None:
 def test_callback_queries_accessible_or_not() -> None:
     press = event_of(callback(1, "kb:solved:3"))
     assert press == ButtonPress(
-        user=press.user, place=Place("telegram", str(REQUESTER)), value="kb:solved:3", message_id="123"
+        user=press.user,
+        place=Place("telegram", str(REQUESTER)),
+        value="kb:solved:3",
+        message_id="123",
+        event_id="update:1",
     )
     old = event_of(callback(2, "kb:solved:3", accessible=False))
     assert isinstance(old, ButtonPress) and old.message_id == "123"
