@@ -10,10 +10,9 @@ Real processes with the real Slack client are in ``tests/slack/test_slack_proces
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import AppFactory, FakeMessenger
 from sqlalchemy import func, select
 
 from bot.bootstrap import HelpdeskApp
@@ -22,6 +21,9 @@ from bot.db.models import Conversation, OutboxEntry, ProcessedEvent, Ticket
 from bot.errors import InvalidCommand
 from bot.port import Event, OutgoingMessage, Place, Reply, SlashCommand, TextMessage, User
 from bot.tickets import TicketDraft
+
+if TYPE_CHECKING:  # several conftest.py files live side by side: only fixtures are shared at run time
+    from conftest import AppFactory, FakeMessenger
 
 UNA = User("fake", "u1", "Una Test", "en", email="una@example.be")
 DM = Place("fake", "dm:u1")

@@ -156,6 +156,14 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` answer HTTP 500."""
         self.script(method, *[Scripted(500, {"ok": False, "error": "fatal_error"})] * times)
 
+    def unavailable(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP 503 (an outage)."""
+        self.script(method, *[Scripted(503, {"ok": False, "error": "service_unavailable"})] * times)
+
+    def recover(self, method: str) -> None:
+        """Forget the canned answers left for ``method``: the outage is over."""
+        self._scripts.pop(method, None)
+
     def calls_to(self, method: str) -> list[Call]:
         """Every recorded call of ``method``, oldest first."""
         with self._changed:
