@@ -71,7 +71,7 @@ def dispatch(adapter: SlackAdapter, body: str, content_type: str = JSON, **heade
     """Send a correctly signed request through the real bolt App; wait for the processing after ack."""
     headers: dict[str, str | Sequence[str]] = {**signed_headers(body, content_type), **header_overrides}
     response = adapter.bolt.dispatch(BoltRequest(body=body, headers=headers))
-    assert adapter.wait_idle(5), "the listener did not finish"
+    assert adapter.wait_idle(30), "the listener did not finish"
     return response
 
 

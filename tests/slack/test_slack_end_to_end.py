@@ -70,7 +70,7 @@ class Journey:
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             status = int(response.status)
-        assert self.adapter.wait_idle(10)
+        assert self.adapter.wait_idle(60)  # a bound, not a sleep: the machine may be busy
         return status
 
     def dm(self, text: str, *, thread_ts: str | None = None, user: str = "U111") -> None:
