@@ -243,6 +243,7 @@ class ConversationRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._locked: list[Conversation] = []
 
     def get(self, platform: str, chat_id: str, user_id: str) -> Conversation | None:
         """The stored conversation, if any."""
@@ -291,6 +292,8 @@ class ConversationRepository:
             index_elements=["platform", "chat_id", "user_id"], set_={"state": table.c.state}
         ).returning(Conversation)
         row: Conversation = self.session.scalars(stmt, execution_options={"populate_existing": True}).one()
+        # Held here until the unit of work ends: the session's identity map keeps only weak references.
+        self._locked.append(row)
         return row
 
     def purge_idle(self, before: datetime) -> int:
