@@ -17,6 +17,7 @@ and answered with one generic apology. One bad event never stops the bot.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -956,7 +957,8 @@ class HelpdeskCore:
         # Inside an event the row is already in the session (locked by the pipeline): no statement.
         with self._uow() as uow:
             row = uow.conversations.get(place.platform, place.chat_id, user.id)
-            return ConversationState(row.state, dict(row.data)) if row else ConversationState()
+            # A deep copy: the flows change nested lists in place, the stored row must only change in _save.
+            return ConversationState(row.state, copy.deepcopy(row.data)) if row else ConversationState()
 
     def _save(self, user: User, place: Place, conv: ConversationState) -> None:
         with self._uow() as uow:

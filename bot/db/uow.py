@@ -14,6 +14,7 @@ outbox dispatcher, scheduled jobs, the CLI) ``uow()`` is a transaction of its ow
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -252,6 +253,8 @@ class ConversationRepository:
     def save(self, platform: str, chat_id: str, user_id: str, state: str, data: dict[str, Any], now: datetime) -> None:
         """Store the conversation's state and data (insert or update)."""
         row = self.get(platform, chat_id, user_id)
+        # A deep copy: the caller's dict (and its nested lists) must not alias the stored row.
+        data = copy.deepcopy(data)
         if row is None:
             self.session.add(
                 Conversation(
@@ -260,7 +263,7 @@ class ConversationRepository:
             )
         else:
             row.state = state
-            row.data = dict(data)
+            row.data = data
             row.updated_at = now
 
     def delete(self, platform: str, chat_id: str, user_id: str) -> None:
