@@ -163,6 +163,7 @@ def bootstrap(
     kb = knowledge
     core = HelpdeskCore(config=config, uow=uow, clock=clock, roles=roles, tickets=tickets, knowledge=lambda: kb)
     dispatcher = OutboxDispatcher(uow, clock, config.outbox)
+    dispatcher.on_unreachable = notifier.requester_unreachable
     app = HelpdeskApp(
         config=config,
         engine=engine,

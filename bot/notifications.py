@@ -223,6 +223,28 @@ class Notifier:
         self.card_changed(uow, ticket)
         self._watch(uow, ticket, "auto_close", note)
 
+    def requester_unreachable(self, uow: UnitOfWork, entry: OutboxEntry) -> None:
+        """A message for the requester was refused for good (bot blocked, account deleted, chat gone):
+        the technicians are told under the ticket's card, with the contact details, so that they can phone."""
+        if entry.ticket_id is None:
+            return
+        ticket = uow.tickets.get(entry.ticket_id)
+        if ticket is None:
+            return
+        t = translator(self._tech_language)
+        contact = " · ".join(part for part in (ticket.contact_phone, ticket.contact_email) if part)
+        body = t(
+            "{ref}: the requester {name} could not be reached on {platform} ({error}). "
+            "Please contact them another way: {contact}",
+            ref=ticket_ref(ticket.id),
+            name=ticket.requester_name or ticket.requester_key,
+            platform=entry.platform,
+            error=entry.last_error,
+            contact=contact or t("no phone or e-mail on the ticket"),
+        )
+        for place in self._places(ticket):
+            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+
     def to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage) -> None:
         """Any message for the requester, in the ticket's thread (reminders, visits, surveys)."""
         self._to_requester(uow, ticket, message)

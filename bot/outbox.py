@@ -1,36 +1,59 @@
-"""Delivery of outbox entries, with retries and exponential backoff.
+"""Delivery of outbox entries: leases fenced by a token, retries with backoff, dead letters.
 
 Every notification is written to the ``outbox`` table in the same transaction as the
 ticket change that caused it, so a crash never loses one. The dispatcher then:
 
 1. lists due entries for the platforms it has a :class:`~bot.port.Messenger` for;
-2. claims each entry with one conditional UPDATE (a lease), so that two dispatchers —
-   two bot processes on one PostgreSQL — never send the same entry at the same time;
-3. sends it, then records success (and the platform's message id: the thread anchor
-   of a confirmation, the card to edit next time) in one transaction.
+2. claims each entry with one conditional UPDATE that sets a lease (``lease_until``) and a
+   fresh random ``lease_token``, so that two dispatchers — two bot processes on one
+   PostgreSQL — never send the same entry at the same time;
+3. sends it while a keeper thread renews the lease (so a slow platform never lets the lease
+   lapse under a live sender), then records the outcome with an UPDATE that only counts while
+   the row still carries this dispatcher's token (*fencing*: a dispatcher whose lease was taken
+   over cannot mark sent, reschedule or fail an entry another dispatcher now owns).
 
-A failed send is retried with exponential backoff and jitter until ``max_attempts``;
-a permanent failure (chat gone, bot blocked) stops at once. Delivery is at-least-once:
-only a crash between the platform accepting a message and the commit that follows can
-repeat it, and the lease keeps concurrent retries from doubling it.
+Outcomes:
+
+* **sent** — the platform's message id is stored, and every message about a ticket is linked
+  to it (:class:`~bot.db.models.MessageRef`), so a reply to any of them finds the ticket;
+* **transient failure** — retried with exponential backoff and jitter until ``max_attempts``;
+* **the platform asks to wait** (Slack ``Retry-After``, Telegram ``RetryAfter``) — the entry is
+  given back with ``next_attempt_at`` at the end of the wait, the lease released: nobody holds an
+  entry for longer than the platform asked, and the wait does not count as a failed attempt;
+* **permanent refusal** (chat gone, bot blocked, message refused) — ``failed`` at once: a dead
+  letter, listed by ``helpdesk-bot outbox list --failed``, retried with ``outbox retry ID`` or
+  dropped with ``outbox discard ID``. A dead letter never holds back the later entries of its
+  thread. When the refused entry was for a ticket's requester, the technicians are told in chat.
+
+Delivery is at-least-once: a crash between the platform accepting a message and the commit
+that follows leaves the entry claimed with ``attempted_at`` set, and the next dispatcher to
+claim it hands the messenger ``in_doubt=True``. The Slack messenger then looks for the message
+(it carries the outbox id in its metadata) before posting again: effectively once. Telegram
+has no way to look a message up, so there a crash in that window can repeat one message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import OutboxSection
 from bot.db.models import OutboxEntry
-from bot.db.uow import UnitOfWorkFactory
+from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.port import Button, DeliveryError, Messenger, Notification, OutgoingMessage, Place, SentMessage, TicketCard
 
 logger = logging.getLogger(__name__)
+
+REQUESTER_PURPOSES = frozenset({"confirmation", "update"})
+"""Purposes of the entries that reach a ticket's requester (a refusal there means: phone them)."""
 
 
 def encode_message(message: OutgoingMessage) -> dict[str, Any]:
@@ -70,6 +93,41 @@ def decode_message(data: dict[str, Any]) -> OutgoingMessage:
     )
 
 
+class _LeaseKeeper:
+    """Renews one entry's lease every third of its length while a send is in flight.
+
+    A platform that answers slowly (a long timeout, the SDK's own short retries) never lets
+    the lease lapse under a live sender; a dead process stops renewing, and its lease expires.
+    """
+
+    def __init__(self, dispatcher: OutboxDispatcher, entry_id: int, token: str) -> None:
+        self._dispatcher = dispatcher
+        self._entry_id = entry_id
+        self._token = token
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"outbox-lease-{entry_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = self._dispatcher.lease.total_seconds() / 3
+        while not self._done.wait(interval):
+            try:
+                if not self._dispatcher.renew(self._entry_id, self._token):
+                    logger.warning("outbox entry %s: the lease was taken over during the send", self._entry_id)
+                    return
+            except Exception:
+                logger.exception("could not renew the lease of outbox entry %s", self._entry_id)
+
+
 class OutboxDispatcher:
     """Delivers due outbox entries through the registered messengers."""
 
@@ -80,6 +138,14 @@ class OutboxDispatcher:
         self._messengers: dict[str, Messenger] = {}
         self._wakeup = threading.Event()
         self._lock = threading.Lock()
+        self.on_unreachable: Callable[[UnitOfWork, OutboxEntry], None] | None = None
+        """Called in the transaction that gives up on an entry for a ticket's requester (set by
+        :func:`bot.bootstrap.bootstrap`: the technicians are told, so that they can phone)."""
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds an entry unless renewed."""
+        return timedelta(seconds=self._settings.lease_seconds)
 
     def register(self, messenger: Messenger) -> None:
         """Deliver entries of ``messenger.platform`` through ``messenger``."""
@@ -123,11 +189,18 @@ class OutboxDispatcher:
             self._wakeup.wait(self._settings.poll_seconds)
             self._wakeup.clear()
 
+    def renew(self, entry_id: int, token: str) -> bool:
+        """Extend the lease of an entry this dispatcher holds; ``False`` when it no longer does."""
+        with self._uow() as uow:
+            renewed = uow.outbox.renew(entry_id, token, self._clock.now() + self.lease)
+            uow.commit()
+        return renewed
+
     # -- internals --------------------------------------------------------------------------
 
     def _deliver(self, entry_id: int) -> bool:
         now = self._clock.now()
-        lease = now + timedelta(seconds=self._settings.lease_seconds)
+        token = uuid.uuid4().hex
         with self._uow() as uow:
             entry = uow.outbox.get(entry_id)
             if entry is None or entry.status != "pending":
@@ -135,24 +208,29 @@ class OutboxDispatcher:
             notification = self._prepare(uow, entry)
             if notification is None:
                 return False
-            if not uow.outbox.claim(entry_id, now, lease):
+            # Set by the claim of an earlier attempt and cleared by its outcome: still set means that
+            # attempt died mid-send, and the platform may already have the message.
+            in_doubt = entry.attempted_at is not None
+            if not uow.outbox.claim(entry_id, token, now, now + self.lease):
                 uow.rollback()
                 return False
             uow.commit()
+        if in_doubt:
+            notification = dataclasses.replace(notification, in_doubt=True)
         messenger = self._messengers[notification.place.platform]
-        try:
-            sent = messenger.send(notification)
-        except DeliveryError as error:
-            self._failed(entry_id, str(error), permanent=error.permanent)
-            return False
-        except Exception as error:
-            logger.exception("messenger %s failed on outbox entry %s", notification.place.platform, entry_id)
-            self._failed(entry_id, f"{type(error).__name__}: {error}", permanent=False)
-            return False
-        self._succeeded(entry_id, sent)
-        return True
+        with _LeaseKeeper(self, entry_id, token):
+            try:
+                sent = messenger.send(notification)
+            except DeliveryError as error:
+                self._failed(entry_id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
+                return False
+            except Exception as error:
+                logger.exception("messenger %s failed on outbox entry %s", notification.place.platform, entry_id)
+                self._failed(entry_id, token, f"{type(error).__name__}: {error}", permanent=False)
+                return False
+        return self._succeeded(entry_id, token, sent)
 
-    def _prepare(self, uow: Any, entry: OutboxEntry) -> Notification | None:
+    def _prepare(self, uow: UnitOfWork, entry: OutboxEntry) -> Notification | None:
         """Resolve threads and edit targets; ``None`` means: not yet (wait for the anchor)."""
         thread_id = entry.thread_id
         edit_id: str | None = None
@@ -160,13 +238,13 @@ class OutboxDispatcher:
             ticket = uow.tickets.get(entry.ticket_id)
             if entry.purpose == "update" and ticket is not None:
                 thread_id = ticket.thread_id
-                if thread_id is None and self._confirmation_pending(uow, entry):
+                if thread_id is None and uow.outbox.pending_before(entry, "confirmation"):
                     return None
             elif entry.purpose == "card":
                 edit_id = uow.messages.find(entry.ticket_id, entry.platform, entry.chat_id, "card")
             elif entry.purpose == "tech_update":
                 thread_id = uow.messages.find(entry.ticket_id, entry.platform, entry.chat_id, "card")
-                if thread_id is None and self._card_pending(uow, entry):
+                if thread_id is None and uow.outbox.pending_before(entry, "card", same_chat=True):
                     return None
         return Notification(
             id=entry.id,
@@ -176,67 +254,62 @@ class OutboxDispatcher:
             purpose=entry.purpose,
             edit_message_id=edit_id,
             idempotency_key=f"outbox-{entry.id}",
+            created_at=entry.created_at,
         )
 
-    @staticmethod
-    def _confirmation_pending(uow: Any, entry: OutboxEntry) -> bool:
-        from sqlalchemy import select
-
-        stmt = select(OutboxEntry.id).where(
-            OutboxEntry.ticket_id == entry.ticket_id,
-            OutboxEntry.purpose == "confirmation",
-            OutboxEntry.status == "pending",
-        )
-        return uow.session.scalars(stmt).first() is not None
-
-    @staticmethod
-    def _card_pending(uow: Any, entry: OutboxEntry) -> bool:
-        from sqlalchemy import select
-
-        stmt = select(OutboxEntry.id).where(
-            OutboxEntry.ticket_id == entry.ticket_id,
-            OutboxEntry.platform == entry.platform,
-            OutboxEntry.chat_id == entry.chat_id,
-            OutboxEntry.purpose == "card",
-            OutboxEntry.status == "pending",
-            OutboxEntry.id < entry.id,
-        )
-        return uow.session.scalars(stmt).first() is not None
-
-    def _succeeded(self, entry_id: int, sent: SentMessage) -> None:
+    def _succeeded(self, entry_id: int, token: str, sent: SentMessage) -> bool:
         now = self._clock.now()
         with self._uow() as uow:
+            if not uow.outbox.mark_sent(entry_id, token, now, sent.message_id):
+                logger.warning("outbox entry %s was sent but its lease had been taken over: not recorded", entry_id)
+                return False
             entry = uow.outbox.get(entry_id)
-            if entry is None:
-                return
-            entry.status = "sent"
-            entry.sent_at = now
-            entry.lease_until = None
-            entry.sent_message_id = sent.message_id
-            if entry.ticket_id is not None and sent.message_id:
-                ticket = uow.tickets.get(entry.ticket_id)
-                if entry.purpose == "confirmation" and ticket is not None and ticket.thread_id is None:
-                    ticket.thread_id = sent.message_id
-                purpose = {"card": "card", "tech_update": "card_thread"}.get(entry.purpose, "thread")
-                uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.message_id, purpose)
-                if sent.place.thread_id and sent.place.thread_id != sent.message_id:
-                    # The platform put the message in a thread of its own (a Telegram forum topic):
-                    # messages in that thread belong to the ticket too.
-                    uow.messages.add(
-                        entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.place.thread_id, "topic"
-                    )
+            if entry is not None and entry.ticket_id is not None and sent.message_id:
+                self._link(uow, entry, sent)
             uow.commit()
+        return True
 
-    def _failed(self, entry_id: int, error: str, *, permanent: bool) -> None:
+    @staticmethod
+    def _link(uow: UnitOfWork, entry: OutboxEntry, sent: SentMessage) -> None:
+        """Link the delivered message to its ticket, so that a reply to it is a comment on the ticket."""
+        assert entry.ticket_id is not None
+        ticket = uow.tickets.get(entry.ticket_id)
+        if ticket is None:
+            return
+        if entry.purpose == "confirmation" and ticket.thread_id is None:
+            ticket.thread_id = sent.message_id
+        purpose = {"card": "card", "tech_update": "card_thread"}.get(entry.purpose, "thread")
+        uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.message_id, purpose)
+        if sent.place.thread_id and sent.place.thread_id != sent.message_id:
+            # The platform put the message in a thread of its own (a Telegram forum topic):
+            # messages in that thread belong to the ticket too.
+            uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.place.thread_id, "topic")
+
+    def _failed(
+        self, entry_id: int, token: str, error: str, *, permanent: bool, retry_after: float | None = None
+    ) -> None:
         now = self._clock.now()
         with self._uow() as uow:
             entry = uow.outbox.get(entry_id)
-            if entry is None:
+            if entry is None or entry.lease_token != token or entry.status != "pending":
+                logger.warning("outbox entry %s failed after its lease was taken over: %s", entry_id, error)
                 return
-            entry.last_error = error[:2000]
-            entry.lease_until = None
+            if retry_after is not None and not permanent:
+                # The platform asked us to wait: give the entry back until then (not a failed attempt).
+                next_at = now + timedelta(seconds=max(retry_after, 0.0))
+                if uow.outbox.reschedule(entry_id, token, next_at, error[:2000], attempts=entry.attempts - 1):
+                    logger.warning(
+                        "outbox entry %s to %s:%s: the platform asks to wait %.0f s; given back until then",
+                        entry_id,
+                        entry.platform,
+                        entry.chat_id,
+                        retry_after,
+                    )
+                    uow.commit()
+                return
             if permanent or entry.attempts >= self._settings.max_attempts:
-                entry.status = "failed"
+                if not uow.outbox.mark_failed(entry_id, token, error[:2000]):
+                    return
                 logger.error(
                     "giving up on outbox entry %s (%s to %s:%s) after %s attempt(s): %s",
                     entry.id,
@@ -246,13 +319,17 @@ class OutboxDispatcher:
                     entry.attempts,
                     error,
                 )
-            else:
-                delay = min(
-                    self._settings.max_delay_seconds,
-                    self._settings.base_delay_seconds * 2 ** (entry.attempts - 1),
-                )
-                delay *= random.uniform(0.8, 1.2)
-                entry.next_attempt_at = now + timedelta(seconds=delay)
+                if self.on_unreachable is not None and entry.ticket_id and entry.purpose in REQUESTER_PURPOSES:
+                    uow.session.refresh(entry)
+                    self.on_unreachable(uow, entry)
+                uow.commit()
+                return
+            delay = min(
+                self._settings.max_delay_seconds,
+                self._settings.base_delay_seconds * 2 ** (entry.attempts - 1),
+            )
+            delay *= random.uniform(0.8, 1.2)
+            if uow.outbox.reschedule(entry_id, token, now + timedelta(seconds=delay), error[:2000]):
                 logger.warning(
                     "outbox entry %s to %s:%s failed (attempt %s), retrying in %.0f s: %s",
                     entry.id,
@@ -262,4 +339,4 @@ class OutboxDispatcher:
                     delay,
                     error,
                 )
-            uow.commit()
+                uow.commit()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 PlatformName = str
@@ -223,6 +224,11 @@ class Notification:
 
     ``edit_message_id`` set means: update that message in place (a technician card)
     instead of posting a new one. ``idempotency_key`` is stable across retries.
+
+    ``in_doubt`` means an earlier attempt died while sending (its outcome is unknown): the
+    platform may already have the message. A messenger that can look messages up (Slack,
+    through the outbox id in the message metadata) does so before posting again.
+    ``created_at`` is when the entry was written (where to start such a lookup).
     """
 
     id: int
@@ -233,18 +239,22 @@ class Notification:
     edit_message_id: str | None = None
     idempotency_key: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    in_doubt: bool = False
+    created_at: datetime | None = None
 
 
 class DeliveryError(Exception):
     """Raised by a :class:`Messenger` when a platform refused or could not take a message.
 
     ``permanent=True`` means retrying cannot help (chat deleted, bot blocked):
-    the outbox gives up on that entry instead of retrying it.
+    the outbox gives up on that entry instead of retrying it. ``retry_after`` (seconds) means
+    the platform asked to wait (a rate limit): the outbox gives the entry back until then.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @runtime_checkable

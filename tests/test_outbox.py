@@ -19,7 +19,7 @@ from bot.db.models import OutboxEntry, Ticket
 from bot.errors import IllegalTransition
 from bot.notifications import Notifier
 from bot.outbox import decode_message, encode_message
-from bot.port import Button, Image, Notification, OutgoingMessage, Place, TicketCard, User
+from bot.port import Button, DeliveryError, Image, Notification, OutgoingMessage, Place, TicketCard, User
 from bot.tickets import TicketDraft
 
 AppFactory = Callable[..., HelpdeskApp]
@@ -233,23 +233,43 @@ def test_gives_up_after_max_attempts(
         messenger.fail_next(2)
         app.dispatch_pending()
         clock.advance(timedelta(hours=1))
-    assert [(e.status, e.attempts) for e in entries(app)] == [("failed", 3), ("failed", 3)]
+    assert [(e.purpose, e.status, e.attempts) for e in entries(app)] == [
+        ("confirmation", "failed", 3),
+        ("card", "failed", 3),
+        ("tech_update", "pending", 0),  # the technicians are told that the requester was not reached
+    ]
     assert "giving up on outbox entry" in caplog.text
     app.dispatch_pending()
-    assert messenger.sent == []
-    assert len(messenger.attempts) == 6
+    assert messenger.purposes() == ["tech_update"]
+    assert len(messenger.attempts) == 7
 
 
-def test_a_permanent_failure_is_not_retried(fake_app: HelpdeskApp, messenger: Any, clock: FrozenClock) -> None:
-    open_ticket(fake_app)
+def test_a_permanent_refusal_fails_at_once_and_holds_back_nothing(
+    fake_app: HelpdeskApp, messenger: Any, clock: FrozenClock
+) -> None:
+    """The requester blocked the bot: the confirmation is a dead letter at the first attempt, the
+    technicians are told under the card (with the contact details, to phone), and the later updates
+    of the ticket still go out instead of waiting for a thread anchor that will never come."""
+    number = open_ticket(fake_app)
     messenger.fail_next(permanent=True)
     fake_app.dispatch_pending()
-    confirmation, card = entries(fake_app)
+    confirmation, card, notice = entries(fake_app)
     assert (confirmation.status, confirmation.attempts, confirmation.last_error) == ("failed", 1, "platform is down")
     assert card.status == "sent"
+    assert (notice.purpose, notice.chat_id) == ("tech_update", "techs")
+    fake_app.dispatch_pending()
+    [told] = [n for n in messenger.sent if n.purpose == "tech_update"]
+    assert "the requester Ursula User could not be reached on fake (platform is down)" in told.message.text
+    assert "ursula@example.be" in told.message.text
+    assert told.place == TECHS.in_thread(f"msg-{card.id}")  # under the ticket's card
+
+    fake_app.tickets.claim(TECH, number)
+    fake_app.dispatch_pending()
+    update = next(n for n in messenger.sent if n.purpose == "update")
+    assert "Theo Tech is taking care of your ticket" in update.message.text
     clock.advance(timedelta(days=1))
     fake_app.dispatch_pending()
-    assert len(messenger.attempts) == 2
+    assert [a.id for a in messenger.attempts].count(confirmation.id) == 1  # never retried
 
 
 def test_an_unexpected_messenger_crash_is_retried_and_logged(
@@ -323,10 +343,10 @@ def test_a_claimed_entry_is_left_alone_until_its_lease_expires(
     confirmation_id = entries(app)[0].id
     # Another process claimed the confirmation and then died before sending it.
     with app.uow() as uow:
-        assert uow.outbox.claim(confirmation_id, clock.now(), clock.now() + timedelta(seconds=60))
+        assert uow.outbox.claim(confirmation_id, "dead", clock.now(), clock.now() + timedelta(seconds=60))
         uow.commit()
     with app.uow() as uow:
-        assert not uow.outbox.claim(confirmation_id, clock.now(), clock.now() + timedelta(seconds=60))
+        assert not uow.outbox.claim(confirmation_id, "other", clock.now(), clock.now() + timedelta(seconds=60))
     app.dispatch_pending()
     assert messenger.purposes() == ["card"]
     clock.advance(timedelta(seconds=61))
@@ -354,3 +374,108 @@ def test_wake_interrupts_the_background_loop(fake_app: HelpdeskApp, messenger: A
     loop.join(10)
     assert not loop.is_alive()
     assert messenger.purposes() == ["confirmation", "card"]
+
+
+# -- lease fencing ----------------------------------------------------------------------------
+
+
+def test_a_dispatcher_whose_lease_was_taken_over_cannot_mark_the_entry(
+    make_app: AppFactory, make_messenger: Callable[[], Any], clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A is slow; its lease expires and B takes the entry over and sends it. A's late success is not
+    recorded (its UPDATE no longer matches the token), so it cannot overwrite what B recorded."""
+    slow, fast = make_messenger(), make_messenger()
+    app_a = wire(make_app(outbox={"lease_seconds": 60}), slow)
+    app_b = wire(make_app(outbox={"lease_seconds": 60}), fast)
+    open_ticket(app_a)
+    confirmation_id = entries(app_a)[0].id
+
+    def stall(notification: Notification) -> None:
+        if notification.id == confirmation_id and not fast.sent:
+            clock.advance(timedelta(seconds=61))  # A's lease runs out while it is sending
+            assert app_b.dispatch_pending() == 2  # B takes both entries over and delivers them
+
+    slow.on_send = stall
+    assert app_a.dispatch_pending() == 0  # A's "sent" did not count
+    assert "its lease had been taken over" in caplog.text
+    confirmation = entries(app_a)[0]
+    assert (confirmation.status, confirmation.attempts, confirmation.lease_token) == ("sent", 2, None)
+    assert fast.sent[0].id == confirmation_id
+
+
+def test_a_late_failure_cannot_reschedule_an_entry_another_dispatcher_sent(
+    make_app: AppFactory, make_messenger: Callable[[], Any], clock: FrozenClock
+) -> None:
+    slow, fast = make_messenger(), make_messenger()
+    app_a, app_b = wire(make_app(), slow), wire(make_app(), fast)
+    open_ticket(app_a)
+
+    def stall_then_fail(notification: Notification) -> None:
+        if not fast.sent:
+            clock.advance(timedelta(seconds=61))
+            app_b.dispatch_pending()
+        raise DeliveryError("timed out", permanent=True)
+
+    slow.on_send = stall_then_fail
+    app_a.dispatch_pending()
+    assert [e.status for e in entries(app_a)] == ["sent", "sent"]  # not "failed": A no longer held them
+
+
+def test_a_platform_wait_longer_than_the_lease_gives_the_entry_back(
+    make_app: AppFactory, make_messenger: Callable[[], Any], clock: FrozenClock
+) -> None:
+    """Retry-After 90 s with a 60 s lease: the entry is given back until the wait is over (the lease
+    released, the attempt not counted), so no other dispatcher sends it early, and it is sent once."""
+    first, second = make_messenger(), make_messenger()
+    app_a = wire(make_app(outbox={"lease_seconds": 60}), first)
+    app_b = wire(make_app(outbox={"lease_seconds": 60}), second)
+    open_ticket(app_a)
+    asked: list[int] = []
+
+    def rate_limited_once(notification: Notification) -> None:
+        if not asked:
+            asked.append(notification.id)
+            raise DeliveryError("rate limited", retry_after=90)
+
+    first.on_send = rate_limited_once
+    app_a.dispatch_pending()
+    confirmation = entries(app_a)[0]
+    assert (confirmation.status, confirmation.attempts, confirmation.lease_until) == ("pending", 0, None)
+    assert confirmation.next_attempt_at == clock.now() + timedelta(seconds=90)
+    clock.advance(timedelta(seconds=61))
+    assert app_b.dispatch_pending() == 0  # past the lease, but not past the wait
+    clock.advance(timedelta(seconds=30))
+    assert app_b.dispatch_pending() == 1
+    assert asked == [confirmation.id]
+    assert [n.id for n in first.sent + second.sent].count(confirmation.id) == 1
+
+
+def test_the_lease_is_renewed_while_a_send_is_in_flight(
+    make_app: AppFactory, make_messenger: Callable[[], Any], clock: FrozenClock
+) -> None:
+    slow, other = make_messenger(), make_messenger()
+    app_a = wire(make_app(outbox={"lease_seconds": 0.3}), slow)
+    app_b = wire(make_app(outbox={"lease_seconds": 0.3}), other)
+    open_ticket(app_a)
+    renewed = threading.Event()
+    renew = app_a.dispatcher.renew
+
+    def renew_and_tell(entry_id: int, token: str) -> bool:
+        result = renew(entry_id, token)
+        renewed.set()
+        return result
+
+    app_a.dispatcher.renew = renew_and_tell  # type: ignore[method-assign]
+
+    def slow_send(notification: Notification) -> None:
+        if notification.purpose != "confirmation":
+            return
+        clock.advance(timedelta(seconds=0.25))
+        renewed.clear()
+        assert renewed.wait(10)  # the keeper renewed the lease from "now"
+        clock.advance(timedelta(seconds=0.25))  # past the first lease, inside the renewed one
+        assert app_b.dispatcher.dispatch_due(chat_ids=["dm-u1"]) == 0
+
+    slow.on_send = slow_send
+    app_a.dispatch_pending()
+    assert other.sent == [] and [e.status for e in entries(app_a)] == ["sent", "sent"]

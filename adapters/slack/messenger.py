@@ -52,17 +52,59 @@ PERMANENT_ERRORS = frozenset(
         "no_text",
         "team_access_not_granted",
         "ekm_access_denied",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "too_many_attachments",
+        "channel_is_archived",
+        "user_is_deleted",
     }
 )
 """Slack error codes that a later retry cannot fix: the outbox should give up on the entry."""
 
 _MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
+OUTBOX_EVENT_TYPE = "helpdesk_outbox"
+"""``metadata.event_type`` of every message the outbox posts; ``event_payload`` is ``{"outbox_id": id}``."""
+
+_LOOKUP_PAGES = 5
+"""At most this many pages of 200 messages are read when looking for a message posted in doubt."""
+
+
+def outbox_metadata(outbox_id: int) -> dict[str, Any]:
+    """The message metadata that lets the bot find a message it posted for an outbox entry."""
+    return {"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": outbox_id}}
+
+
+def carries_outbox_id(message: dict[str, Any], outbox_id: int) -> bool:
+    """Whether a message (from ``conversations.history``/``replies``) was posted for that outbox entry."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return bool(metadata.get("event_type") == OUTBOX_EVENT_TYPE and payload.get("outbox_id") == outbox_id)
+
+
+def _retry_after(headers: Any) -> float:
+    """The ``Retry-After`` header in seconds (1 when absent or unreadable)."""
+    for name, values in dict(headers or {}).items():
+        if name.lower() == "retry-after" and values:
+            value = values[0] if isinstance(values, list | tuple) else values
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                return 1.0
+    return 1.0
+
 
 class RateLimitRetry(RetryHandler):
-    """Retry a 429 after the ``Retry-After`` delay Slack asks for (capped), with an injectable sleep."""
+    """Retry a 429 after the ``Retry-After`` delay Slack asks for, when that delay is short.
 
-    def __init__(self, max_retry_count: int = 3, *, sleep: Sleep = time.sleep, max_wait: float = 30.0) -> None:
+    A longer wait (over ``max_wait`` seconds) is not slept here: the 429 surfaces as a
+    :class:`~bot.port.DeliveryError` with ``retry_after``, and the outbox gives the entry back
+    until then rather than holding it (and its lease) while sleeping.
+    """
+
+    def __init__(self, max_retry_count: int = 3, *, sleep: Sleep = time.sleep, max_wait: float = 10.0) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.sleep = sleep
         self.max_wait = max_wait
@@ -75,7 +117,7 @@ class RateLimitRetry(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return response is not None and response.status_code == 429
+        return response is not None and response.status_code == 429 and _retry_after(response.headers) <= self.max_wait
 
     def prepare_for_next_attempt(
         self,
@@ -85,16 +127,9 @@ class RateLimitRetry(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        delay = 1.0
-        if response is not None:
-            for name, values in response.headers.items():
-                if name.lower() == "retry-after" and values:
-                    try:
-                        delay = float(values[0])
-                    except ValueError:
-                        delay = 1.0
+        delay = _retry_after(response.headers) if response is not None else 1.0
         state.next_attempt_requested = True
-        self.sleep(min(max(delay, 0.0), self.max_wait))
+        self.sleep(min(delay, self.max_wait))
         state.increment_current_attempt()
 
 
@@ -149,15 +184,29 @@ def make_web_client(
 
 
 def delivery_error(error: SlackClientError) -> DeliveryError:
-    """Turn an SDK error into a :class:`DeliveryError`; permanent for errors a retry cannot fix."""
+    """Turn an SDK error into a :class:`DeliveryError`.
+
+    Permanent for the error codes a retry cannot fix and for any other HTTP 4xx answer
+    (except 408 and 429); a 429 carries Slack's ``Retry-After`` as ``retry_after``.
+    """
     if isinstance(error, SlackApiError):
-        code = str(error.response.get("error") or f"http_{error.response.status_code}")
-        return DeliveryError(f"Slack refused the message: {code}", permanent=code in PERMANENT_ERRORS)
+        status = int(error.response.status_code)
+        code = str(error.response.get("error") or f"http_{status}")
+        if status == 429 or code == "ratelimited":
+            wait = _retry_after(error.response.headers)
+            return DeliveryError(f"Slack asks to wait {wait:.0f} s (rate limited)", retry_after=wait)
+        permanent = code in PERMANENT_ERRORS or (400 <= status < 500 and status != 408)
+        return DeliveryError(f"Slack refused the message: {code}", permanent=permanent)
     return DeliveryError(f"Slack could not be reached: {type(error).__name__}")
 
 
 class SlackMessenger:
-    """Delivers outbox notifications to Slack through a :class:`~slack_sdk.WebClient`."""
+    """Delivers outbox notifications to Slack through a :class:`~slack_sdk.WebClient`.
+
+    Every posted message carries its outbox id in its metadata (:func:`outbox_metadata`).
+    A notification ``in_doubt`` (an earlier attempt died while sending) is first looked for
+    with :meth:`find_posted`; when Slack already has it, it is not posted again.
+    """
 
     platform = "slack"
 
@@ -172,6 +221,15 @@ class SlackMessenger:
         """
         place = notification.place
         rendered = render_message(notification.message)
+        if notification.in_doubt and not notification.edit_message_id and not notification.message.ephemeral:
+            found = self.find_posted(notification)
+            if found is not None:
+                logger.info(
+                    "outbox entry %s was already posted (ts %s) by an attempt that died: not posted again",
+                    notification.id,
+                    found.message_id,
+                )
+                return found
         try:
             if notification.edit_message_id:
                 try:
@@ -208,6 +266,7 @@ class SlackMessenger:
                 thread_ts=place.thread_id,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=outbox_metadata(notification.id),
             )
         except SlackClientError as error:
             raise delivery_error(error) from error
@@ -215,3 +274,47 @@ class SlackMessenger:
             raise DeliveryError(f"Slack could not be reached: {error}") from error
         channel = str(response.get("channel") or place.chat_id)
         return SentMessage(Place(place.platform, channel, place.thread_id), str(response["ts"]))
+
+    def find_posted(self, notification: Notification) -> SentMessage | None:
+        """The message already posted for this outbox entry, if Slack has it.
+
+        Reads the thread (``conversations.replies``) or the channel (``conversations.history``)
+        from a minute before the entry was written, with ``include_all_metadata``, looking for
+        the outbox id in the message metadata. Raises a transient :class:`DeliveryError` when
+        Slack cannot be asked (the entry is retried later: posting blindly could double it); when
+        Slack refuses the lookup for good (a missing ``*:history`` scope) it posts: at-least-once.
+        """
+        place = notification.place
+        oldest = f"{notification.created_at.timestamp() - 60:.6f}" if notification.created_at else None
+        cursor: str | None = None
+        for _page in range(_LOOKUP_PAGES):
+            try:
+                if place.thread_id:
+                    response = self.client.conversations_replies(
+                        channel=place.chat_id,
+                        ts=place.thread_id,
+                        include_all_metadata=True,
+                        oldest=oldest,
+                        limit=200,
+                        cursor=cursor,
+                    )
+                else:
+                    response = self.client.conversations_history(
+                        channel=place.chat_id, include_all_metadata=True, oldest=oldest, limit=200, cursor=cursor
+                    )
+            except SlackClientError as error:
+                failure = delivery_error(error)
+                if failure.permanent:
+                    # Slack will not let us read there (e.g. a missing history scope): post, at-least-once.
+                    logger.warning("cannot look for outbox entry %s in %s: %s", notification.id, place.chat_id, failure)
+                    return None
+                raise failure from error
+            except OSError as error:
+                raise DeliveryError(f"Slack could not be reached: {error}") from error
+            for message in response.get("messages") or []:
+                if carries_outbox_id(message, notification.id):
+                    return SentMessage(place, str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None

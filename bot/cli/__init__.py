@@ -7,7 +7,8 @@
 * ``helpdesk-bot run`` — start every adapter enabled in ``bot.toml`` (Slack, Telegram)
   plus the outbox dispatcher, in one process;
 * ``helpdesk-bot db upgrade`` — apply the database migrations;
-* ``helpdesk-bot kb …`` — search, list, show and check knowledge-base articles.
+* ``helpdesk-bot kb …`` — search, list, show and check knowledge-base articles;
+* ``helpdesk-bot outbox list [--failed] | retry ID | discard ID`` — pending notifications and dead letters.
 
 ``--config FILE`` is accepted before the command and after it (``helpdesk-bot run --config bot.toml``);
 without it ``HELPDESK_CONFIG``, then ``./bot.toml``, then the embedded default is used. Sub-commands
@@ -201,6 +202,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "kb": "bot.cli.kb:kb",
     "report": "bot.cli.report:report",
     "gdpr": "bot.cli.gdpr:gdpr",
+    "outbox": "bot.cli.outbox:outbox",
 }
 
 

@@ -153,10 +153,14 @@ class OutboxEntry(Base):
     """confirmation (anchors the ticket thread), update, card (edited in place), direct."""
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(10), default="pending")
-    """pending, sent, failed (gave up)."""
+    """pending, sent, failed (a dead letter: refused for good or out of attempts), superseded, discarded."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The claim's random token: the dispatcher's later changes count only while the row still carries it."""
+    attempted_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the current attempt started; still set at the next claim means that attempt died mid-send."""
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_message_id: Mapped[str | None] = mapped_column(String(120), default=None)
@@ -164,6 +168,7 @@ class OutboxEntry(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "platform", "next_attempt_at"),
         Index("ix_outbox_ticket", "ticket_id", "purpose", "status"),
+        Index("ix_outbox_status_id", "status", "id"),
     )
 
 
@@ -186,6 +191,28 @@ class MessageRef(Base):
         UniqueConstraint("platform", "chat_id", "message_id", name="uq_message_refs_message"),
         Index("ix_message_refs_ticket", "ticket_id", "platform", "chat_id", "purpose"),
     )
+
+
+class ChatFact(Base):
+    """Something an adapter learnt about a chat that must survive a restart and be shared by processes.
+
+    ``kind`` says what: ``topic`` (``key`` a ticket number, ``value`` its Telegram forum topic),
+    ``anchor`` (``key`` a topic, ``value`` its first bot message: the ticket card), ``in_topic``
+    (``key`` a bot message, ``value`` the topic it was posted in), ``prompt`` (``key`` a
+    ForceReply question whose answer belongs to the main flow, ``value`` empty).
+    """
+
+    __tablename__ = "chat_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "kind", "key", name="uq_chat_facts_key"),)
 
 
 class Conversation(Base):

@@ -153,7 +153,12 @@ class EventRepository:
 
 
 class OutboxRepository:
-    """Notifications waiting to be delivered, claimed one at a time by dispatchers."""
+    """Notifications waiting to be delivered, claimed one at a time by dispatchers.
+
+    A claim sets a lease and a random token; every later change of the entry by the
+    dispatcher (renew, sent, rescheduled, failed) is an UPDATE conditioned on that token,
+    so it counts only while the dispatcher still holds the entry.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -176,31 +181,122 @@ class OutboxRepository:
             stmt = stmt.where(OutboxEntry.chat_id.in_(chat_ids))
         return self.session.scalars(stmt.order_by(OutboxEntry.id).limit(limit)).all()
 
-    def claim(self, entry_id: int, now: datetime, lease_until: datetime) -> bool:
-        """Take the lease on one entry; ``False`` when another dispatcher holds it or it is done.
+    def claim(self, entry_id: int, token: str, now: datetime, lease_until: datetime) -> bool:
+        """Take the lease on one entry with ``token``; ``False`` when another dispatcher holds it or it is done.
 
         A single conditional UPDATE, so two processes can never both claim an entry.
         """
-        result = self.session.execute(
-            update(OutboxEntry)
-            .where(
+        return self._update(
+            (
                 OutboxEntry.id == entry_id,
                 OutboxEntry.status == "pending",
                 or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now),
-            )
-            .values(lease_until=lease_until, attempts=OutboxEntry.attempts + 1)
-            .execution_options(synchronize_session=False)
+            ),
+            lease_until=lease_until,
+            lease_token=token,
+            attempted_at=now,
+            attempts=OutboxEntry.attempts + 1,
         )
-        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def renew(self, entry_id: int, token: str, lease_until: datetime) -> bool:
+        """Extend a held lease; ``False`` when ``token`` no longer holds the entry."""
+        return self._held(entry_id, token, lease_until=lease_until)
+
+    def mark_sent(self, entry_id: int, token: str, now: datetime, message_id: str) -> bool:
+        """Record the delivery; ``False`` (nothing changed) when ``token`` no longer holds the entry."""
+        return self._held(
+            entry_id,
+            token,
+            status="sent",
+            sent_at=now,
+            sent_message_id=message_id,
+            lease_until=None,
+            lease_token=None,
+            attempted_at=None,
+        )
+
+    def reschedule(
+        self, entry_id: int, token: str, next_attempt_at: datetime, error: str, *, attempts: int | None = None
+    ) -> bool:
+        """Give a held entry back until ``next_attempt_at`` (optionally correcting its attempt count)."""
+        values: dict[str, Any] = {
+            "next_attempt_at": next_attempt_at,
+            "last_error": error,
+            "lease_until": None,
+            "lease_token": None,
+            "attempted_at": None,
+        }
+        if attempts is not None:
+            values["attempts"] = max(attempts, 0)
+        return self._held(entry_id, token, **values)
+
+    def mark_failed(self, entry_id: int, token: str, error: str) -> bool:
+        """Give up on a held entry: it becomes a dead letter (``failed``)."""
+        return self._held(
+            entry_id, token, status="failed", last_error=error, lease_until=None, lease_token=None, attempted_at=None
+        )
+
+    def pending_before(self, entry: OutboxEntry, purpose: str, *, same_chat: bool = False) -> bool:
+        """Whether an entry of ``purpose`` for the same ticket (and chat) still waits to be delivered.
+
+        Failed (dead-letter) entries do not count: they never hold back the rest of a thread.
+        """
+        stmt = select(OutboxEntry.id).where(
+            OutboxEntry.ticket_id == entry.ticket_id,
+            OutboxEntry.purpose == purpose,
+            OutboxEntry.status == "pending",
+            OutboxEntry.id < entry.id,
+        )
+        if same_chat:
+            stmt = stmt.where(OutboxEntry.platform == entry.platform, OutboxEntry.chat_id == entry.chat_id)
+        return self.session.scalars(stmt.limit(1)).first() is not None
 
     def get(self, entry_id: int) -> OutboxEntry | None:
         """One entry by id."""
         return self.session.get(OutboxEntry, entry_id)
 
+    def listing(self, *, statuses: Sequence[str] = ("pending", "failed"), limit: int = 100) -> Sequence[OutboxEntry]:
+        """Entries in these statuses, oldest first (``helpdesk-bot outbox list``)."""
+        stmt = select(OutboxEntry).where(OutboxEntry.status.in_(statuses)).order_by(OutboxEntry.id).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def retry(self, entry_id: int, now: datetime) -> bool:
+        """Queue a dead letter (or a pending entry) again, due now, with a fresh attempt count."""
+        return self._update(
+            (OutboxEntry.id == entry_id, OutboxEntry.status.in_(("failed", "pending"))),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            lease_token=None,
+            attempted_at=None,
+        )
+
+    def discard(self, entry_id: int) -> bool:
+        """Drop a dead letter (or a pending entry) for good; the row stays as ``discarded``."""
+        return self._update(
+            (OutboxEntry.id == entry_id, OutboxEntry.status.in_(("failed", "pending"))),
+            status="discarded",
+            lease_until=None,
+            lease_token=None,
+            attempted_at=None,
+        )
+
     def count_pending(self) -> int:
         """How many entries still wait for delivery."""
         stmt = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status == "pending")
         return int(self.session.scalar(stmt) or 0)
+
+    def _held(self, entry_id: int, token: str, **values: Any) -> bool:
+        return self._update(
+            (OutboxEntry.id == entry_id, OutboxEntry.status == "pending", OutboxEntry.lease_token == token), **values
+        )
+
+    def _update(self, conditions: tuple[Any, ...], **values: Any) -> bool:
+        result = self.session.execute(
+            update(OutboxEntry).where(*conditions).values(**values).execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
 
 class MessageRefRepository:

@@ -62,6 +62,24 @@ class UploadedFile:
 
 
 @dataclass
+class Hold:
+    """A request the fake keeps unanswered until :meth:`release`: a send in flight.
+
+    With ``accept`` Slack has already taken the message (it is in the history) and only the
+    answer is held back — what a crash after posting leaves; without, nothing is posted yet.
+    """
+
+    method: str
+    accept: bool
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Let the held request be answered (or give up on it: its client may be dead)."""
+        self.released.set()
+
+
+@dataclass
 class Scripted:
     """A canned answer used once before the default behaviour resumes."""
 
@@ -73,7 +91,9 @@ class Scripted:
 class FakeSlack:
     """The fake server. Use as a context manager; it stops on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, epoch: int = 1700000000) -> None:
+        """``epoch``: the seconds part of every ``ts`` the fake hands out (a real clock's, for lookups by time)."""
+        self.epoch = epoch
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -82,6 +102,10 @@ class FakeSlack:
         self._views = itertools.count(1)
         self._file_ids = itertools.count(1)
         self.files: dict[str, UploadedFile] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        """Messages posted with chat.postMessage, by channel, oldest first (read by conversations.*)."""
+        self._holds: dict[str, deque[Hold]] = {}
+        self._every_hold: list[Hold] = []
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
         self._server.request_queue_size = 256
@@ -97,6 +121,8 @@ class FakeSlack:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for hold in self._every_hold:
+            hold.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -164,6 +190,21 @@ class FakeSlack:
         """Forget the canned answers left for ``method``: the outage is over."""
         self._scripts.pop(method, None)
 
+    def hold(self, method: str, *, accept: bool = True) -> Hold:
+        """Keep the next call of ``method`` unanswered until the returned hold is released."""
+        hold = Hold(method, accept)
+        with self._changed:
+            self._holds.setdefault(method, deque()).append(hold)
+            self._every_hold.append(hold)
+        return hold
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages that Slack holds (posted), in one channel or all, oldest first."""
+        with self._changed:
+            if channel is not None:
+                return list(self.messages.get(channel, []))
+            return [message for messages in self.messages.values() for message in messages]
+
     def calls_to(self, method: str) -> list[Call]:
         """Every recorded call of ``method``, oldest first."""
         with self._changed:
@@ -214,13 +255,20 @@ class FakeSlack:
                 "bot_id": "B111",
             }
         if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") if method == "chat.update" else f"1700000000.{next(self._ts):06d}"
+            ts = args.get("ts") if method == "chat.update" else f"{self.epoch}.{next(self._ts):06d}"
             channel = str(args.get("channel", ""))
             if channel.startswith(("U", "W")):
                 channel = "D" + channel[1:]
+            if method == "chat.postMessage":
+                self._store(channel, str(ts), args)
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
+        if method == "conversations.history":
+            return self._history(args, lambda message: True)
+        if method == "conversations.replies":
+            parent = str(args.get("ts") or "")
+            return self._history(args, lambda m: m["ts"] == parent or m.get("thread_ts") == parent)
         if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+            return {"ok": True, "message_ts": f"{self.epoch}.{next(self._ts):06d}"}
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -236,6 +284,44 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
         return {"ok": True}
+
+    def _store(self, channel: str, ts: str, args: dict[str, Any]) -> None:
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message: dict[str, Any] = {"type": "message", "ts": ts, "text": args.get("text", ""), "user": BOT_USER_ID}
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        if metadata:
+            message["metadata"] = metadata
+        with self._changed:
+            self.messages.setdefault(channel, []).append(message)
+            self._changed.notify_all()
+
+    def _history(self, args: dict[str, Any], keep: Any) -> dict[str, Any]:
+        """conversations.history / replies: one page, newest first for history (as Slack), with cursors."""
+        channel = str(args.get("channel") or "")
+        if channel not in self.messages and not channel.startswith(("C", "D", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._changed:
+            found = [dict(m) for m in self.messages.get(channel, []) if keep(m) and float(m["ts"]) >= oldest]
+        if args.get("ts") is None:
+            found.reverse()
+        for message in found:
+            if not with_metadata:
+                message.pop("metadata", None)
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         """Step 1: a file id and an upload URL on this server (Slack's is on files.slack.com)."""
@@ -293,6 +379,11 @@ class FakeSlack:
                 )
         return {"ok": True, "files": shared}
 
+    def _take_hold(self, method: str) -> Hold | None:
+        with self._changed:
+            holds = self._holds.get(method)
+            return holds.popleft() if holds else None
+
     def _record(self, call: Call) -> None:
         with self._changed:
             self.calls.append(call)
@@ -333,15 +424,25 @@ class FakeSlack:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 # Recorded before answering: once the client has its answer, the call is visible.
                 fake._record(Call(method, args, headers))
+                hold = fake._take_hold(method)
+                if hold is not None and not hold.accept:
+                    hold.arrived.set()
+                    hold.released.wait()
                 answer = fake._answer(method, args, headers)
+                if hold is not None and hold.accept:
+                    hold.arrived.set()
+                    hold.released.wait()
                 data = json.dumps(answer.body).encode("utf-8") if method != "respond" else b"ok"
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json" if method != "respond" else "text/plain")
-                for key, value in answer.headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json" if method != "respond" else "text/plain")
+                    for key, value in answer.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client died while its request was held
 
             def _upload(self, file_id: str, data: bytes) -> None:
                 headers = {key.lower(): value for key, value in self.headers.items()}
