@@ -4,8 +4,9 @@
 validates the ``[telegram]`` section with :class:`TelegramConfig` and builds a
 :class:`TelegramAdapter` that grants the configured technicians and team leads their
 roles, registers the technicians' chat for new-ticket cards and registers the
-adapter's :class:`~bot.port.Messenger` with the outbox. Long button values are kept in the
-database (:class:`~bot.db.callbacks.CallbackDataStore`), shared by every bot process.
+adapter's :class:`~bot.port.Messenger` with the outbox. Long button values (:class:`~bot.db.callbacks.CallbackDataStore`),
+the ticket → forum topic map and the ForceReply prompts (:class:`~.messenger.ChatFacts`) are kept in the
+database, shared by every bot process and kept across restarts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.port import Place
 from .app import TelegramAdapter, direct_reply
 from .config import TelegramConfig
 from .events import PLATFORM
+from .messenger import ChatFacts
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -37,6 +39,7 @@ def build_telegram_adapter(app: HelpdeskApp, config: TelegramConfig) -> Telegram
     for user_id in config.team_leads:
         app.roles.grant(f"{PLATFORM}:{user_id}", "team_lead")
     adapter = TelegramAdapter(config, app, callback_store=CallbackDataStore(app.uow, app.clock))
+    adapter.registry.attach(ChatFacts(app.uow, app.clock))  # topics and prompts survive restarts
     if config.technicians_chat is not None:
         app.add_technician_place(Place(PLATFORM, str(config.technicians_chat)))
     app.register_messenger(adapter.messenger)

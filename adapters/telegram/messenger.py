@@ -28,14 +28,42 @@ from collections.abc import Callable
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot.clock import Clock, SystemClock
+from bot.db.uow import UnitOfWorkFactory
 from bot.port import DeliveryError, Notification, OutgoingMessage, Place, SentMessage
 
 from .events import PLATFORM
+from .ratelimit import retry_after_seconds
 from .render import CallbackCodec, RenderedPhoto, photo_groups, render, topic_name
 
 logger = logging.getLogger(__name__)
+
+
+class ChatFacts:
+    """The database side of :class:`ChatRegistry`: forum topics, topic anchors and ForceReply prompts.
+
+    Stored as :class:`~bot.db.models.ChatFact` rows, so they survive a restart and are shared by
+    every bot process (a webhook behind a load balancer, the outbox dispatcher of another process).
+    Each call is one short indexed query in its own unit of work.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock | None = None) -> None:
+        self._uow = uow
+        self._clock = clock or SystemClock()
+
+    def get(self, chat_id: int, kind: str, key: int) -> int | None:
+        """The integer recorded for ``key`` in that chat, if any."""
+        with self._uow() as uow:
+            value = uow.messages.fact(PLATFORM, str(chat_id), kind, str(key))
+        return None if value is None else int(value or 0)
+
+    def put(self, chat_id: int, kind: str, key: int, value: int) -> None:
+        """Record ``key → value`` (the first value recorded for a key stays)."""
+        with self._uow() as uow:
+            uow.messages.remember_fact(PLATFORM, str(chat_id), kind, str(key), str(value), self._clock.now())
+            uow.commit()
 
 
 class ChatRegistry:
@@ -44,6 +72,12 @@ class ChatRegistry:
     Group → supergroup migrations (old id → new id), which chats are forums, the
     forum topic of each ticket, and the recent ForceReply questions (so that the
     answer to a question is not mistaken for a reply in a ticket thread).
+
+    With a :class:`ChatFacts` store attached (:meth:`attach`, done by
+    :func:`adapters.telegram.build_telegram_adapter`) topics, topic anchors and prompts are
+    kept in the database too: a ticket keeps its topic after a restart and on every process.
+    The in-memory maps then serve as a cache. Migrations and forum flags stay in memory:
+    Telegram tells them again (service messages, ``getChat`` at start).
     """
 
     def __init__(self, technicians_chat: int | None = None, *, prompt_capacity: int = 10_000) -> None:
@@ -56,6 +90,11 @@ class ChatRegistry:
         self._anchors: dict[tuple[int, int], int] = {}
         self._prompts: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._prompt_capacity = prompt_capacity
+        self._store: ChatFacts | None = None
+
+    def attach(self, store: ChatFacts) -> None:
+        """Keep topics, anchors and prompts in the database from now on."""
+        self._store = store
 
     def resolve(self, chat_id: int) -> int:
         """The current id of a chat (follows group → supergroup migrations)."""
@@ -88,13 +127,23 @@ class ChatRegistry:
 
     def topic(self, chat_id: int, ticket_number: int) -> int | None:
         """The forum topic already created for a ticket."""
-        return self._topics.get((self.resolve(chat_id), ticket_number))
+        chat_id = self.resolve(chat_id)
+        topic = self._topics.get((chat_id, ticket_number))
+        if topic is None and self._store is not None:
+            topic = self._store.get(chat_id, "topic", ticket_number)
+            if topic is not None:
+                self._topics[(chat_id, ticket_number)] = topic
+                self._known_topics.add((chat_id, topic))
+        return topic
 
     def remember_topic(self, chat_id: int, ticket_number: int, topic_id: int) -> None:
         """Remember a ticket's topic."""
         chat_id = self.resolve(chat_id)
         self._topics[(chat_id, ticket_number)] = topic_id
         self._known_topics.add((chat_id, topic_id))
+        if self._store is not None:
+            self._store.put(chat_id, "topic", ticket_number, topic_id)
+            self._store.put(chat_id, "is_topic", topic_id, ticket_number)
 
     def learn_topic(self, chat_id: int, topic_id: int) -> None:
         """A topic seen in an incoming message."""
@@ -102,33 +151,60 @@ class ChatRegistry:
 
     def is_topic(self, chat_id: int, thread_id: int) -> bool:
         """Whether ``thread_id`` is a forum topic id (rather than a message id) in that chat."""
-        return (self.resolve(chat_id), thread_id) in self._known_topics
+        chat_id = self.resolve(chat_id)
+        if (chat_id, thread_id) in self._known_topics:
+            return True
+        if self._store is not None and self._store.get(chat_id, "is_topic", thread_id) is not None:
+            self._known_topics.add((chat_id, thread_id))
+            return True
+        return False
 
     def remember_in_topic(self, chat_id: int, message_id: int, topic_id: int) -> None:
         """A bot message posted in a topic; the first one (the ticket card) anchors the topic."""
         chat_id = self.resolve(chat_id)
         self._message_topics[(chat_id, message_id)] = topic_id
+        first = (chat_id, topic_id) not in self._anchors
         self._anchors.setdefault((chat_id, topic_id), message_id)
         while len(self._message_topics) > self._prompt_capacity:
             self._message_topics.popitem(last=False)
+        if self._store is not None:
+            self._store.put(chat_id, "in_topic", message_id, topic_id)
+            if first:
+                self._store.put(chat_id, "anchor", topic_id, message_id)
 
     def topic_of_message(self, chat_id: int, message_id: int) -> int | None:
         """The topic a bot message was posted in, when known."""
-        return self._message_topics.get((self.resolve(chat_id), message_id))
+        chat_id = self.resolve(chat_id)
+        topic = self._message_topics.get((chat_id, message_id))
+        if topic is None and self._store is not None:
+            topic = self._store.get(chat_id, "in_topic", message_id)
+        return topic
 
     def topic_anchor(self, chat_id: int, topic_id: int) -> int | None:
         """The first bot message of a topic (the ticket card), which the core knows as the ticket's."""
-        return self._anchors.get((self.resolve(chat_id), topic_id))
+        chat_id = self.resolve(chat_id)
+        if self._store is not None:
+            # The database's anchor is the first one any process recorded (this process may have
+            # posted a later message of the topic first, after a restart).
+            anchor = self._store.get(chat_id, "anchor", topic_id)
+            if anchor is not None:
+                self._anchors[(chat_id, topic_id)] = anchor
+                return anchor
+        return self._anchors.get((chat_id, topic_id))
 
     def remember_prompt(self, chat_id: int, message_id: int) -> None:
         """Remember a ForceReply question the bot asked."""
         self._prompts[(chat_id, message_id)] = None
         while len(self._prompts) > self._prompt_capacity:
             self._prompts.popitem(last=False)
+        if self._store is not None:
+            self._store.put(chat_id, "prompt", message_id, 0)
 
     def is_prompt(self, chat_id: int, message_id: int) -> bool:
         """Whether that bot message was a ForceReply question."""
-        return (chat_id, message_id) in self._prompts
+        if (chat_id, message_id) in self._prompts:
+            return True
+        return self._store is not None and self._store.get(chat_id, "prompt", message_id) is not None
 
 
 def _int(value: str | None) -> int | None:
@@ -155,19 +231,24 @@ class TelegramOutbound:
         self.codec = codec
         self.registry = registry
 
-    async def send(self, place: Place, message: OutgoingMessage, *, topic: int | None = None) -> list[Message]:
+    async def send(
+        self, place: Place, message: OutgoingMessage, *, topic: int | None = None, prompt: bool = True
+    ) -> list[Message]:
         """Post ``message`` at ``place`` (split when too long); returns the messages sent.
 
-        ``topic`` forces the forum topic (a ticket's topic known from the registry).
+        ``topic`` forces the forum topic (a ticket's topic known from the registry). A question
+        (``expects_text``) is remembered as a ForceReply prompt, whose answer belongs to the main
+        flow, unless ``prompt=False``: a question about a ticket (the technician's ``/wait``) is
+        answered by replying to it, and that reply is a comment on the ticket.
         """
         chat_id = _int(place.chat_id)
         if chat_id is None:
             raise DeliveryError(f"not a Telegram chat id: {place.chat_id!r}", permanent=True)
         try:
-            return await self._send(self.registry.resolve(chat_id), _int(place.thread_id), message, topic)
+            return await self._send(self.registry.resolve(chat_id), _int(place.thread_id), message, topic, prompt)
         except ChatMigrated as migrated:
             self.registry.migrate(self.registry.resolve(chat_id), migrated.new_chat_id)
-            return await self._send(migrated.new_chat_id, _int(place.thread_id), message, topic)
+            return await self._send(migrated.new_chat_id, _int(place.thread_id), message, topic, prompt)
 
     def _route(self, chat_id: int, thread: int | None, topic: int | None) -> tuple[int | None, int | None]:
         """``(message_thread_id, reply_to_message_id)`` for a thread id in a chat.
@@ -187,7 +268,7 @@ class TelegramOutbound:
         return topic, (None if thread == topic else thread)
 
     async def _send(
-        self, chat_id: int, thread: int | None, message: OutgoingMessage, forced_topic: int | None
+        self, chat_id: int, thread: int | None, message: OutgoingMessage, forced_topic: int | None, prompt: bool
     ) -> list[Message]:
         rendered = render(message, self.codec)
         parts = [part for part in rendered.parts if part.strip()]
@@ -210,7 +291,7 @@ class TelegramOutbound:
                     disable_web_page_preview=True,
                 )
             )
-        if sent and message.expects_text and not message.buttons:
+        if sent and prompt and message.expects_text and not message.buttons:
             self.registry.remember_prompt(chat_id, sent[-1].message_id)
         photos = await self._send_photos(chat_id, topic, reply_to, message) if message.images else []
         if topic is not None:
@@ -299,7 +380,7 @@ class TelegramOutbound:
             topic = self.registry.topic(chat_id, notification.ticket_number)
             if topic is None and place.thread_id is None:
                 topic = await self._topic_for(chat_id, notification)
-        sent = await self.send(place, notification.message, topic=topic)
+        sent = await self.send(place, notification.message, topic=topic, prompt=notification.ticket_number is None)
         if not sent:
             raise DeliveryError(f"notification {notification.id} has no text to send", permanent=True)
         final_chat = sent[-1].chat.id
@@ -323,6 +404,9 @@ def delivery_error(error: BaseException) -> DeliveryError:
     """Classify a Telegram failure for the outbox: permanent (give up) or transient (retry)."""
     if isinstance(error, DeliveryError):
         return error
+    if isinstance(error, RetryAfter):  # still rate limited after the flood limiter's own retries
+        wait = retry_after_seconds(error)
+        return DeliveryError(f"Telegram asks to wait {wait:.0f} s (flood control)", retry_after=wait)
     if isinstance(error, Forbidden):
         return DeliveryError(f"Telegram refused: {error.message}", permanent=True)
     if isinstance(error, BadRequest):  # includes "chat not found"; checked before NetworkError, its base

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import (
+    ChatFact,
     Conversation,
     IncidentReport,
     KbArticleFeedback,
@@ -318,6 +319,26 @@ class MessageRefRepository:
                     ticket_id=ticket_id, platform=platform, chat_id=chat_id, message_id=message_id, purpose=purpose
                 )
             )
+
+    def remember_fact(self, platform: str, chat_id: str, kind: str, key: str, value: str, now: datetime) -> bool:
+        """Record what an adapter learnt about a chat (see :class:`ChatFact`); the first value of a key wins.
+
+        ``INSERT … ON CONFLICT DO NOTHING``: safe when two processes learn the same thing at once.
+        Returns whether the fact was new.
+        """
+        return _insert_ignore(
+            self.session,
+            ChatFact,
+            {"platform": platform, "chat_id": chat_id, "kind": kind, "key": key, "value": value, "at": now},
+        )
+
+    def fact(self, platform: str, chat_id: str, kind: str, key: str) -> str | None:
+        """The value recorded for that key, if any."""
+        return self.session.scalars(
+            select(ChatFact.value).where(
+                ChatFact.platform == platform, ChatFact.chat_id == chat_id, ChatFact.kind == kind, ChatFact.key == key
+            )
+        ).first()
 
     def find(self, ticket_id: int, platform: str, chat_id: str, purpose: str) -> str | None:
         """The latest message of that purpose for the ticket in that chat (e.g. its card)."""
