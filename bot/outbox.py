@@ -38,10 +38,10 @@ import dataclasses
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from types import TracebackType
 from typing import Any
 
 from bot.clock import Clock
@@ -94,38 +94,47 @@ def decode_message(data: dict[str, Any]) -> OutgoingMessage:
 
 
 class _LeaseKeeper:
-    """Renews one entry's lease every third of its length while a send is in flight.
+    """Renews the lease of the entry in flight every third of the lease, from one background thread.
 
-    A platform that answers slowly (a long timeout, the SDK's own short retries) never lets
-    the lease lapse under a live sender; a dead process stops renewing, and its lease expires.
+    A platform that answers slowly (a long timeout, the SDK's own short retries) never lets the
+    lease lapse under a live sender; a dead process stops renewing, and its lease expires. The
+    thread lives as long as the dispatcher: entering and leaving a send costs no thread start.
     """
 
-    def __init__(self, dispatcher: OutboxDispatcher, entry_id: int, token: str) -> None:
+    def __init__(self, dispatcher: OutboxDispatcher) -> None:
         self._dispatcher = dispatcher
-        self._entry_id = entry_id
-        self._token = token
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"outbox-lease-{entry_id}", daemon=True)
+        self._guard = threading.Lock()
+        self._held: tuple[int, str] | None = None
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> _LeaseKeeper:
-        self._thread.start()
-        return self
+    def hold(self, entry_id: int, token: str) -> None:
+        """Keep renewing this entry's lease until :meth:`release`."""
+        with self._guard:
+            self._held = (entry_id, token)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbox-lease-keeper", daemon=True)
+                self._thread.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._done.set()
-        self._thread.join()
+    def release(self) -> None:
+        """The send is over: stop renewing."""
+        with self._guard:
+            self._held = None
 
     def _run(self) -> None:
-        interval = self._dispatcher.lease.total_seconds() / 3
-        while not self._done.wait(interval):
+        while True:
+            time.sleep(self._dispatcher.lease.total_seconds() / 3)
+            with self._guard:
+                held = self._held
+            if held is None:
+                continue
             try:
-                if not self._dispatcher.renew(self._entry_id, self._token):
-                    logger.warning("outbox entry %s: the lease was taken over during the send", self._entry_id)
-                    return
+                renewed = self._dispatcher.renew(*held)
             except Exception:
-                logger.exception("could not renew the lease of outbox entry %s", self._entry_id)
+                logger.exception("could not renew the lease of outbox entry %s", held[0])
+                continue
+            with self._guard:
+                if not renewed and self._held == held:
+                    logger.warning("outbox entry %s: the lease was taken over during the send", held[0])
 
 
 class OutboxDispatcher:
@@ -138,6 +147,7 @@ class OutboxDispatcher:
         self._messengers: dict[str, Messenger] = {}
         self._wakeup = threading.Event()
         self._lock = threading.Lock()
+        self._keeper = _LeaseKeeper(self)
         self.on_unreachable: Callable[[UnitOfWork, OutboxEntry], None] | None = None
         """Called in the transaction that gives up on an entry for a ticket's requester (set by
         :func:`bot.bootstrap.bootstrap`: the technicians are told, so that they can phone)."""
@@ -218,16 +228,19 @@ class OutboxDispatcher:
         if in_doubt:
             notification = dataclasses.replace(notification, in_doubt=True)
         messenger = self._messengers[notification.place.platform]
-        with _LeaseKeeper(self, entry_id, token):
-            try:
-                sent = messenger.send(notification)
-            except DeliveryError as error:
-                self._failed(entry_id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
-                return False
-            except Exception as error:
-                logger.exception("messenger %s failed on outbox entry %s", notification.place.platform, entry_id)
-                self._failed(entry_id, token, f"{type(error).__name__}: {error}", permanent=False)
-                return False
+        self._keeper.hold(entry_id, token)
+        try:
+            sent = messenger.send(notification)
+        except DeliveryError as error:
+            self._keeper.release()
+            self._failed(entry_id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
+            return False
+        except Exception as error:
+            self._keeper.release()
+            logger.exception("messenger %s failed on outbox entry %s", notification.place.platform, entry_id)
+            self._failed(entry_id, token, f"{type(error).__name__}: {error}", permanent=False)
+            return False
+        self._keeper.release()
         return self._succeeded(entry_id, token, sent)
 
     def _prepare(self, uow: UnitOfWork, entry: OutboxEntry) -> Notification | None:

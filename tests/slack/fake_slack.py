@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class Call:
     method: str
     args: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (``time.monotonic``): benchmarks measure windows from it."""
 
     def blocks(self) -> list[dict[str, Any]]:
         """The ``blocks`` argument, decoded (the SDK may send it as a JSON string)."""
