@@ -1,7 +1,7 @@
 """delivery: outbox lease tokens (fencing), forum topics and ForceReply prompts in the database
 
-Revision ID: 0009_delivery
-Revises: 0008_kb
+Revision ID: 0010_delivery
+Revises: 0006_pipeline
 Create Date: 2026-12-01 11:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import bot.db.models
 
-revision = "0009_delivery"
-down_revision = "0008_kb"
+revision = "0010_delivery"
+down_revision = "0006_pipeline"
 branch_labels = None
 depends_on = None
 
