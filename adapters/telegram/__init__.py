@@ -4,9 +4,9 @@
 validates the ``[telegram]`` section with :class:`TelegramConfig` and builds a
 :class:`TelegramAdapter` that grants the configured technicians and team leads their
 roles, registers the technicians' chat for new-ticket cards and registers the
-adapter's :class:`~bot.port.Messenger` with the outbox. Long button values (:class:`~bot.db.callbacks.CallbackDataStore`),
-the ticket → forum topic map and the ForceReply prompts (:class:`~.messenger.ChatFacts`) are kept in the
-database, shared by every bot process and kept across restarts.
+adapter's :class:`~bot.port.Messenger` with the outbox. Long button values
+(:class:`~bot.db.callbacks.CallbackDataStore`), the ticket → forum topic map and the ForceReply prompts
+(:class:`~.messenger.ChatFacts`) are kept in the database, shared by every bot process and kept across restarts.
 """
 
 from __future__ import annotations
