@@ -3,6 +3,7 @@
 One round (:meth:`MailboxReader.process_pending`) takes every mail waiting in ``mailbox``,
 oldest first, and for each one:
 
+0. (a ``NOOP`` first, so that the server reports the mail delivered since the last round;)
 1. fetches it without marking it read (``BODY.PEEK[]``) and parses it;
 2. applies it to the helpdesk (:class:`~adapters.email.intake.MailIntake`), which commits;
 3. sends the core's direct answers, if any, as a reply to that mail;
@@ -123,6 +124,9 @@ class MailboxReader:
         """Process every mail waiting in the mailbox (see the module documentation)."""
         client = self.connect()
         report = RoundReport()
+        # Some servers (Dovecot among them) report mail delivered since the last command only on a
+        # command that synchronises the mailbox: without a NOOP, SEARCH answers from the old view.
+        client.noop()
         uids = sorted(client.search(["NOT", "DELETED"]))
         for uid in uids:
             fetched = client.fetch([uid], ["BODY.PEEK[]"])
