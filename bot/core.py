@@ -29,7 +29,7 @@ from bot.config import Config
 from bot.db.models import OutboxEntry, SuggestionLog
 from bot.db.uow import EventUnitOfWorkFactory, UnitOfWork
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand
-from bot.i18n import Translator, language_from_locale, translator
+from bot.i18n import N_, Translator, language_from_locale, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.outbox import encode_message
 from bot.port import (
@@ -132,6 +132,12 @@ _GREETING_WORDS = {
     "😊",
     "🙂",
 }
+LANGUAGE_CHOSEN = {
+    "fr": N_("I will speak French with you from now on."),
+    "en": N_("I will speak English with you from now on."),
+    "nl": N_("I will speak Dutch with you from now on."),
+}
+"""What ``/lang`` answers, in the language just chosen."""
 _THANKS_WORDS = {"merci", "thanks", "thank", "bedankt", "dank", "👍", "🙏"}
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
@@ -203,7 +209,7 @@ class HelpdeskCore:
         self._roles = roles
         self._tickets = tickets
         self._knowledge = knowledge
-        self._intake = IntakeFlow(tickets, self._guess_category, config.bot.max_message_chars)
+        self._intake = IntakeFlow(tickets, self._guess_category, config.bot.max_message_chars, clock)
         self._commands: dict[str, Callable[[SlashCommand, Translator], list[OutgoingMessage]]] = {
             "help": self._cmd_help,
             "start": self._cmd_help,
@@ -767,7 +773,7 @@ class HelpdeskCore:
         view = self._tickets.view(event.user, number)
         technician = self._roles.is_technician(event.user.key)
         card = ticket_card(t, view.ticket, self._clock.now(), for_technicians=technician)
-        lines = [t("History:"), *history_lines(t, view.events)]
+        lines = [t("History:"), *history_lines(t, view.events, for_technicians=technician)]
         buttons = technician_buttons(t, view.ticket) if technician else ()
         return [OutgoingMessage("\n".join(lines), card=card, buttons=buttons)]
 
@@ -826,7 +832,7 @@ class HelpdeskCore:
         with self._uow() as uow:
             uow.preferences.set_language(event.user.key, choice, self._clock.now())
             uow.commit()
-        return [OutgoingMessage(translator(choice)("I will speak English with you from now on."))]
+        return [OutgoingMessage(translator(choice)(LANGUAGE_CHOSEN[choice]))]
 
     def _cmd_comment(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, text = parse_number(event.args, "/comment N text")
@@ -897,7 +903,10 @@ class HelpdeskCore:
             return [OutgoingMessage(t("The queue is empty. Well done!"))]
         now = self._clock.now()
         lines = [t("Open tickets, by priority and age:")]
-        lines += [one_line(t, x, now) + (f" · {x.assignee_name}" if x.assignee_name else "") for x in tickets]
+        lines += [
+            one_line(t, x, now, for_technicians=True) + (f" · {x.assignee_name}" if x.assignee_name else "")
+            for x in tickets
+        ]
         return [OutgoingMessage("\n".join(lines))]
 
     def _cmd_mine(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
@@ -905,7 +914,8 @@ class HelpdeskCore:
         if not tickets:
             return [OutgoingMessage(t("No open ticket is assigned to you."))]
         now = self._clock.now()
-        return [OutgoingMessage("\n".join([t("Assigned to you:"), *(one_line(t, x, now) for x in tickets)]))]
+        lines = [t("Assigned to you:"), *(one_line(t, x, now, for_technicians=True) for x in tickets)]
+        return [OutgoingMessage("\n".join(lines))]
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "fr"
+BABEL_LOCALES = {"fr": "fr_BE", "en": "en_GB", "nl": "nl_BE"}
+"""The CLDR locale each language's dates and numbers are formatted with (Belgian French and Dutch)."""
 
 
 def N_(msgid: str) -> str:
@@ -54,11 +57,22 @@ class Translator:
 
     def __init__(self, language: str) -> None:
         self.language = language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
-        self._gettext = _translations(self.language).gettext
+        self.locale = Locale.parse(BABEL_LOCALES[self.language])
+        """The Babel locale dates, times and numbers are formatted with."""
+        translations = _translations(self.language)
+        self._gettext = translations.gettext
+        self._ngettext = translations.ngettext
 
     def __call__(self, msgid: str, /, **params: Any) -> str:
         """The translation of ``msgid`` with ``params`` filled in."""
-        text = self._gettext(msgid)
+        return self._format(msgid, self._gettext(msgid), params)
+
+    def plural(self, singular: str, plural: str, count: int, /, **params: Any) -> str:
+        """The plural form of the language for ``count`` (``{count}`` is filled in too)."""
+        text = self._ngettext(singular, plural, count)
+        return self._format(singular, text, {"count": count, **params})
+
+    def _format(self, msgid: str, text: str, params: dict[str, Any]) -> str:
         if not params:
             return text
         try:

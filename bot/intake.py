@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import ValidationFailed
 from bot.i18n import N_, Translator
 from bot.port import Attachment, Button, OutgoingMessage, Place, User
-from bot.presenters import CATEGORY_LABELS, IMPACT_LABELS, TYPE_LABELS, URGENCY_LABELS
+from bot.presenters import CATEGORY_LABELS, IMPACT_LABELS, TYPE_LABELS, URGENCY_LABELS, started_text, started_value
 from bot.tickets import TicketDraft, TicketService
 from bot.validation import TITLE_MAX, clean_email, clean_phone, clean_text, clean_title, clean_url
 
@@ -71,8 +72,9 @@ def propose_title(text: str) -> str:
 class IntakeFlow:
     """Runs the intake steps for one conversation at a time."""
 
-    def __init__(self, tickets: TicketService, guess_category: CategoryGuesser, max_chars: int) -> None:
+    def __init__(self, tickets: TicketService, guess_category: CategoryGuesser, max_chars: int, clock: Clock) -> None:
         self._tickets = tickets
+        self._clock = clock
         self._guess_category = guess_category
         self._max_chars = max_chars
 
@@ -161,7 +163,7 @@ class IntakeFlow:
         if verb == "accept" and step == "title" and conv.data.get("title"):
             return self._advance(conv, t)
         if verb == "started" and arg in STARTED_CHOICES and step == "started":
-            conv.data["started"] = t(STARTED_CHOICES[arg])
+            conv.data["started"] = started_value(arg, self._clock.now())
             return self._advance(conv, t)
         if verb == "impact" and arg in IMPACT_LABELS and step == "impact":
             conv.data["impact"] = arg
@@ -365,7 +367,7 @@ class IntakeFlow:
             t("Description: {value}", value=_clip(data.get("description") or none, 800)),
             t("Error message: {value}", value=_clip(data.get("error_message") or none, 400)),
             t("URL: {value}", value=data.get("url") or none),
-            t("Started: {value}", value=data.get("started") or none),
+            t("Started: {value}", value=started_text(t, data.get("started", ""), self._clock.now()) or none),
             t("Affected: {value}", value=t(IMPACT_LABELS.get(data.get("impact", ""), none))),
             t("Urgency: {value}", value=t(URGENCY_LABELS.get(data.get("urgency", ""), none))),
             t(

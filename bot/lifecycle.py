@@ -30,6 +30,9 @@ STATUS_LABELS: dict[str, str] = {
     "cancelled": N_("cancelled"),
 }
 
+TECHNICIAN_STATUS_LABELS: dict[str, str] = {**STATUS_LABELS, "waiting": N_("waiting for the requester")}
+"""The statuses as the service desk's staff read them (the requester is "you" only to the requester)."""
+
 ACTION_LABELS: dict[str, str] = {
     "claim": N_("claimed"),
     "assign": N_("assigned"),

@@ -7,13 +7,15 @@ platform's markup (and escape user text) when they render it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
 
 from bot.db.models import Ticket, TicketEvent
 from bot.errors import TicketTaken
 from bot.i18n import N_, Translator
-from bot.lifecycle import STATUS_LABELS
+from bot.lifecycle import STATUS_LABELS, TECHNICIAN_STATUS_LABELS
 from bot.port import Button, TicketCard
 
 IMPACT_LABELS = {"me": N_("just me"), "team": N_("my team"), "site": N_("the whole site")}
@@ -28,6 +30,8 @@ CATEGORY_LABELS = {
     "helpdesk": N_("helpdesk (hardware, network, printers)"),
 }
 
+CATEGORY_NAMES = {"helpline": N_("helpline"), "helpdesk": N_("helpdesk")}
+"""The short names of the categories, for one-line histories."""
 
 WEEKDAY_NAMES = (
     N_("Monday"),
@@ -38,6 +42,8 @@ WEEKDAY_NAMES = (
     N_("Saturday"),
     N_("Sunday"),
 )
+STARTED_PREFIX = "@"
+"""Marks a stored "when did it start" value that is a point in time rather than the requester's words."""
 _display_tz: list[tzinfo] = [ZoneInfo("Europe/Brussels")]
 
 
@@ -50,6 +56,62 @@ def when_text(t: Translator, moment: datetime, *, tz: tzinfo | None = None) -> s
     """A due time as people say it: ``Tuesday 24/11 10:00`` in the service desk's zone."""
     local = moment.astimezone(tz or _display_tz[0])
     return f"{t(WEEKDAY_NAMES[local.weekday()])} {local:%d/%m %H:%M}"
+
+
+def display_timezone() -> tzinfo:
+    """The service desk's time zone, in which dates are shown."""
+    return _display_tz[0]
+
+
+def started_value(choice: str, now: datetime) -> str:
+    """The language-neutral stored form of a "when did it start" button.
+
+    ``now`` → ``@2026-03-02T09:00+00:00`` (a moment), ``today``/``yesterday`` → ``@2026-03-02``
+    (a day), ``days`` → ``@before:2026-03-02`` (several days before that day). Each reader sees it
+    in their own language (:func:`started_text`); anything the requester typed is kept as typed.
+    """
+    today = now.astimezone(_display_tz[0]).date()
+    if choice == "now":
+        return STARTED_PREFIX + now.astimezone(UTC).isoformat(timespec="minutes")
+    if choice == "yesterday":
+        return STARTED_PREFIX + (today - timedelta(days=1)).isoformat()
+    if choice == "days":
+        return f"{STARTED_PREFIX}before:{today.isoformat()}"
+    return STARTED_PREFIX + today.isoformat()
+
+
+def started_text(t: Translator, value: str, now: datetime) -> str:
+    """A stored "when did it start" value in the reader's language, relative to ``now`` when close."""
+    if not value.startswith(STARTED_PREFIX):
+        return value
+    body = value[len(STARTED_PREFIX) :]
+    try:
+        if body.startswith("before:"):
+            return t("several days before {date}", date=date_text(t, date.fromisoformat(body[7:]), now))
+        if "T" in body:
+            moment = datetime.fromisoformat(body)
+            local = moment.astimezone(_display_tz[0])
+            day = _relative_day(t, local.date(), now) or date_text(t, local.date(), now)
+            return t("{day} at {time}", day=day, time=format_skeleton("Hm", local, locale=t.locale))
+        day_value = date.fromisoformat(body)
+    except ValueError:
+        return value
+    return _relative_day(t, day_value, now) or date_text(t, day_value, now)
+
+
+def _relative_day(t: Translator, day: date, now: datetime) -> str:
+    today = now.astimezone(_display_tz[0]).date()
+    if day == today:
+        return t("today")
+    if day == today - timedelta(days=1):
+        return t("yesterday")
+    return ""
+
+
+def date_text(t: Translator, day: date, now: datetime) -> str:
+    """A day as the reader's locale writes it (``2 mars``, ``2 maart``), with the year only when it is not this one."""
+    this_year = now.astimezone(_display_tz[0]).year
+    return format_skeleton("MMMMd" if day.year == this_year else "yMMMMd", day, locale=t.locale)
 
 
 def ticket_ref(number: int) -> str:
@@ -70,7 +132,7 @@ def age_text(t: Translator, since: datetime, now: datetime) -> str:
 def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: bool) -> TicketCard:
     """The ticket as a card: headline plus labelled fields."""
     fields: list[tuple[str, str]] = [
-        (t("Status"), t(STATUS_LABELS.get(ticket.status, ticket.status))),
+        (t("Status"), status_text(t, ticket.status, for_technicians=for_technicians)),
         (t("Priority"), ticket.priority),
         (t("Category"), t(CATEGORY_LABELS.get(ticket.category, ticket.category))),
     ]
@@ -93,7 +155,7 @@ def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians
         fields.append((t("Impact"), t(IMPACT_LABELS.get(ticket.impact, ticket.impact))))
         fields.append((t("Urgency"), t(URGENCY_LABELS.get(ticket.urgency, ticket.urgency))))
         if ticket.started:
-            fields.append((t("Since"), ticket.started))
+            fields.append((t("Since"), started_text(t, ticket.started, now)))
         if ticket.url:
             fields.append((t("URL"), ticket.url))
         if ticket.error_message:
@@ -104,6 +166,12 @@ def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians
             fields.append((t("Attachments"), str(len(ticket.attachments))))
     fields.append((t("Age"), age_text(t, ticket.created_at, now)))
     return TicketCard(number=ticket.id, headline=f"{ticket_ref(ticket.id)} · {ticket.title}", fields=tuple(fields))
+
+
+def status_text(t: Translator, status: str, *, for_technicians: bool) -> str:
+    """A status as its reader says it ("waiting for your answer" to the requester, "… for the requester" to staff)."""
+    labels = TECHNICIAN_STATUS_LABELS if for_technicians else STATUS_LABELS
+    return t(labels.get(status, status))
 
 
 def technician_buttons(t: Translator, ticket: Ticket) -> tuple[Button, ...]:
@@ -129,14 +197,16 @@ def take_over_button(t: Translator, taken: TicketTaken) -> Button:
     return Button(t("Take over from {name}", name=taken.holder_name), f"takeover:{taken.number}:{taken.holder}")
 
 
-def one_line(t: Translator, ticket: Ticket, now: datetime) -> str:
+def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: bool = False) -> str:
     """``#12 [P2] in progress — Printer offline (3 h)``."""
-    status = t(STATUS_LABELS.get(ticket.status, ticket.status))
+    status = status_text(t, ticket.status, for_technicians=for_technicians)
     age = age_text(t, ticket.created_at, now)
     return f"{ticket_ref(ticket.id)} [{ticket.priority}] {status} — {ticket.title} ({age})"
 
 
-def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz: tzinfo | None = None) -> list[str]:
+def history_lines(
+    t: Translator, events: Sequence[TicketEvent], *, for_technicians: bool = False, tz: tzinfo | None = None
+) -> list[str]:
     """A ticket's history as readable lines, oldest first, in the service desk's time zone."""
     lines = []
     for event in events:
@@ -148,8 +218,8 @@ def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz: tzinfo | 
         elif event.kind == "status":
             what = t(
                 "status {old} → {new}",
-                old=t(STATUS_LABELS.get(event.from_value or "", event.from_value or "")),
-                new=t(STATUS_LABELS.get(event.to_value or "", event.to_value or "")),
+                old=status_text(t, event.from_value or "", for_technicians=for_technicians),
+                new=status_text(t, event.to_value or "", for_technicians=for_technicians),
             )
         elif event.kind == "assignee":
             what = t("assigned to {name}", name=event.to_value or "")
@@ -168,8 +238,14 @@ def history_lines(t: Translator, events: Sequence[TicketEvent], *, tz: tzinfo | 
             )
         elif event.kind == "attachment":
             what = t("attached {name}", name=event.text)
+        elif event.kind == "category":
+            what = t(
+                "category {old} → {new}",
+                old=t(CATEGORY_NAMES.get(event.from_value or "", event.from_value or "")),
+                new=t(CATEGORY_NAMES.get(event.to_value or "", event.to_value or "")),
+            )
         else:
-            what = event.kind
+            what = t("updated the ticket")
         lines.append(f"{when} · {who}: {what}")
     return lines
 

@@ -133,7 +133,7 @@ def test_scripted_conversation_from_first_message_to_resolved_ticket(
     assert_dialog(
         bob,
         [
-            ("/ticket 1", ["Status: in progress", "status waiting for your answer → in progress"]),
+            ("/ticket 1", ["Status: in progress", "status waiting for the requester → in progress"]),
             ("/resolve 1 Fuser unit replaced, prints fine again", ["#1 is resolved; the requester is told."]),
         ],
     )

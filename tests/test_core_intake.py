@@ -343,7 +343,7 @@ def test_whole_intake_opens_a_complete_ticket(app: HelpdeskApp, requester: Conso
     assert ticket.description == f"{PROBLEM}\n\nSince the update of Monday"
     assert ticket.error_message == "0xC0000005 in display.dll"
     assert ticket.url == "https://intranet.example.be"
-    assert ticket.started == "yesterday"
+    assert ticket.started == "@2026-03-01"
     assert (ticket.contact_name, ticket.contact_email) == ("Alice Dupont", "alice.dupont@example.be")
     assert ticket.requester_key == "console:alice"
     assert (ticket.origin_platform, ticket.origin_chat_id) == ("console", "dm:alice")

@@ -17,7 +17,7 @@ from bot.db.models import Problem
 from bot.db.uow import FollowerRepository, ProblemRepository, UnitOfWorkFactory
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound
 from bot.i18n import Translator
-from bot.lifecycle import OPEN, STATUS_LABELS
+from bot.lifecycle import OPEN, TECHNICIAN_STATUS_LABELS
 from bot.port import OutgoingMessage, SlashCommand
 from bot.presenters import ticket_ref
 from bot.roles import RoleDirectory
@@ -169,7 +169,7 @@ class ProblemDesk:
                     "{ref} “{title}” — {status}, {count} followers",
                     ref=ticket_ref(ticket.id),
                     title=ticket.title,
-                    status=t(STATUS_LABELS.get(ticket.status, ticket.status)),
+                    status=t(TECHNICIAN_STATUS_LABELS.get(ticket.status, ticket.status)),
                     count=count,
                 )
             )

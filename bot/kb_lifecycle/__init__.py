@@ -39,7 +39,7 @@ from bot.kb_lifecycle.feedback import (
 from bot.kb_lifecycle.phrasings import LearnedPhrasingRepository, Phrasing, clean_phrasing, learned_by_article
 from bot.kb_lifecycle.report import KbReport, MissingTopic, UnhelpfulArticle, build_report, cluster_titles
 from bot.knowledge import default_knowledge_dir
-from bot.lifecycle import STATUS_LABELS
+from bot.lifecycle import TECHNICIAN_STATUS_LABELS
 from bot.port import OutgoingMessage, SlashCommand
 from bot.presenters import ticket_ref
 
@@ -91,7 +91,7 @@ class DraftCommand:
             raise InvalidCommand(
                 "Ticket #{number} is {status}: only a resolved ticket can become an article.",
                 number=number,
-                status=STATUS_LABELS.get(ticket.status, ticket.status),
+                status=TECHNICIAN_STATUS_LABELS.get(ticket.status, ticket.status),
             )
         draft, path = save_draft(self.knowledge_dir, draft_from_ticket(ticket, events))
         text = t(
@@ -128,7 +128,7 @@ class LinkCommand:
                 raise InvalidCommand(
                     "Ticket #{number} is {status}: only a resolved ticket can be linked to an article.",
                     number=number,
-                    status=STATUS_LABELS.get(ticket.status, ticket.status),
+                    status=TECHNICIAN_STATUS_LABELS.get(ticket.status, ticket.status),
                 )
             events = uow.events.for_ticket(number)
             text = clean_phrasing(f"{ticket.title}. {ticket.description}", personal_names(ticket, events))

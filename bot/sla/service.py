@@ -149,7 +149,7 @@ class ServiceLevels:
         self._tickets = tickets
         self._notifier = notifier
         self._tech_language = language
-        self._intake = IntakeFlow(tickets, lambda _text: "helpdesk", max_chars)
+        self._intake = IntakeFlow(tickets, lambda _text: "helpdesk", max_chars, clock)
         self._lock = threading.Lock()
 
     # -- ticket hooks (called inside the ticket's transaction) --------------------------------

@@ -1,0 +1,107 @@
+"""Every message in its reader's language and role: /lang, histories, "when did it start", statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import pytest
+
+from adapters.console.chat import ConsoleChat
+from bot.bootstrap import HelpdeskApp
+from bot.clock import FrozenClock
+from bot.i18n import translator
+from bot.port import User
+from bot.presenters import started_text, started_value, ticket_card
+
+AppFactory = Callable[..., HelpdeskApp]
+OpenTicket = Callable[..., int]
+
+ANNE = User("console", "anne", "Anne Leroy", "fr", email="anne.leroy@example.be")
+BOB = User("console", "bob", "Bob Tech", "en")
+
+
+@pytest.mark.parametrize(
+    ("choice", "answer"),
+    [
+        ("fr", "Je vous parlerai désormais en français."),
+        ("en", "I will speak English with you from now on."),
+        ("nl", "Ik spreek voortaan Nederlands met u."),
+    ],
+)
+def test_lang_answers_in_the_language_chosen(app: HelpdeskApp, choice: str, answer: str) -> None:
+    assert ConsoleChat(app, ANNE).say(f"/lang {choice}") == [answer]
+
+
+def test_the_history_names_every_kind_of_change(
+    app: HelpdeskApp, requester: ConsoleChat, open_ticket: OpenTicket
+) -> None:
+    bob = ConsoleChat(app, BOB, technician=True)
+    number = open_ticket(requester, "The printer does not print")
+    bob.say(f"/category {number} helpline")
+    history = "\n".join(bob.say(f"/ticket {number}"))
+    assert "Bob Tech: category helpdesk → helpline" in history
+    assert "Bob Tech: category\n" not in history + "\n"
+
+
+def _walk_to_started(chat: ConsoleChat) -> None:
+    for line in ("Mon écran reste noir", "1", "1", "1", "1"):
+        chat.say(line)
+
+
+def test_when_it_started_is_stored_neutral_and_shown_in_each_readers_language(
+    make_app: AppFactory, clock: FrozenClock
+) -> None:
+    app = make_app()
+    anne = ConsoleChat(app, ANNE)
+    _walk_to_started(anne)
+    anne.say("3")  # « hier »
+    summary = "\n".join(anne.say("1") + anne.say("2") + anne.say("1"))
+    assert "Depuis : hier" in summary.replace("\u202f", " ")
+    confirmation = "\n".join(anne.say("1"))
+    number = int(confirmation.split("Votre ticket #")[1].split(" ")[0])
+    ticket = app.tickets.view(anne.user, number).ticket
+    assert ticket.started != "hier" and "hier" not in ticket.started
+    now = clock.now()
+    fields = {
+        lang: dict(ticket_card(translator(lang), ticket, now, for_technicians=True).fields)
+        for lang in ["en", "fr", "nl"]
+    }
+    assert fields["en"]["Since"] == "yesterday"
+    assert fields["nl"]["Sinds"] == "gisteren"
+    # A week later the day is written out, in the reader's words.
+    later = now + timedelta(days=7)
+    assert started_text(translator("en"), ticket.started, later) == "1 March"
+    assert started_text(translator("fr"), ticket.started, later) == "1 mars"
+    assert started_text(translator("nl"), ticket.started, later) == "1 maart"
+
+
+def test_when_it_started_choices_and_typed_words(clock: FrozenClock) -> None:
+    now = clock.now()  # Monday 2 March 2026, 10:00 in Brussels
+    en, fr = translator("en"), translator("fr")
+    assert started_text(en, started_value("now", now), now) == "today at 10:00"
+    assert started_text(fr, started_value("today", now), now) == "aujourd'hui"
+    assert started_text(en, started_value("days", now), now) == "several days before 2 March"
+    assert (
+        started_text(fr, started_value("days", now), now + timedelta(days=365)) == "quelques jours avant le 2 mars 2026"
+    )
+    assert started_text(en, "lundi vers 10 h", now) == "lundi vers 10 h"
+
+
+def _lines(screens: Sequence[str]) -> str:
+    return "\n".join(screens)
+
+
+def test_a_waiting_ticket_reads_right_for_the_technician_and_for_the_requester(
+    app: HelpdeskApp, requester: ConsoleChat, technician: ConsoleChat, open_ticket: OpenTicket
+) -> None:
+    number = open_ticket(requester)
+    technician.poll()
+    technician.say(f"/claim {number}")
+    tech_card = _lines(technician.say(f"/wait {number} Which model is it?") + technician.poll())
+    assert "Status: waiting for the requester" in tech_card
+    assert "waiting for your answer" not in tech_card
+    assert "waiting for your answer" not in _lines(technician.say(f"/ticket {number}"))
+    assert f"#{number} [P4] waiting for the requester" in _lines(technician.say("/mine"))
+    requester.poll()
+    assert "Status: waiting for your answer" in _lines(requester.say(f"/ticket {number}"))
