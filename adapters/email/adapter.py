@@ -120,3 +120,8 @@ class EmailAdapter:
                 del mail["Subject"]
                 mail["Subject"] = ("Re: " + " ".join(subject.split()))[:200]
             self.smtp.deliver(mail)
+            if result.ticket_number is not None:
+                # Like the outbox's mail: a reply to this one finds its ticket by In-Reply-To.
+                with self._app.uow() as uow:
+                    uow.messages.add(result.ticket_number, PLATFORM, address, message_id, "thread")
+                    uow.commit()

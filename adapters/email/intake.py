@@ -8,9 +8,9 @@
    technicians; an auto-reply or bulk/list mail is dropped — none of them is ever answered;
 3. a sender outside ``allowed_domains``, or over the hourly limit, is refused unanswered; a mail
    over ``max_message_bytes`` is answered with the limit, without a ticket;
-4. a reply — the ticket number in the subject (``[#1042]``), or ``In-Reply-To``/``References``
-   naming one of the ticket's mails — is a comment on that ticket (which resumes a ticket waiting
-   for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it;
+4. a reply — ``In-Reply-To``/``References`` naming one of the ticket's mails, or the number of one
+   of the sender's own tickets in the subject (``[#1042]``) — is a comment on that ticket (which
+   resumes a ticket waiting for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it;
 5. anything else opens a new ticket: subject → title, body → description, attachments
    referenced, sender → requester ``email:ADDRESS`` and contact e-mail.
 
@@ -101,7 +101,7 @@ class MailIntake:
             limit = self._config.max_message_bytes / 1_000_000
             notice = text("too_large", language, size=f"{mail.size / 1_000_000:.1f}", limit=f"{limit:.0f}")
             return MailResult("too_large", replies=(Reply(self._place(mail), OutgoingMessage(notice)),))
-        number = self._ticket_for_reply(mail)
+        number = self._ticket_for_reply(mail, user)
         if number is not None:
             return self._reply(mail, user, number)
         if self._over_rate_limit(user):
@@ -165,11 +165,21 @@ class MailIntake:
 
     # -- replies ----------------------------------------------------------------------------
 
-    def _ticket_for_reply(self, mail: InboundMail) -> int | None:
+    def _ticket_for_reply(self, mail: InboundMail, user: User) -> int | None:
+        """The sender's own ticket this mail answers: by its threading headers, else the subject's number.
+
+        A number naming someone else's ticket, or none at all, is not a reply: the mail is a new
+        request like any other, so a number in a subject reveals nothing about another requester.
+        """
         by_thread = self._known_ticket(mail.sender, list(mail.in_reply_to))
         if by_thread is not None:
             return by_thread
-        return mail.ticket_number
+        number = mail.ticket_number
+        if number is None:
+            return None
+        with self._app.uow() as uow:
+            ticket = uow.tickets.get(number)
+            return number if ticket is not None and ticket.requester_key == user.key else None
 
     def _reply(self, mail: InboundMail, user: User, number: int) -> MailResult:
         place = self._place(mail)
