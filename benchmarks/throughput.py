@@ -146,11 +146,16 @@ def conversation(
     *,
     tag: str = "",
     on_event: Callable[[], None] | None = None,
+    shared_chats: Sequence[str] | None = None,
 ) -> int:
     """One requester's whole conversation plus a technician's claim and resolve; returns events handled.
 
     The requester answers whatever the bot last offered (its buttons), so the script follows the
     intake as it is. Only the bot's own replies and deliveries are read: no query of the script's own.
+    After every event whatever is due is delivered — with several processes (``shared_chats``
+    given), only to this conversation's chat and the shared ones (the technicians'): the requester's
+    messages reach this process's messenger, which the script reads, while every process competes
+    for the entries of the shared chats.
     """
     user = User("bench", f"req{tag}{n}", f"Requester {n}", "fr", email=f"req{tag}{n}@example.be")
     place = Place("bench", f"dm-req{tag}{n}")
@@ -164,7 +169,10 @@ def conversation(
             on_event()
         messenger.inbox.pop(place.chat_id, None)
         replies = app.handle(event)
-        app.dispatch_pending()
+        if shared_chats is None:
+            app.dispatch_pending()
+        else:
+            app.dispatcher.dispatch_due(chat_ids=[place.chat_id, *shared_chats])
         events += 1
         clock.advance(timedelta(seconds=5))
         received = [r.message for r in replies if r.place.chat_id == place.chat_id]
@@ -584,10 +592,13 @@ def _worker(url: str, index: int, conversations: int, barrier: Any, results: Any
 def _work(url: str, index: int, conversations: int, barrier: Any, results: Any) -> None:
     clock = FrozenClock(START)
     app, messenger = make_app(url, clock, migrate=False)
-    conversation(app, messenger, clock, -1, tag=f"p{index}-")
+    shared = ["triage"]
+    conversation(app, messenger, clock, -1, tag=f"p{index}-", shared_chats=shared)
     barrier.wait()
     started = time.time()
-    events = sum(conversation(app, messenger, clock, n, tag=f"p{index}-") for n in range(conversations))
+    events = sum(
+        conversation(app, messenger, clock, n, tag=f"p{index}-", shared_chats=shared) for n in range(conversations)
+    )
     # Entries another process queued for this one's chats may still be due: deliver what is left.
     while app.dispatch_pending():
         pass

@@ -218,6 +218,7 @@ class OutboxDispatcher:
             notification = self._prepare(uow, entry)
             if notification is None:
                 return False
+            ticket_id, purpose = entry.ticket_id, entry.purpose
             # Set by the claim of an earlier attempt and cleared by its outcome: still set means that
             # attempt died mid-send, and the platform may already have the message.
             in_doubt = entry.attempted_at is not None
@@ -241,16 +242,19 @@ class OutboxDispatcher:
             self._failed(entry_id, token, f"{type(error).__name__}: {error}", permanent=False)
             return False
         self._keeper.release()
-        return self._succeeded(entry_id, token, sent)
+        return self._succeeded(entry_id, token, sent, ticket_id, purpose)
 
     def _prepare(self, uow: UnitOfWork, entry: OutboxEntry) -> Notification | None:
-        """Resolve threads and edit targets; ``None`` means: not yet (wait for the anchor)."""
+        """Resolve threads and edit targets; ``None`` means: not yet (wait for the anchor).
+
+        Only what the entry's purpose needs is read: the ticket's thread for an update, the card
+        for a card edit or a technicians' thread reply; nothing for a reply or a confirmation.
+        """
         thread_id = entry.thread_id
         edit_id: str | None = None
         if entry.ticket_id is not None:
-            ticket = uow.tickets.get(entry.ticket_id)
-            if entry.purpose == "update" and ticket is not None:
-                thread_id = ticket.thread_id
+            if entry.purpose == "update":
+                thread_id = uow.tickets.thread_of(entry.ticket_id)
                 if thread_id is None and uow.outbox.pending_before(entry, "confirmation"):
                     return None
             elif entry.purpose == "card":
@@ -270,33 +274,28 @@ class OutboxDispatcher:
             created_at=entry.created_at,
         )
 
-    def _succeeded(self, entry_id: int, token: str, sent: SentMessage) -> bool:
+    def _succeeded(self, entry_id: int, token: str, sent: SentMessage, ticket_id: int | None, purpose: str) -> bool:
         now = self._clock.now()
         with self._uow() as uow:
             if not uow.outbox.mark_sent(entry_id, token, now, sent.message_id):
                 logger.warning("outbox entry %s was sent but its lease had been taken over: not recorded", entry_id)
                 return False
-            entry = uow.outbox.get(entry_id)
-            if entry is not None and entry.ticket_id is not None and sent.message_id:
-                self._link(uow, entry, sent)
+            if ticket_id is not None and sent.message_id:
+                self._link(uow, ticket_id, purpose, sent)
             uow.commit()
         return True
 
     @staticmethod
-    def _link(uow: UnitOfWork, entry: OutboxEntry, sent: SentMessage) -> None:
+    def _link(uow: UnitOfWork, ticket_id: int, purpose: str, sent: SentMessage) -> None:
         """Link the delivered message to its ticket, so that a reply to it is a comment on the ticket."""
-        assert entry.ticket_id is not None
-        ticket = uow.tickets.get(entry.ticket_id)
-        if ticket is None:
-            return
-        if entry.purpose == "confirmation" and ticket.thread_id is None:
-            ticket.thread_id = sent.message_id
-        purpose = {"card": "card", "tech_update": "card_thread"}.get(entry.purpose, "thread")
-        uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.message_id, purpose)
+        if purpose == "confirmation":
+            uow.tickets.set_thread(ticket_id, sent.message_id)
+        kind = {"card": "card", "tech_update": "card_thread"}.get(purpose, "thread")
+        uow.messages.add(ticket_id, sent.place.platform, sent.place.chat_id, sent.message_id, kind)
         if sent.place.thread_id and sent.place.thread_id != sent.message_id:
             # The platform put the message in a thread of its own (a Telegram forum topic):
             # messages in that thread belong to the ticket too.
-            uow.messages.add(entry.ticket_id, sent.place.platform, sent.place.chat_id, sent.place.thread_id, "topic")
+            uow.messages.add(ticket_id, sent.place.platform, sent.place.chat_id, sent.place.thread_id, "topic")
 
     def _failed(
         self, entry_id: int, token: str, error: str, *, permanent: bool, retry_after: float | None = None

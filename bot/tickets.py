@@ -190,7 +190,7 @@ class TicketService:
     def view(self, user: User, number: int) -> TicketView:
         """A ticket and its history; requesters see their own tickets without internal notes."""
         with self._uow() as uow:
-            ticket = self._visible(uow, user, number)
+            ticket = self._visible(uow, user, number, with_attachments=True)
             technician = self._roles.is_technician(user.key)
             events = uow.events.for_ticket(ticket.id, include_notes=technician)
             return TicketView(ticket, events)
@@ -448,8 +448,10 @@ class TicketService:
             raise TicketNotFound(number=number)
         return ticket
 
-    def _visible(self, uow: UnitOfWork, user: User, number: int, *, for_update: bool = False) -> Ticket:
-        ticket = uow.tickets.get(number, for_update=for_update)
+    def _visible(
+        self, uow: UnitOfWork, user: User, number: int, *, for_update: bool = False, with_attachments: bool = False
+    ) -> Ticket:
+        ticket = uow.tickets.get(number, for_update=for_update, with_attachments=with_attachments)
         if ticket is None or (ticket.requester_key != user.key and not self._roles.is_technician(user.key)):
             # Someone else's ticket is reported exactly like a missing one: numbers leak nothing.
             raise TicketNotFound(number=number)

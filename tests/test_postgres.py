@@ -167,3 +167,34 @@ def test_concurrent_dispatchers_never_send_an_entry_twice(
     finally:
         for app in apps:
             app.close()
+
+
+def test_a_pooled_connection_is_pinged_only_after_sitting_idle(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recently used connections are handed out without a round trip; an idle one is checked and replaced
+    when the server closed it meanwhile (here: killed with ``pg_terminate_backend``)."""
+    import bot.db.engine as engine_module
+
+    engine = create_db_engine(pg_url)
+    admin = create_engine(pg_url)
+    try:
+
+        def kill_pooled_connection() -> None:
+            with engine.connect() as conn:
+                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.begin() as conn:
+                assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+
+        # Used moments ago: not pinged, so a connection the server dropped fails on first use.
+        monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 3600.0)
+        kill_pooled_connection()
+        with pytest.raises(Exception, match="terminat|closed|connection"):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        # Idle longer than the threshold: pinged at checkout, found dead, replaced.
+        monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+        kill_pooled_connection()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 41 + 1")).scalar_one() == 42
+    finally:
+        engine.dispose()
+        admin.dispose()

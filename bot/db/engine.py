@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -32,10 +33,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() != "sqlite":
+        _ping_when_idle(engine)
+    else:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,6 +49,44 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
     return engine
+
+
+IDLE_PING_SECONDS = 10.0
+"""A pooled connection unused for longer than this is pinged before it is handed out."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection with a round trip only when it sat idle for :data:`IDLE_PING_SECONDS`.
+
+    ``pool_pre_ping`` pings on every checkout, one round trip per unit of work. A connection in
+    use moments ago is alive; one idle for a while may have been closed by the server, a proxy or
+    a restart: that one is pinged, and a dead one is replaced (the pool retries the checkout with a
+    fresh connection). A connection that breaks in the middle of a unit of work raises as before.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            # psycopg begins a transaction for the ping; end it so the checkout starts clean.
+            dbapi_connection.rollback()
+        except Exception as error:
+            logger.info(
+                "a pooled database connection idle for %.0f s is gone; reconnecting", time.monotonic() - idle_since
+            )
+            raise exc.DisconnectionError() from error
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

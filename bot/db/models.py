@@ -90,8 +90,10 @@ class Ticket(Base):
     """Working seconds spent waiting on the requester in finished pauses."""
 
     attachments: Mapped[list[TicketAttachment]] = relationship(
-        back_populates="ticket", order_by="TicketAttachment.id", lazy="selectin"
+        back_populates="ticket", order_by="TicketAttachment.id", lazy="select"
     )
+    """Loaded when first read in the session (a card shows their count), or with the ticket by the
+    repository queries whose tickets are shown after their unit of work ends (``with_attachments``)."""
 
     __table_args__ = (
         Index("ix_tickets_status_priority", "status", "priority", "created_at"),

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.db.models import (
     ChatFact,
@@ -62,8 +62,11 @@ class TicketRepository:
         self.session.flush()
         return ticket
 
-    def get(self, number: int, *, for_update: bool = False) -> Ticket | None:
+    def get(self, number: int, *, for_update: bool = False, with_attachments: bool = False) -> Ticket | None:
         """The ticket with that number; ``for_update`` locks it until the unit of work ends.
+
+        Its attachments are loaded when first read, unless ``with_attachments`` loads them with it
+        (for a ticket shown after its unit of work ends).
 
         Every change to a ticket reads it this way, so competing changes (two claims, a
         cancel and a resolve…) happen one after the other and the second one sees the
@@ -87,11 +90,26 @@ class TicketRepository:
             else:
                 stmt = stmt.with_for_update()
             stmt = stmt.execution_options(populate_existing=True)
+        if with_attachments:
+            stmt = stmt.options(selectinload(Ticket.attachments))
         return self.session.scalars(stmt).one_or_none()
+
+    def thread_of(self, number: int) -> str | None:
+        """The ticket's thread (its confirmation message), without loading the ticket."""
+        return self.session.scalars(select(Ticket.thread_id).where(Ticket.id == number)).first()
+
+    def set_thread(self, number: int, thread_id: str) -> None:
+        """Anchor the ticket's thread at ``thread_id`` unless it already has one."""
+        self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == number, Ticket.thread_id.is_(None))
+            .values(thread_id=thread_id)
+            .execution_options(synchronize_session=False)
+        )
 
     def for_requester(self, requester_key: str, *, open_only: bool = True, limit: int = 20) -> Sequence[Ticket]:
         """The requester's tickets, newest first."""
-        stmt = select(Ticket).where(Ticket.requester_key == requester_key)
+        stmt = select(Ticket).where(Ticket.requester_key == requester_key).options(selectinload(Ticket.attachments))
         if open_only:
             stmt = stmt.where(Ticket.status.in_((*OPEN_STATUSES, "resolved")))
         return self.session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit)).all()
@@ -307,18 +325,18 @@ class MessageRefRepository:
         self.session = session
 
     def add(self, ticket_id: int, platform: str, chat_id: str, message_id: str, purpose: str) -> None:
-        """Remember a message (ignored if it is already known)."""
-        exists = self.session.scalars(
-            select(MessageRef.id).where(
-                MessageRef.platform == platform, MessageRef.chat_id == chat_id, MessageRef.message_id == message_id
-            )
-        ).first()
-        if exists is None:
-            self.session.add(
-                MessageRef(
-                    ticket_id=ticket_id, platform=platform, chat_id=chat_id, message_id=message_id, purpose=purpose
-                )
-            )
+        """Remember a message (ignored if it is already known): one ``INSERT … ON CONFLICT DO NOTHING``."""
+        _insert_ignore(
+            self.session,
+            MessageRef,
+            {
+                "ticket_id": ticket_id,
+                "platform": platform,
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "purpose": purpose,
+            },
+        )
 
     def remember_fact(self, platform: str, chat_id: str, kind: str, key: str, value: str, now: datetime) -> bool:
         """Record what an adapter learnt about a chat (see :class:`ChatFact`); the first value of a key wins.
