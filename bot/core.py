@@ -48,6 +48,7 @@ from bot.port import (
 from bot.presenters import history_lines, one_line, take_over_button, technician_buttons, ticket_card, ticket_ref
 from bot.roles import RoleDirectory
 from bot.tickets import Actor, TicketService
+from bot.validation import parse_ticket_number
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,6 @@ LANGUAGE_CHOSEN = {
 }
 """What ``/lang`` answers, in the language just chosen."""
 _THANKS_WORDS = {"merci", "thanks", "thank", "bedankt", "dank", "👍", "🙏"}
-_NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 
 class KnowledgeSearch(Protocol):
@@ -182,12 +182,13 @@ def is_small_talk(text: str) -> bool:
 
 
 def parse_number(args: str, usage: str) -> tuple[int, str]:
-    """``"#42 some text"`` → ``(42, "some text")``; a polite error when there is no number."""
-    head, _, rest = args.strip().partition(" ")
-    match = _NUMBER.match(head)
-    if not match:
+    """``"#42 some text"`` → ``(42, "some text")``; the usage as a polite error when there is no
+    ticket number (see :func:`~bot.validation.parse_ticket_number`: bounded, ASCII digits)."""
+    parts = args.split(None, 1)
+    number = parse_ticket_number(parts[0]) if parts else None
+    if number is None:
         raise InvalidCommand(usage=usage)
-    return int(match.group(1)), rest.strip()
+    return number, parts[1].strip() if len(parts) > 1 else ""
 
 
 class HelpdeskCore:
@@ -645,7 +646,7 @@ class HelpdeskCore:
             body = getattr(article, "body", "")
             return [OutgoingMessage(f"{title}\n\n{_excerpt(body, 3500)}", buttons=buttons)]
         log_part, _, solved_id = arg.partition(":")
-        log_id = int(log_part) if log_part.isdigit() else -1
+        log_id = parse_ticket_number(log_part) or -1
         if conv.state != "suggested" or int(conv.data.get("log_id", -2)) != log_id:
             return [OutgoingMessage(t("That question is over. Write to me to start a new one."))]
         if action == "solved":

@@ -149,6 +149,8 @@ class IntakeFlow:
             conv.data.setdefault("rejected", {})[step] = text
             return [OutgoingMessage(t(problem.msgid, **problem.params)), self.prompt(conv, t)]
         conv.data.get("rejected", {}).pop(step, None)
+        if step == "contact":
+            return [self.prompt(conv, t)]
         return self._advance(conv, t)
 
     def on_button(
@@ -344,6 +346,11 @@ class IntakeFlow:
             )
         if step == "contact_name":
             return OutgoingMessage(t("Your name?") + kept, buttons=tuple(nav), expects_text=True)
+        if step in ("contact_phone", "contact_email") and not _reachable(data):
+            # Nothing to keep: skipping would only come back here.
+            return OutgoingMessage(
+                t("Your phone number or email address?") + kept, buttons=tuple(nav), expects_text=True
+            )
         if step == "contact_phone":
             return OutgoingMessage(
                 t("Your phone number or internal extension?") + kept,
@@ -415,13 +422,17 @@ class IntakeFlow:
         elif step in ("impact", "urgency", "type"):
             raise ValidationFailed("Please choose one of the buttons.")
         elif step == "contact":
-            raise ValidationFailed("Please choose one of the buttons: confirm your contact details or change one.")
+            # A phone number or an e-mail address typed instead of pressing "Change …" is taken as such.
+            try:
+                _accept_contact(data, text)
+            except ValidationFailed:
+                raise ValidationFailed(
+                    "Please choose one of the buttons: confirm your contact details or change one."
+                ) from None
         elif step == "contact_name":
             data["contact_name"] = clean_text(text, 200) or data.get("contact_name", "")
-        elif step == "contact_phone":
-            data["contact_phone"] = clean_phone(text)
-        elif step == "contact_email":
-            data["contact_email"] = clean_email(text)
+        elif step in ("contact_phone", "contact_email"):
+            _accept_contact(data, text, prefer=step)
         elif step == "summary":
             raise ValidationFailed("Please use the buttons: open the ticket, or edit a field.")
 
@@ -464,6 +475,16 @@ class IntakeFlow:
                 return [OutgoingMessage(t("This is the first question.")), self.prompt(conv, t)]
             return [self.prompt(conv, t)]
         # skip
+        if step in ("contact_phone", "contact_email") and not _reachable(conv.data):
+            return [
+                OutgoingMessage(
+                    t(
+                        "This question cannot be skipped: a technician needs a phone number or an email address "
+                        "to reach you."
+                    )
+                ),
+                self.prompt(conv, t),
+            ]
         if step in OPTIONAL or step in ("contact_phone", "contact_email"):
             conv.data.get("rejected", {}).pop(step, None)
             return self._advance(conv, t)
@@ -497,6 +518,23 @@ class IntakeFlow:
             conv.data.setdefault("attachments", []).append(
                 {"kind": item.kind, "ref": item.ref, "name": item.name, "url": item.url, "mime_type": item.mime_type}
             )
+
+
+def _reachable(data: dict[str, Any]) -> bool:
+    """The draft has a phone number or an e-mail address."""
+    return bool(data.get("contact_phone") or data.get("contact_email"))
+
+
+def _accept_contact(data: dict[str, Any], text: str, *, prefer: str = "contact_phone") -> None:
+    """A phone number or an e-mail address (whichever ``text`` is) into the draft's contact.
+
+    An ``@`` makes it an e-mail address; otherwise it is read as a phone number. The error is the
+    one of the kind asked for (``prefer``) when ``text`` is neither.
+    """
+    if "@" in text or (prefer == "contact_email" and not any(ch.isdigit() for ch in text)):
+        data["contact_email"] = clean_email(text)
+    else:
+        data["contact_phone"] = clean_phone(text)
 
 
 def _clip(text: str, limit: int) -> str:

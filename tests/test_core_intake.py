@@ -255,7 +255,7 @@ def test_contact_needs_a_phone_or_an_email(app: HelpdeskApp, assert_dialog: Asse
     assert_dialog(
         nobody,
         [
-            ("1", ["Please give a phone number or an email address", "Your phone number or internal extension?"]),
+            ("1", ["Please give a phone number or an email address", "Your phone number or email address?"]),
             ("02 123 45 67", ["Phone: +32 2 123 45 67"]),
             ("1", ["Here is your ticket."]),
         ],

@@ -38,6 +38,7 @@ from bot.intake import ConversationState, propose_title
 from bot.notifications import Notifier
 from bot.port import Attachment, Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage
 from bot.presenters import age_text, ticket_ref
+from bot.validation import parse_ticket_number
 
 logger = logging.getLogger(__name__)
 
@@ -229,10 +230,9 @@ class DuplicateDesk:
 
     def cmd_unfollow(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """``/unfollow N``: stop receiving a followed ticket's updates."""
-        head = event.args.strip().lstrip("#")
-        if not head.isdigit():
+        number = parse_ticket_number(event.args)
+        if number is None:
             raise InvalidCommand(usage="/unfollow N")
-        number = int(head)
         with self._uow() as uow:
             removed = FollowerRepository(uow.session).remove(number, event.user.key)
             uow.commit()

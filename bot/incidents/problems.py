@@ -22,18 +22,19 @@ from bot.port import OutgoingMessage, SlashCommand
 from bot.presenters import ticket_ref
 from bot.roles import RoleDirectory
 from bot.tickets import TicketService
+from bot.validation import TICKET_NUMBER_MAX, parse_ticket_number
 
-_PROBLEM = re.compile(r"^[Pp]?(\d{1,9})$")
-_TICKET = re.compile(r"^#?(\d{1,9})$")
+_PROBLEM = re.compile(r"[Pp]?([0-9]{1,10})")
 USAGE = "/problem [new TITLE | P | resolve P TEXT]"
 
 
 def parse_problem(text: str, usage: str) -> int:
     """``P3`` or ``3`` → 3; a polite error otherwise."""
-    match = _PROBLEM.match(text.strip())
-    if not match:
+    match = _PROBLEM.fullmatch(text.strip())
+    number = int(match.group(1)) if match else 0
+    if not 1 <= number <= TICKET_NUMBER_MAX:
         raise InvalidCommand(usage=usage)
-    return int(match.group(1))
+    return number
 
 
 def problem_ref(problem_id: int) -> str:
@@ -69,10 +70,9 @@ class ProblemDesk:
         """``/link N P``: link ticket N to problem P."""
         self._roles.require_technician(event.user.key)
         parts = event.args.split()
-        ticket_match = _TICKET.match(parts[0]) if len(parts) == 2 else None
-        if ticket_match is None:
+        number = parse_ticket_number(parts[0]) if len(parts) == 2 else None
+        if number is None:
             raise InvalidCommand(usage="/link N P")
-        number = int(ticket_match.group(1))
         problem_id = parse_problem(parts[1], "/link N P")
         with self._uow() as uow:
             problems = ProblemRepository(uow.session)

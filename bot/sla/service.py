@@ -42,6 +42,7 @@ from bot.roles import RoleDirectory
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.priority import IMPACTS, URGENCIES, due_times
 from bot.tickets import SYSTEM, Actor, TicketService
+from bot.validation import parse_ticket_number
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -707,12 +708,13 @@ class ServiceLevels:
     def button_visit(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         """``visit:ok:ID`` / ``visit:other:ID``: the side that did not propose answers."""
         choice, _, id_text = rest.partition(":")
-        if not id_text.isdigit() or choice not in ("ok", "other"):
+        visit_id = parse_ticket_number(id_text)
+        if visit_id is None or choice not in ("ok", "other"):
             return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
         user = event.user
         now = self._clock.now()
         with self._uow() as uow:
-            visit = uow.visits.get(int(id_text), for_update=True)
+            visit = uow.visits.get(visit_id, for_update=True)
             ticket = uow.tickets.get(visit.ticket_id) if visit else None
             if visit is None or ticket is None:
                 return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
@@ -874,9 +876,9 @@ class ServiceLevels:
     def button_satisfaction(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         """``sat:N:score``: the requester's score for a closed ticket."""
         number_text, _, score_text = rest.partition(":")
-        if not (number_text.isdigit() and score_text in ("1", "2", "3", "4", "5")):
+        number = parse_ticket_number(number_text)
+        if number is None or score_text not in ("1", "2", "3", "4", "5"):
             return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
-        number = int(number_text)
         self._save_feedback(event.user.key, number, int(score_text), None)
         return [
             OutgoingMessage(t("Thank you! Anything to add? Send /feedback {number} and your comment.", number=number))
