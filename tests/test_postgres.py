@@ -187,9 +187,8 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(pg_url: str, monk
         # Used moments ago: not pinged, so a connection the server dropped fails on first use.
         monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 3600.0)
         kill_pooled_connection()
-        with pytest.raises(Exception, match="terminat|closed|connection"):
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+        with pytest.raises(Exception, match=r"terminat|closed|connection"), engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
         # Idle longer than the threshold: pinged at checkout, found dead, replaced.
         monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
         kill_pooled_connection()
