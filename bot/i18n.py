@@ -1,11 +1,12 @@
 """Translations: every user-facing string goes through a gettext catalog (Babel).
 
 Messages are written in English in the code (``t("Ticket #{number} is resolved.", number=42)``)
-and translated in ``bot/locales/<lang>/LC_MESSAGES/messages.po``. The ``.po`` files are
+and translated in ``bot/locales/<lang>/LC_MESSAGES/messages.po``; a number of things goes through the
+plural forms of the language (``t.plural("{count} ticket", "{count} tickets", n)``). The ``.po`` files are
 compiled in memory when first needed, so the repository holds no binary ``.mo`` file.
 Extract new strings with::
 
-    pybabel extract -k t -k N_ -o bot/locales/messages.pot bot
+    pybabel extract -k t -k plural:1,2 -k N_ -o bot/locales/messages.pot bot
     pybabel update -i bot/locales/messages.pot -d bot/locales
 
 French is the default language; English and Dutch are complete too.
@@ -22,7 +23,9 @@ from typing import Any
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 
 from bot.config import SUPPORTED_LANGUAGES
 
@@ -72,6 +75,15 @@ class Translator:
         text = self._ngettext(singular, plural, count)
         return self._format(singular, text, {"count": count, **params})
 
+    def unit(self, value: float, unit: str) -> str:
+        """``value`` with a CLDR unit (``duration-hour``…) in the short form of the language (plural included)."""
+        return typographic(format_unit(value, unit, length="short", locale=self.locale), self.language)
+
+    def number(self, value: float, digits: int = 1) -> str:
+        """A decimal number as the language writes it (``3,5`` in French and Dutch)."""
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        return typographic(format_decimal(value, format=pattern, locale=self.locale), self.language)
+
     def _format(self, msgid: str, text: str, params: dict[str, Any]) -> str:
         if not params:
             return text
@@ -86,6 +98,16 @@ class Translator:
 def translator(language: str) -> Translator:
     """The (cached) translator for ``language``; unknown languages fall back to French."""
     return Translator(language)
+
+
+NARROW_NBSP = "\u202f"
+"""The no-break space of French typography (espace fine insécable), used before ``: ; ! ?``, inside
+« » and in numbers and units. One character everywhere, so that French output is consistent."""
+
+
+def typographic(text: str, language: str) -> str:
+    """``text`` with the no-break spaces of ``language``: in French, CLDR's U+00A0 becomes U+202F."""
+    return text.replace("\xa0", NARROW_NBSP) if language == "fr" else text
 
 
 def language_from_locale(locale: str | None, default: str = DEFAULT_LANGUAGE) -> str:

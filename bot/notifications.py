@@ -159,7 +159,7 @@ class Notifier:
         if text:
             body += "\n" + text
         if files:
-            body += "\n" + t("({count} file(s) attached)", count=files)
+            body += "\n" + t.plural("({count} file attached)", "({count} files attached)", files)
         for place in self._places(ticket):
             self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
         self.card_changed(uow, ticket)

@@ -120,13 +120,13 @@ def ticket_ref(number: int) -> str:
 
 
 def age_text(t: Translator, since: datetime, now: datetime) -> str:
-    """A short, human age: ``5 min``, ``3 h``, ``2 d``."""
+    """A short, human age in the reader's locale (CLDR units): ``5 min``, ``3 h``, ``2 j`` / ``2 days``."""
     minutes = max(0, int((now - since).total_seconds() // 60))
     if minutes < 60:
-        return t("{n} min", n=minutes)
+        return t.unit(minutes, "duration-minute")
     if minutes < 48 * 60:
-        return t("{n} h", n=minutes // 60)
-    return t("{n} d", n=minutes // (24 * 60))
+        return t.unit(minutes // 60, "duration-hour")
+    return t.unit(minutes // (24 * 60), "duration-day")
 
 
 def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: bool) -> TicketCard:

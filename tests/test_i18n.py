@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 import string
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -20,21 +21,27 @@ LOCALES = ROOT / "bot" / "locales"
 TRANSLATED = ("fr", "nl")
 ALL_LANGUAGES = ("fr", "nl", "en")
 # The keywords of the documented `pybabel extract` command (README, "Translations").
-KEYWORDS: dict[str, None] = dict.fromkeys(
-    (
-        "t",
-        "tt",
-        "rt",
-        "N_",
-        "HelpdeskError",
-        "InvalidCommand",
-        "PermissionDenied",
-        "ValidationFailed",
-        "IllegalTransition",
-        "TicketNotFound",
-        "UnknownCommand",
-    )
-)
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    **dict.fromkeys(
+        (
+            "t",
+            "tt",
+            "rt",
+            "N_",
+            "HelpdeskError",
+            "InvalidCommand",
+            "PermissionDenied",
+            "ValidationFailed",
+            "IllegalTransition",
+            "TicketNotFound",
+            "UnknownCommand",
+        )
+    ),
+    "plural": (1, 2),
+}
+COUNT_FIELDS = frozenset({"count", "n", "days", "minutes"})
+"""Placeholders that hold a number of things: the ``{count}`` of a plural message (``t.plural``), never of a plain one.
+(``{length}`` and ``{limit}`` are excluded: they only appear when a text is over a limit of many characters.)"""
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
@@ -46,8 +53,20 @@ def _catalog(language: str) -> Catalog:
     return _read(LOCALES / language / "LC_MESSAGES" / "messages.po", language)
 
 
+def _msgid(message: Message) -> str:
+    """The singular msgid (the catalog key) of a plain or plural message."""
+    return str(message.id[0]) if isinstance(message.id, (list, tuple)) else str(message.id)
+
+
+def _strings(message: Message) -> list[str]:
+    """The translation's forms: one for a plain message, one per plural form for a plural one."""
+    if isinstance(message.string, (list, tuple)):
+        return [str(form) for form in message.string]
+    return [str(message.string)] if message.string else []
+
+
 def _template_ids() -> list[str]:
-    return [str(message.id) for message in _read(LOCALES / "messages.pot") if message.id]
+    return [_msgid(message) for message in _read(LOCALES / "messages.pot") if message.id]
 
 
 def _fields(text: str) -> set[str]:
@@ -60,7 +79,7 @@ def _source_ids() -> set[str]:
     found: set[str] = set()
     for folder in ("bot", "adapters"):
         for _, _, message, _, _ in extract_from_dir(ROOT / folder, [("**.py", "python")], keywords=KEYWORDS):
-            found.update([message] if isinstance(message, str) else [m for m in message if m])
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 
@@ -80,7 +99,7 @@ def test_every_template_message_is_translated(language: str) -> None:
     problems = []
     for msgid in _template_ids():
         message = catalog.get(msgid)
-        if message is None or not message.string:
+        if message is None or not _strings(message) or not all(_strings(message)):
             problems.append(f"untranslated: {msgid!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {msgid!r}")
@@ -90,7 +109,7 @@ def test_every_template_message_is_translated(language: str) -> None:
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_string_marked_in_the_code_is_translated(language: str) -> None:
     catalog = _catalog(language)
-    missing = sorted(msgid for msgid in _source_ids() if not (catalog.get(msgid) and catalog[msgid].string))
+    missing = sorted(msgid for msgid in _source_ids() if not (catalog.get(msgid) and all(_strings(catalog[msgid]))))
     assert not missing, f"{language}: extract, update and translate these new strings: {missing}"
 
 
@@ -135,16 +154,19 @@ def test_no_translation_call_hides_inside_an_f_string() -> None:
 def test_placeholders_are_kept_exactly(language: str) -> None:
     broken = []
     for message in _catalog(language):
-        if not message.id or not message.string:
+        if not message.id or not _strings(message):
             continue
-        msgid, msgstr = str(message.id), str(message.string)
+        msgid = _msgid(message)
         names = _fields(msgid)
-        if _fields(msgstr) != names:
-            broken.append(f"{msgid!r} → {msgstr!r}")
-            continue
-        # Named fields only: the translation must format with the very arguments the code passes.
-        assert "" not in names, f"positional field in {msgid!r}"
-        msgstr.format(**dict.fromkeys(names, "x"))
+        if isinstance(message.id, (list, tuple)):
+            names |= _fields(str(message.id[1]))
+        for msgstr in _strings(message):
+            if msgstr and _fields(msgstr) != names:
+                broken.append(f"{msgid!r} → {msgstr!r}")
+                continue
+            # Named fields only: the translation must format with the very arguments the code passes.
+            assert "" not in names, f"positional field in {msgid!r}"
+            msgstr.format(**dict.fromkeys(names, "x"))
     assert not broken, f"{language}: placeholders differ:\n" + "\n".join(broken)
 
 
@@ -216,3 +238,63 @@ def test_language_from_locale_uses_the_given_default() -> None:
     assert language_from_locale("de", default="nl") == "nl"
     assert language_from_locale(None, default="en") == "en"
     assert language_from_locale("fr-BE", default="nl") == "fr"
+
+
+_COUNTED = re.compile(r"\{(\w+)\}\s+[^\W\d_]|\(s\)")
+
+
+def test_a_count_followed_by_a_noun_has_plural_forms() -> None:
+    """ "1 tickets", "1 résolus", "file(s)": a number of things needs ``t.plural`` (gettext plural forms)."""
+    plain = []
+    for message in _read(LOCALES / "messages.pot"):
+        if not message.id or isinstance(message.id, (list, tuple)):
+            continue
+        for match in _COUNTED.finditer(str(message.id)):
+            if match.group(0) == "(s)" or match.group(1) in COUNT_FIELDS:
+                plain.append(str(message.id))
+    assert not plain, "use t.plural(singular, plural, count) for:\n" + "\n".join(plain)
+
+
+def test_no_count_is_passed_to_a_plain_translation() -> None:
+    """``t("{count} tickets", count=n)`` reads "1 tickets": counts go through ``t.plural``."""
+    found = []
+    for path, tree in _python_files():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("t", "tt", "rt")
+                and any(keyword.arg in COUNT_FIELDS for keyword in node.keywords)
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, f"pass counts to t.plural: {found}"
+
+
+@pytest.mark.parametrize("language", ALL_LANGUAGES)
+def test_plural_messages_have_every_form_of_the_language(language: str) -> None:
+    catalog = _catalog(language)
+    wrong = []
+    for message in catalog:
+        if not message.id or not isinstance(message.id, (list, tuple)):
+            continue
+        forms = _strings(message)
+        if language == "en" and not any(forms):
+            continue  # English falls back on the msgid and msgid_plural
+        if len(forms) != catalog.num_plurals or not all(forms):
+            wrong.append(f"{message.id[0]!r}: {len([f for f in forms if f])} of {catalog.num_plurals} forms")
+        elif "{count}" in str(message.id[0]) and not all("{count}" in form for form in forms):
+            wrong.append(f"{message.id[0]!r}: a form lost {{count}}")
+    assert not wrong, f"{language}: " + "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two", "zero"),
+    [
+        ("fr", "(1 fichier joint)", "(2 fichiers joints)", "(0 fichier joint)"),
+        ("en", "(1 file attached)", "(2 files attached)", "(0 files attached)"),
+        ("nl", "(1 bestand bijgevoegd)", "(2 bestanden bijgevoegd)", "(0 bestanden bijgevoegd)"),
+    ],
+)
+def test_plural_forms_follow_the_rules_of_each_language(language: str, one: str, two: str, zero: str) -> None:
+    t = translator(language)
+    assert [t.plural("({count} file attached)", "({count} files attached)", n) for n in (1, 2, 0)] == [one, two, zero]

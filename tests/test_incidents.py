@@ -79,7 +79,7 @@ def test_thirty_reports_of_one_outage_make_one_incident_with_followers(
     assert "30 people affected" in shown and "29 followers" in shown
 
     done = "\n".join(technician.say("/problem resolve P1 The application server was restarted."))
-    assert "1 tickets resolved, 30 people notified" in done
+    assert "1 ticket resolved, 30 people notified" in done
     assert "The application server was restarted." in "\n".join(requester.poll())
     for chat in followers:
         update = "\n".join(chat.poll())
@@ -180,7 +180,7 @@ def test_problem_commands(
     second = open_ticket(other_requester, "My screen stays black after the update")
     assert "Only technicians" in "\n".join(requester.say("/problem new Leave planner"))
     assert "Problem P1 “Leave planner outage” is open" in "\n".join(technician.say("/problem new Leave planner outage"))
-    assert f"#{first} is linked to P1 (1 tickets)" in "\n".join(technician.say(f"/link {first} P1"))
+    assert f"#{first} is linked to P1 (1 ticket)." in "\n".join(technician.say(f"/link {first} P1"))
     assert "already linked" in "\n".join(technician.say(f"/link {first} P1"))
     assert f"#{second} is linked to P1 (2 tickets)" in "\n".join(technician.say(f"/link #{second} 1"))
     assert "There is no problem P7" in "\n".join(technician.say(f"/link {first} P7"))
@@ -190,7 +190,7 @@ def test_problem_commands(
     technician.say(f"/resolve {second} paper removed")
     other_requester.poll()
     done = "\n".join(technician.say("/problem resolve P1 Fixed by the vendor."))
-    assert "1 tickets resolved, 1 people notified" in done
+    assert "1 ticket resolved, 1 person notified" in done
     assert "Fixed by the vendor." in "\n".join(requester.poll())
     assert "Fixed by the vendor." not in "\n".join(other_requester.poll())
     assert "already resolved" in "\n".join(technician.say("/problem resolve P1 again"))

@@ -484,6 +484,13 @@ def test_report_text_json_csv_and_charts(seeded: HelpdeskApp) -> None:
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
 
 
+def test_counts_in_the_french_report_agree_with_their_number(seeded: HelpdeskApp) -> None:
+    text = build_report(seeded, PERIOD, language="fr").text.replace("\u202f", " ")
+    assert "Bob Tech : 2 résolus, 1 ouvert" in text
+    assert "Tom Tech : 2 résolus, 0 ouvert" in text
+    assert "(2 réponses)" in text and "1 tickets" not in text
+
+
 def test_stats_command_for_team_leads_only(seeded: HelpdeskApp) -> None:
     place = Place("console", "lead-dm")
     [reply] = seeded.handle(SlashCommand(LEAD, place, "stats", "2026-03"))
@@ -518,7 +525,7 @@ def test_stats_chart_titles_are_in_the_team_leads_language(seeded: HelpdeskApp) 
     assert [i.title for i in reply.message.images] == [
         t("Tickets opened per week, by category"),
         t("SLA compliance per week (%)"),
-        t("Backlog by age ({count} open)", count=4),
+        t.plural("Backlog by age ({count} open)", "Backlog by age ({count} open)", 4),
     ]
     assert reply.message.images[0].title != "Tickets opened per week, by category"
 

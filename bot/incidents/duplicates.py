@@ -319,9 +319,11 @@ class DuplicateDesk:
         t = translator(self._tech_language)
         lines = [
             t(
-                "Major incident: {count} people reported a similar problem within {minutes} minutes: “{title}”.",
-                count=count,
-                minutes=self._settings.major_minutes,
+                "Major incident: {reports} within {period}: “{title}”.",
+                reports=t.plural(
+                    "{count} person reported a similar problem", "{count} people reported a similar problem", count
+                ),
+                period=t.plural("{count} minute", "{count} minutes", self._settings.major_minutes),
                 title=title,
             ),
             t("Problem P{id} is open.", id=problem.id),

@@ -90,11 +90,12 @@ class ProblemDesk:
             ]
         return [
             OutgoingMessage(
-                t(
+                t.plural(
+                    "{ref} is linked to {problem} ({count} ticket).",
                     "{ref} is linked to {problem} ({count} tickets).",
+                    count,
                     ref=ticket_ref(number),
                     problem=problem_ref(problem.id),
-                    count=count,
                 )
             )
         ]
@@ -109,7 +110,13 @@ class ProblemDesk:
             return [OutgoingMessage(t("No open problem. Open one with /problem new TITLE."))]
         lines = [t("Open problems:")]
         lines += [
-            t("{problem} “{title}” — {count} tickets", problem=problem_ref(p.id), title=p.title, count=n)
+            t.plural(
+                "{problem} “{title}” — {count} ticket",
+                "{problem} “{title}” — {count} tickets",
+                n,
+                problem=problem_ref(p.id),
+                title=p.title,
+            )
             for p, n in rows
         ]
         return [OutgoingMessage("\n".join(lines))]
@@ -161,16 +168,29 @@ class ProblemDesk:
             )
         ]
         if problem.source == "major":
-            lines.append(t("Flagged as a major incident: {count} similar reports.", count=problem.reports))
-        lines.append(t("{tickets} tickets, {people} people affected.", tickets=len(tickets), people=people))
+            lines.append(
+                t.plural(
+                    "Flagged as a major incident: {count} similar report.",
+                    "Flagged as a major incident: {count} similar reports.",
+                    problem.reports,
+                )
+            )
+        lines.append(
+            t(
+                "{tickets}, {people}.",
+                tickets=t.plural("{count} ticket", "{count} tickets", len(tickets)),
+                people=t.plural("{count} person affected", "{count} people affected", people),
+            )
+        )
         for ticket, count in tickets:
             lines.append(
-                t(
+                t.plural(
+                    "{ref} “{title}” — {status}, {count} follower",
                     "{ref} “{title}” — {status}, {count} followers",
+                    count,
                     ref=ticket_ref(ticket.id),
                     title=ticket.title,
                     status=t(TECHNICIAN_STATUS_LABELS.get(ticket.status, ticket.status)),
-                    count=count,
                 )
             )
         if problem.resolution:
@@ -205,10 +225,10 @@ class ProblemDesk:
         return [
             OutgoingMessage(
                 t(
-                    "{problem} is resolved: {count} tickets resolved, {people} people notified.",
+                    "{problem} is resolved: {tickets}, {people}.",
                     problem=problem_ref(problem_id),
-                    count=len(resolved),
-                    people=people,
+                    tickets=t.plural("{count} ticket resolved", "{count} tickets resolved", len(resolved)),
+                    people=t.plural("{count} person notified", "{count} people notified", people),
                 )
             )
         ]

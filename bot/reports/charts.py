@@ -33,7 +33,7 @@ def sla_compliance_title(t: Translator) -> str:
 
 def backlog_age_title(stats: Stats, t: Translator) -> str:
     """Title of :func:`backlog_age_chart`."""
-    return t("Backlog by age ({count} open)", count=stats.backlog_total)
+    return t.plural("Backlog by age ({count} open)", "Backlog by age ({count} open)", stats.backlog_total)
 
 
 def _png(figure: Figure) -> bytes:

@@ -31,12 +31,13 @@ def _split(values: dict[str, int]) -> str:
 
 
 def _durations(t: Translator, label: str, d: Durations) -> str:
-    return t(
+    return t.plural(
+        "{label}: median {median} · p90 {p90} ({count} ticket)",
         "{label}: median {median} · p90 {p90} ({count} tickets)",
+        d.count,
         label=label,
         median=_h(d.median_hours),
         p90=_h(d.p90_hours),
-        count=d.count,
     )
 
 
@@ -53,7 +54,7 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
             start=start,
             end=end,
         ),
-        t("Tickets opened: {count}", count=stats.opened),
+        t("Tickets opened: {total}", total=stats.opened),
         "  " + t("by category: {values}", values=_split(stats.by_category)),
         "  " + t("by type: {values}", values=_split(stats.by_type)),
         "  " + t("by priority: {values}", values=_split(stats.by_priority)),
@@ -61,8 +62,8 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
         _durations(t, t("First response (working hours)"), stats.first_response),
         _durations(t, t("Resolution (working hours)"), stats.resolution),
         t(
-            "Resolved: {count} · within 8 working hours: {within_8} · within 24: {within_24}",
-            count=stats.resolved,
+            "Resolved: {total} · within 8 working hours: {within_8} · within 24: {within_24}",
+            total=stats.resolved,
             within_8=_pct(stats.within_8h),
             within_24=_pct(stats.within_24h),
         ),
@@ -71,16 +72,16 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
             response=_pct(stats.sla.response),
             resolution=_pct(stats.sla.resolution),
         ),
-        t(
+        t.plural(
             "Backlog on {date}: {count} open — {buckets}",
+            "Backlog on {date}: {count} open — {buckets}",
+            stats.backlog_total,
             date=as_of,
-            count=stats.backlog_total,
             buckets=_split(stats.backlog),
         ),
         t(
-            "Self-service: {shown} suggestions — confirmed {confirmed} · potential {potential} · "
-            "none {none} · pending {pending}",
-            shown=d.shown,
+            "Self-service: {shown} — confirmed {confirmed} · potential {potential} · none {none} · pending {pending}",
+            shown=t.plural("{count} suggestion", "{count} suggestions", d.shown),
             confirmed=_pct(Ratio(d.confirmed, d.decided)),
             potential=_pct(Ratio(d.potential, d.decided)),
             none=_pct(Ratio(d.none, d.decided)),
@@ -91,10 +92,11 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
     ]
     if stats.satisfaction.count:
         lines.append(
-            t(
+            t.plural(
+                "Satisfaction: {average} / 5 ({count} answer)",
                 "Satisfaction: {average} / 5 ({count} answers)",
+                stats.satisfaction.count,
                 average=f"{stats.satisfaction.average:.1f}",
-                count=stats.satisfaction.count,
             )
         )
     else:
@@ -102,7 +104,13 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
     if stats.technicians:
         lines.append(t("Load per technician:"))
         lines += [
-            "  " + t("{name}: {resolved} resolved, {open} open", name=x.name, resolved=x.resolved, open=x.open)
+            "  "
+            + t(
+                "{name}: {resolved}, {open}",
+                name=x.name,
+                resolved=t.plural("{count} resolved", "{count} resolved", x.resolved),
+                open=t.plural("{count} open", "{count} open", x.open),
+            )
             for x in stats.technicians
         ]
     if stats.top_issues:

@@ -377,11 +377,13 @@ class ServiceLevels:
                 self._tickets.apply_auto_close(
                     uow,
                     ticket,
-                    t(
-                        "{ref} is closed: it waited {days} working days for your answer. If the problem is still "
+                    t.plural(
+                        "{ref} is closed: it waited {count} working day for your answer. If the problem is still "
                         "there, just describe it in a new message.",
+                        "{ref} is closed: it waited {count} working days for your answer. If the problem is still "
+                        "there, just describe it in a new message.",
+                        self.config.waiting_close_days,
                         ref=ref,
-                        days=self.config.waiting_close_days,
                     ),
                 )
                 return "done"
@@ -411,11 +413,13 @@ class ServiceLevels:
             self._tickets.apply_auto_close(
                 uow,
                 ticket,
-                t(
-                    "{ref} is closed: {days} working days passed since it was resolved. If the problem comes back, "
+                t.plural(
+                    "{ref} is closed: {count} working day passed since it was resolved. If the problem comes back, "
                     "just describe it in a new message.",
+                    "{ref} is closed: {count} working days passed since it was resolved. If the problem comes back, "
+                    "just describe it in a new message.",
+                    self.config.resolved_close_days,
                     ref=ref,
-                    days=self.config.resolved_close_days,
                 ),
             )
             return "done"
