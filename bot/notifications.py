@@ -1,6 +1,7 @@
 """What each ticket change tells whom, written to the outbox in the change's own transaction.
 
-* The requester hears about every change in the ticket's own thread (in their language).
+* The requester hears about every change in the ticket's own thread (in their language), and
+  also by mail when they chose ``/notify email``.
 * Technicians see one card per ticket in each technicians' place (triage channel, group),
   edited in place whenever the ticket changes; requester comments are posted under it.
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from bot.tickets import Actor
 
 TechnicianPlaces = Callable[[Ticket], Sequence[Place]]
+
+MAIL_PLATFORM = "email"
+MAIL_COPY = "mail_copy"
+"""Outbox purpose of the copy by mail of a requester's update (``/notify email``)."""
 
 
 class TicketWatcher(Protocol):
@@ -268,6 +273,11 @@ class Notifier:
     ) -> None:
         place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
         self._add(uow, ticket, place, message, purpose=purpose)
+        if ticket.origin_platform != MAIL_PLATFORM:
+            address = uow.preferences.notify_email(ticket.requester_key)
+            if address:
+                # The requester chose /notify email: the same update by mail, in the ticket's mail thread.
+                self._add(uow, ticket, Place(MAIL_PLATFORM, address, None), message, purpose=MAIL_COPY)
 
     def _add(
         self,

@@ -52,7 +52,7 @@ from bot.port import Button, DeliveryError, Messenger, Notification, OutgoingMes
 
 logger = logging.getLogger(__name__)
 
-REQUESTER_PURPOSES = frozenset({"confirmation", "update"})
+REQUESTER_PURPOSES = frozenset({"confirmation", "update", "mail_copy"})
 """Purposes of the entries that reach a ticket's requester (a refusal there means: phone them)."""
 
 

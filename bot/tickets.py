@@ -60,6 +60,8 @@ class TicketDraft:
     contact_phone: str = ""
     contact_email: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+    channel: str = ""
+    """How the request came (``phone`` for a call a technician logs); empty: the platform it was typed on."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class TicketService:
                 started=draft.started,
                 origin_platform=place.platform,
                 origin_chat_id=place.chat_id,
+                channel=draft.channel or place.platform,
                 created_at=now,
                 updated_at=now,
             )

@@ -35,9 +35,11 @@ def build_email_adapter(app: HelpdeskApp, config: EmailConfig) -> EmailAdapter:
     here, so that the other adapters run without them.
     """
     from .adapter import EmailAdapter
+    from .notify import NotifyCommand
 
     adapter = EmailAdapter(app, config)
     app.register_messenger(adapter.messenger)
+    NotifyCommand(app, config).register()
     return adapter
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.port import Messenger
 
 from .config import EmailConfig
-from .intake import INBOUND_PURPOSE, PLATFORM, MailIntake, MailResult
+from .intake import PLATFORM, MailIntake, MailResult
 from .mailbox import MailboxReader, RoundReport
 from .messenger import MailThread, SmtpMessenger
 from .texts import text
@@ -68,8 +68,10 @@ class EmailAdapter:
             ticket = uow.tickets.get(number)
             if ticket is None:
                 return None
-            latest = uow.messages.find(number, PLATFORM, address, INBOUND_PURPOSE)
-            references = tuple(ref for ref in (ticket.thread_id,) if ref)
+            # The ticket's mails with this address, oldest first: the requester's and the bot's.
+            thread = [ref for ref in uow.messages.in_chat(number, PLATFORM, address) if not ref.startswith("sha256:")]
+            latest = thread[-1] if thread else None
+            references = tuple(thread[:1] + thread[-9:]) if len(thread) > 10 else tuple(thread)
             language = ticket.requester_locale
             sections: tuple[str, ...] = ()
             if acknowledgement:

@@ -10,7 +10,8 @@
    over ``max_message_bytes`` is answered with the limit, without a ticket;
 4. a reply — ``In-Reply-To``/``References`` naming one of the ticket's mails, or the number of one
    of the sender's own tickets in the subject (``[#1042]``) — is a comment on that ticket (which
-   resumes a ticket waiting for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it;
+   resumes a ticket waiting for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it,
+   a score from 1 to 5 answers the satisfaction survey of a closed ticket;
 5. anything else opens a new ticket: subject → title, body → description, attachments
    referenced, sender → requester ``email:ADDRESS`` and contact e-mail.
 
@@ -38,7 +39,7 @@ from bot.validation import clean_title
 
 from .config import EmailConfig
 from .parse import InboundMail, stored_id
-from .texts import keyword, text
+from .texts import keyword, score_of, text
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PLATFORM = "email"
-Outcome = Literal["ticket", "comment", "solved", "reopened", "duplicate", "ignored", "bounce", "refused", "too_large"]
+Outcome = Literal[
+    "ticket", "comment", "solved", "reopened", "feedback", "duplicate", "ignored", "bounce", "refused", "too_large"
+]
 INBOUND_PURPOSE = "mail_in"
 """``message_refs.purpose`` of a mail the requester sent (their own Message-IDs)."""
 
@@ -179,13 +182,34 @@ class MailIntake:
             return None
         with self._app.uow() as uow:
             ticket = uow.tickets.get(number)
-            return number if ticket is not None and ticket.requester_key == user.key else None
+            if ticket is None:
+                return None
+            if ticket.requester_key == user.key:
+                return number
+            return number if uow.preferences.notify_email(ticket.requester_key) == mail.sender else None
+
+    def _speaker(self, mail: InboundMail, user: User, number: int) -> tuple[User, str | None]:
+        """Who a reply on ticket ``number`` speaks for, and the ticket's status (``None``: not theirs).
+
+        A chat requester who chose ``/notify email`` answers the copies by mail: their reply speaks
+        for their chat account, which owns the ticket.
+        """
+        with self._app.uow() as uow:
+            ticket = uow.tickets.get(number)
+            if ticket is None:
+                return user, None
+            if ticket.requester_key == user.key:
+                return user, ticket.status
+            by_mail = self._known_ticket(mail.sender, list(mail.in_reply_to)) == number
+            if by_mail or uow.preferences.notify_email(ticket.requester_key) == mail.sender:
+                platform, _, user_id = ticket.requester_key.partition(":")
+                owner = User(platform, user_id, ticket.requester_name, ticket.requester_locale, email=mail.sender)
+                return owner, ticket.status
+            return user, None
 
     def _reply(self, mail: InboundMail, user: User, number: int) -> MailResult:
         place = self._place(mail)
-        with self._app.uow() as uow:
-            ticket = uow.tickets.get(number)
-            status = ticket.status if ticket is not None and ticket.requester_key == user.key else None
+        user, status = self._speaker(mail, user, number)
         word = keyword(mail.body)
         outcome: Outcome = "comment"
         events: list[SlashCommand | ButtonPress] = []
@@ -205,6 +229,10 @@ class MailIntake:
             if rest:
                 events.append(SlashCommand(user, place, "comment", f"{number} {rest}"))
             outcome = "reopened"
+        elif status == "closed" and score_of(mail.body) is not None:
+            score, comment = score_of(mail.body) or (0, "")
+            events = [SlashCommand(user, place, "feedback", f"{number} {score} {comment}".strip())]
+            outcome = "feedback"
         else:
             attachments = tuple(
                 Attachment(
@@ -221,7 +249,7 @@ class MailIntake:
             answered = self._app.handle(event)
             if (
                 index == 0
-                and outcome in ("comment", "solved")
+                and outcome in ("comment", "solved", "feedback")
                 and not (isinstance(event, SlashCommand) and len(events) > 1)
             ):
                 # The receipt ("Added to #12") or the polite error; closing and reopening are told by the outbox.

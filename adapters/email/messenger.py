@@ -71,6 +71,8 @@ def _instructions(message: OutgoingMessage, language: str) -> list[str]:
             lines.append(text("reply_solved", language))
         elif kind == "stillbroken":
             lines.append(text("reply_still_broken", language))
+        elif kind == "sat" and text("reply_score", language) not in lines:
+            lines.append(text("reply_score", language))
     return lines
 
 
@@ -143,10 +145,11 @@ class SmtpMessenger:
             mail["References"] = " ".join(f"<{ref}>" for ref in references[-10:])
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Auto-Response-Suppress"] = "All"
-        mail["Content-Language"] = language
         mail.set_content(body)
         html_body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n"))
         mail.add_alternative(f'<html lang="{html.escape(language)}"><body>{html_body}</body></html>', subtype="html")
+        # After the content: set_content() and add_alternative() drop the Content-* headers set before.
+        mail["Content-Language"] = language
         return mail
 
     # -- sending ----------------------------------------------------------------------------

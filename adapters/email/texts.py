@@ -58,6 +58,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Répondez TOUJOURS EN PANNE pour rouvrir le ticket.",
         "nl": "Antwoord NOG STEEDS KAPOT om het ticket te heropenen.",
     },
+    "reply_score": {
+        "en": "Reply with a score from 1 to 5 on the first line, followed by a comment if you like.",
+        "fr": "Répondez par une note de 1 à 5 sur la première ligne, suivie d'un commentaire si vous le souhaitez.",
+        "nl": "Antwoord met een score van 1 tot 5 op de eerste regel, eventueel gevolgd door een opmerking.",
+    },
     "reply_hint": {
         "en": "Reply to this mail to add information; keep [#{number}] in the subject.",
         "fr": "Répondez à ce mail pour ajouter des informations ; gardez [#{number}] dans l'objet.",
@@ -125,3 +130,14 @@ def keyword(body: str) -> str | None:
     if word in STILL_BROKEN_WORDS:
         return "still_broken"
     return None
+
+
+def score_of(body: str) -> tuple[int, str] | None:
+    """``(score, comment)`` when the reply starts with a satisfaction score from 1 to 5 (``4``, ``4/5``, ``4 - ok``)."""
+    stripped = body.strip()
+    if not stripped or stripped[0] not in "12345" or (len(stripped) > 1 and stripped[1].isdigit()):
+        return None
+    rest = stripped[1:]
+    if rest.startswith("/5"):
+        rest = rest[2:]
+    return int(stripped[0]), rest.strip(" \n.:-–—,")

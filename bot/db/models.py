@@ -71,6 +71,8 @@ class Ticket(Base):
 
     origin_platform: Mapped[str] = mapped_column(String(20))
     origin_chat_id: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(20), default="console")
+    """How the request reached the desk: console, slack, telegram, email, or phone (a call a technician logged)."""
     thread_id: Mapped[str | None] = mapped_column(String(120), default=None)
     """The requester-side message that anchors the ticket's thread, once delivered."""
 
@@ -99,6 +101,7 @@ class Ticket(Base):
         Index("ix_tickets_status_priority", "status", "priority", "created_at"),
         Index("ix_tickets_requester", "requester_key", "status"),
         Index("ix_tickets_assignee", "assignee_key", "status"),
+        Index("ix_tickets_channel", "channel", "created_at"),
     )
 
 
@@ -231,12 +234,14 @@ class Conversation(Base):
 
 
 class UserPreference(Base):
-    """Per-user settings: the language chosen with ``/lang``."""
+    """Per-user settings: the language chosen with ``/lang`` (``""``: none chosen), the address of ``/notify email``."""
 
     __tablename__ = "user_preferences"
 
     user_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     language: Mapped[str] = mapped_column(String(5))
+    notify_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    """Where every update of the user's tickets is also sent by mail (``None``: only on their platform)."""
     updated_at: Mapped[datetime]
 
 

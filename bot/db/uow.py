@@ -358,6 +358,20 @@ class MessageRefRepository:
             )
         ).first()
 
+    def in_chat(self, ticket_id: int, platform: str, chat_id: str) -> list[str]:
+        """Every message of the ticket in that chat, oldest first (a mail thread's Message-IDs)."""
+        return list(
+            self.session.scalars(
+                select(MessageRef.message_id)
+                .where(
+                    MessageRef.ticket_id == ticket_id,
+                    MessageRef.platform == platform,
+                    MessageRef.chat_id == chat_id,
+                )
+                .order_by(MessageRef.id)
+            )
+        )
+
     def find(self, ticket_id: int, platform: str, chat_id: str, purpose: str) -> str | None:
         """The latest message of that purpose for the ticket in that chat (e.g. its card)."""
         return self.session.scalars(
@@ -474,7 +488,7 @@ class PreferenceRepository:
     def language(self, user_key: str) -> str | None:
         """The language the user chose with /lang, if any."""
         row = self.session.get(UserPreference, user_key)
-        return row.language if row else None
+        return row.language if row and row.language else None
 
     def set_language(self, user_key: str, language: str, now: datetime) -> None:
         """Remember the user's language."""
@@ -483,6 +497,20 @@ class PreferenceRepository:
             self.session.add(UserPreference(user_key=user_key, language=language, updated_at=now))
         else:
             row.language = language
+            row.updated_at = now
+
+    def notify_email(self, user_key: str) -> str | None:
+        """The address the user chose with ``/notify email``, if any."""
+        row = self.session.get(UserPreference, user_key)
+        return row.notify_email if row else None
+
+    def set_notify_email(self, user_key: str, address: str | None, now: datetime) -> None:
+        """Send the user's ticket updates by mail to ``address`` too (``None``: only on their platform)."""
+        row = self.session.get(UserPreference, user_key)
+        if row is None:
+            self.session.add(UserPreference(user_key=user_key, language="", notify_email=address, updated_at=now))
+        else:
+            row.notify_email = address
             row.updated_at = now
 
 

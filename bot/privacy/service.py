@@ -361,7 +361,11 @@ def export_user(uow: UnitOfWorkFactory, user_key: str, now: datetime) -> dict[st
             "exported_at": now.isoformat(),
             "preferences": None
             if preference is None
-            else {"language": preference.language, "updated_at": _iso(preference.updated_at)},
+            else {
+                "language": preference.language,
+                "notify_email": preference.notify_email,
+                "updated_at": _iso(preference.updated_at),
+            },
             "tickets_requested": [_ticket_dict(session, t) for t in requested],
             "tickets_assigned": list(
                 session.scalars(select(Ticket.id).where(Ticket.assignee_key == user_key).order_by(Ticket.id))
