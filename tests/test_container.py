@@ -16,7 +16,6 @@ About three minutes on a first run (the base image is kept for the next runs).
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "telegram"))
-from fake_telegram import TOKEN, FakeTelegram  # noqa: E402
+from fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 PODMAN = shutil.which("podman")
