@@ -47,6 +47,7 @@ from bot.port import (
 )
 from bot.presenters import history_lines, one_line, take_over_button, technician_buttons, ticket_card, ticket_ref
 from bot.roles import RoleDirectory
+from bot.text import clean_event, clean_fields, clean_user
 from bot.tickets import Actor, TicketService
 from bot.validation import parse_ticket_number
 
@@ -263,6 +264,8 @@ class HelpdeskCore:
     def process(self, event: Event, direct: DirectPolicy = always_direct) -> Outcome:
         """The pipeline: handle one event in exactly one unit of work, committed once.
 
+        0. clean what the user typed (:func:`bot.text.clean_event`: no escape sequence, control
+           character or bidi override, NFC);
         1. record ``event.event_id`` in ``processed_events`` — a duplicate delivery (the same
            identity, from this process or another, now or after a restart) commits nothing and
            answers nothing;
@@ -280,6 +283,7 @@ class HelpdeskCore:
         the event is not recorded, so a redelivery is processed afresh. The caller delivers
         ``Outcome.direct`` and wakes the outbox for ``Outcome.queued_chats``.
         """
+        event = clean_event(event)
         now = self._clock.now()
         platform = event.place.platform
         with self._uow.event() as uow:
@@ -387,6 +391,7 @@ class HelpdeskCore:
         requester through the outbox (it anchors the ticket's thread). The returned reply is the
         short acknowledgement the adapter shows in the form.
         """
+        user, fields = clean_user(user), clean_fields(fields)
         now = self._clock.now()
         with self._uow.event() as uow:
             if event_id and not uow.processed.record(place.platform, event_id, now):

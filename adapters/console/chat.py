@@ -40,6 +40,7 @@ from bot.port import (
     TextMessage,
     User,
 )
+from bot.text import terminal_safe
 
 PLATFORM = "console"
 Screen = Callable[[list[str], tuple[Button, ...], Place | None], None]
@@ -56,7 +57,11 @@ def image_line(image: Image) -> str:
 
 
 def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
-    """A core message as terminal lines (one line per image, then the buttons numbered from 1)."""
+    """A core message as terminal lines (one line per image, then the buttons numbered from 1).
+
+    Every line goes through :func:`~bot.text.terminal_safe`: nothing in a ticket, a name or a
+    knowledge-base article can send an escape sequence to the terminal.
+    """
     prefix = f"[{thread}] " if thread else ""
     lines: list[str] = []
     if message.card is not None:
@@ -72,7 +77,7 @@ def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
     lines += [prefix + image_line(image) for image in message.images]
     if message.buttons:
         lines.append(prefix + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, start=1)))
-    return lines
+    return [safe for line in lines for safe in terminal_safe(line).split("\n")]
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Core replies → Slack Block Kit and mrkdwn: the ONE place where Slack markup is produced.
 
-Every user-provided string goes through :func:`escape` before it lands in a mrkdwn
-field, so ``<!channel>``, ``<@U123>`` or ``<https://evil|bank>`` typed by anyone shows up as
-text and never pings or links. Block Kit limits (characters per block, fields per
+Message bodies and ticket cards, which carry what people typed, are ``plain_text`` objects:
+Slack never interprets them, so a requester's ``*bold*``, ``<!channel>``, ``<@U123>`` or
+``<https://evil|bank>`` shows up as typed and never formats, pings or links. Every other
+string that lands in a mrkdwn field (the fallback text of notifications, modal notices) goes
+through :func:`escape`, which makes mentions and links inert. Block Kit limits (characters per block, fields per
 section, elements per actions block, blocks per message or view) are enforced here by
 truncation, so a long ticket never turns into an ``invalid_blocks`` API error.
 """
@@ -28,6 +30,7 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
 MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
 MAX_FIELDS_PER_SECTION = 10
 MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
@@ -278,25 +281,24 @@ def _text_blocks(text: str) -> list[Block]:
     if not text.strip():
         return []
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(chunk) or " "}}
-        for chunk in _split_text(text, MAX_SECTION_TEXT)
+        {"type": "section", "text": plain(chunk, MAX_SECTION_TEXT)} for chunk in _split_text(text, MAX_SECTION_TEXT)
     ]
 
 
 def card_blocks(card: TicketCard) -> list[Block]:
-    """A ticket card: a bold headline, then its ``(label, value)`` pairs as section fields."""
+    """A ticket card: its headline as a header, then its ``(label, value)`` pairs as section fields.
+
+    All plain text: the headline and the values are what the requester typed.
+    """
     blocks: list[Block] = [
         {
-            "type": "section",
+            "type": "header",
             "block_id": f"hd_card_{card.number}",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*#{card.number} — {mrkdwn(card.headline, MAX_SECTION_TEXT - 40)}*",
-            },
+            "text": plain(f"#{card.number} — {card.headline}", MAX_HEADER_TEXT),
         }
     ]
     fields = [
-        {"type": "mrkdwn", "text": f"*{mrkdwn(label, 200)}*\n{mrkdwn(value, MAX_FIELD_TEXT - 210) or '—'}"}
+        plain(f"{truncate(label, 200)}\n{truncate(value, MAX_FIELD_TEXT - 210) or '—'}", MAX_FIELD_TEXT)
         for label, value in card.fields
     ]
     for start in range(0, len(fields), MAX_FIELDS_PER_SECTION):

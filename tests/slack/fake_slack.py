@@ -475,3 +475,15 @@ def iter_blocks_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
         for element in block.get("elements") or []:
             inner = element.get("text")
             yield str(inner.get("text", "") if isinstance(inner, dict) else inner or "")
+
+
+def iter_mrkdwn_text(value: Any) -> Iterator[str]:
+    """Every ``mrkdwn`` text object's text anywhere inside ``value`` (blocks, views): what Slack interprets."""
+    if isinstance(value, dict):
+        if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+            yield value["text"]
+        for item in value.values():
+            yield from iter_mrkdwn_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from iter_mrkdwn_text(item)

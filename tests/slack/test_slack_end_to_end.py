@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
+from fake_slack import FakeSlack, iter_mrkdwn_text
 from slack_harness import TECHNICIAN, slack_config
 from slack_payloads import (
     FORM,
@@ -241,7 +241,9 @@ def test_modal_intake_opens_a_real_ticket(journey: Journey, fake_slack: FakeSlac
     assert confirmation and re.search(r"#\d+", confirmation[-1].args["text"])
     assert "&lt;!channel&gt;" in confirmation[-1].args["text"]
     [card] = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == TRIAGE]
-    assert "<!channel>" not in json.dumps(card.blocks())
+    # The title is plain text on the card: shown as typed, never a mention.
+    assert "<!channel>" in json.dumps(card.blocks(), ensure_ascii=False)
+    assert not any("<!channel>" in text for text in iter_mrkdwn_text(card.blocks()))
     [done] = fake_slack.calls_to("views.update")
     assert done.view()["type"] == "modal" and "callback_id" not in done.view()
 

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from fake_slack import BOT_USER_ID, FakeSlack, Scripted, iter_blocks_text
+from fake_slack import BOT_USER_ID, FakeSlack, Scripted, iter_blocks_text, iter_mrkdwn_text
 from slack_bolt import BoltRequest
 from slack_harness import TECHNICIAN, RecordingCore, dispatch, dispatch_form, slack_config
 from slack_payloads import (
@@ -188,11 +188,13 @@ def test_user_text_is_escaped_so_it_never_pings(
     dispatch(adapter, event_body(dm_message("&lt;!channel&gt; &lt;!here&gt; &lt;@U999&gt;")))
 
     [post] = fake_slack.calls_to("chat.postMessage")
-    texts = [post.args["text"], *iter_blocks_text(post.blocks())]
-    joined = "\n".join(texts)
+    # What Slack interprets (the fallback text, mrkdwn objects) has the mentions and links escaped;
+    # the body and the card are plain text, shown as typed.
+    interpreted = "\n".join([post.args["text"], *iter_mrkdwn_text(post.blocks())])
     assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U999&gt;" in post.args["text"]
-    assert "<!" not in joined and "<@" not in joined and "<http" not in joined
-    assert "&lt;https://evil.example|bank&gt;" in joined
+    assert "<!" not in interpreted and "<@" not in interpreted and "<http" not in interpreted
+    shown = "\n".join(iter_blocks_text(post.blocks()))
+    assert "<!channel> help" in shown and "<@U999> & <https://evil.example|bank>" in shown
 
 
 # --- slash command ----------------------------------------------------------------------------
@@ -403,7 +405,8 @@ def test_app_home_lists_open_tickets(adapter: SlackAdapter, core: RecordingCore,
     view = publish.view()
     assert view["type"] == "home"
     text = "\n".join(iter_blocks_text(view["blocks"]))
-    assert "#7 — Imprimante &lt;!here&gt;" in text
+    assert "#7 — Imprimante <!here>" in text
+    assert not any("<!here>" in mrkdwn for mrkdwn in iter_mrkdwn_text(view["blocks"]))
     assert "Vos tickets ouverts" in text
 
 

@@ -9,7 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from fake_slack import VALID_TOKEN, FakeSlack
+from fake_slack import VALID_TOKEN, FakeSlack, iter_mrkdwn_text
 from slack_harness import RecordingCore, slack_config
 from slack_payloads import FORM, JSON, dm_message, event_body, signed_headers, slash_command, url_verification
 
@@ -60,7 +60,9 @@ def test_card_is_posted_then_updated_in_place(messenger: SlackMessenger, fake_sl
     assert update.args["channel"] == "CTRIAGE1"
     blocks = update.blocks()
     assert blocks[0]["text"]["text"] == "#12 VPN"
-    assert "#12 — VPN &lt;!channel&gt;" in json.dumps(blocks, ensure_ascii=False)
+    [header] = [b for b in blocks if b["type"] == "header"]
+    assert header["text"] == {"type": "plain_text", "text": "#12 — VPN <!channel>", "emoji": True}
+    assert not any("<!channel>" in text for text in iter_mrkdwn_text(blocks))
     assert [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == ["claim:12"]
     assert post.blocks() == blocks
 
