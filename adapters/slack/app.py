@@ -297,6 +297,13 @@ class SlackAdapter:
                 EVENTS_PATH,
             )
 
+    def connected(self) -> bool:
+        """Whether events can arrive (``/readyz``): the Socket Mode WebSocket is open, or the HTTP
+        server is serving ``/slack/events``."""
+        if self._socket is not None:
+            return bool(self._socket.client.is_connected())
+        return self._http is not None and self._http.serving()
+
     def stop(self) -> None:
         """Stop receiving, let running listeners finish, release the connection (idempotent)."""
         if self._http is not None:
@@ -688,6 +695,10 @@ class SlackHTTPServer:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="slack-http", daemon=True)
         self._thread.start()
+
+    def serving(self) -> bool:
+        """Whether the serving thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop serving and close the socket."""

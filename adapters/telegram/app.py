@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from telegram import BotCommandScopeChat, CallbackQuery, Chat, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest, RequestData
 
 from bot.port import Attachment, ButtonPress, Event, Messenger, Reply
 
@@ -76,7 +77,44 @@ def quiet_http_logs() -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def build_application(config: TelegramConfig, limiter: FloodLimiter | None = None) -> AnyApplication:
+class WatchedPolling(HTTPXRequest):
+    """The ``getUpdates`` connection, remembering whether Telegram answered the last poll.
+
+    ``answered`` is ``None`` until a poll finishes, ``True`` after a 200 answer, ``False`` after a
+    network error, a timeout or an error status (502 from a proxy, 401 for a revoked token, 409 when
+    another process polls with the same token). ``/readyz`` reads it through
+    :meth:`TelegramAdapter.connected`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.answered: bool | None = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send the poll and record whether it was answered."""
+        try:
+            status, payload = await super().do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        except TelegramError:
+            self.answered = False
+            raise
+        self.answered = status == 200
+        return status, payload
+
+
+def build_application(
+    config: TelegramConfig, limiter: FloodLimiter | None = None, polling: WatchedPolling | None = None
+) -> AnyApplication:
     """A PTB Application for ``config`` (custom ``base_url``, flood limiter, concurrent chats)."""
     quiet_http_logs()
     # Opt in to PTB 23's timedelta durations now (RetryAfter.retry_after…): without it PTB 22.2+
@@ -85,6 +123,8 @@ def build_application(config: TelegramConfig, limiter: FloodLimiter | None = Non
     builder = ApplicationBuilder().token(config.bot_token()).rate_limiter(limiter or FloodLimiter())
     if config.base_url:
         builder = builder.base_url(f"{config.base_url}/bot").base_file_url(f"{config.base_url}/file/bot")
+    if polling is not None:
+        builder = builder.get_updates_request(polling)
     return builder.concurrent_updates(64).build()
 
 
@@ -108,7 +148,8 @@ class TelegramAdapter:
         if config.technicians_chat is not None and config.technicians_forum is not None:
             self.registry.set_forum(config.technicians_chat, config.technicians_forum)
         self.codec = CallbackCodec(callback_store)
-        self.application = build_application(config, limiter)
+        self._polling = WatchedPolling()
+        self.application = build_application(config, limiter, self._polling)
         self.outbound = TelegramOutbound(self.application.bot, self.codec, self.registry)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.messenger: Messenger = TelegramMessenger(
@@ -163,6 +204,15 @@ class TelegramAdapter:
         self._loop = asyncio.get_running_loop()
         self._running = True
         logger.info("Telegram adapter running as @%s (%s mode)", bot.username, self.config.mode)
+
+    def connected(self) -> bool:
+        """Whether updates arrive (``/readyz``): in polling mode, Telegram answered the last poll
+        (or none has finished yet since the start, which reached Telegram); in webhook mode, the
+        webhook server is running."""
+        updater = self.application.updater
+        if not self._running or updater is None or not updater.running:
+            return False
+        return self.config.mode == "webhook" or self._polling.answered is not False
 
     async def astop(self) -> None:
         """Stop receiving and release the connection (idempotent)."""

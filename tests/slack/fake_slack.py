@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -107,6 +107,8 @@ class FakeSlack:
         self.files: dict[str, UploadedFile] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         """Messages posted with chat.postMessage, by channel, oldest first (read by conversations.*)."""
+        self.socket_mode_url: Callable[[], str] | None = None
+        """When set, ``apps.connections.open`` (with an ``xapp-`` token) answers the URL it returns."""
         self._holds: dict[str, deque[Hold]] = {}
         self._every_hold: list[Hold] = []
         self._changed = threading.Condition()
@@ -242,6 +244,10 @@ class FakeSlack:
             return queue.popleft()
         if method == "respond":
             return Scripted(200, {})
+        if method == "apps.connections.open" and self.socket_mode_url is not None:
+            if not headers.get("authorization", "").startswith("Bearer xapp-"):
+                return Scripted(200, {"ok": False, "error": "not_allowed_token_type"})
+            return Scripted(200, {"ok": True, "url": self.socket_mode_url()})
         if headers.get("authorization") != f"Bearer {VALID_TOKEN}":
             return Scripted(200, {"ok": False, "error": "invalid_auth"})
         return Scripted(200, self._default(method, args))

@@ -195,3 +195,9 @@ def test_http_mode_other_paths(http_adapter: SlackAdapter) -> None:
     assert post(http_adapter, body, signed_headers(body, JSON), path="/other")[0] == 404
     with urllib.request.urlopen(f"http://127.0.0.1:{http_adapter.http_port}/healthz", timeout=5) as response:
         assert (response.status, response.read()) == (200, b"ok")
+
+
+def test_http_mode_reports_its_connection_for_readiness(http_adapter: SlackAdapter) -> None:
+    assert http_adapter.connected()
+    http_adapter.stop()
+    assert not http_adapter.connected()

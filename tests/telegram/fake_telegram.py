@@ -138,6 +138,10 @@ class FakeTelegram:
         """Answer the next ``times`` calls of ``method`` with an error."""
         self._failures.setdefault(method, deque()).append(Failure(status, description, parameters, times))
 
+    def clear_failures(self) -> None:
+        """Answer every method normally again."""
+        self._failures.clear()
+
     def calls_to(self, method: str) -> list[Call]:
         """Every recorded call of one method, in order."""
         return [call for call in self.calls if call.method == method]

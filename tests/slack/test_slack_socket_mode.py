@@ -1,0 +1,58 @@
+"""Socket Mode through slack-bolt's real ``SocketModeHandler`` against a local WebSocket endpoint.
+
+``apps.connections.open`` (app-level token) hands out the fake's URL; the message event pushed over
+the socket reaches the core and is acknowledged by envelope id; ``SlackAdapter.connected()``, which
+``/readyz`` reads, is true while the WebSocket is open, false once it is cut and Slack cannot be
+reached for a new one, and true again after the client reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fake_slack import VALID_TOKEN, FakeSlack
+from fake_socket_mode import FakeSocketMode
+from slack_harness import RecordingCore, slack_config
+from slack_payloads import dm_message, event_body
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.messenger import make_web_client
+
+
+@pytest.fixture
+def socket_mode() -> Iterator[FakeSocketMode]:
+    with FakeSocketMode() as server:
+        yield server
+
+
+def test_socket_mode_delivers_events_and_reports_its_connection(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, core: RecordingCore
+) -> None:
+    fake_slack.socket_mode_url = lambda: socket_mode.url
+    client = make_web_client(VALID_TOKEN, base_url=fake_slack.api_url)
+    config = slack_config(fake_slack, mode="socket", app_token="xapp-1-A111-test")
+    adapter = SlackAdapter(core, config, client=client)
+    adapter.start()
+    try:
+        socket_mode.wait_until(lambda: socket_mode.open_connections == 1)
+        assert adapter.connected()
+
+        envelope = socket_mode.send_envelope("events_api", json.loads(event_body(dm_message("bonjour"))))
+        assert socket_mode.wait_for_ack(envelope) == {"envelope_id": envelope}
+        assert adapter.wait_idle(10)
+        assert [event.text for event in core.events] == ["bonjour"]
+
+        fake_slack.unavailable("apps.connections.open", times=1_000_000)
+        socket_mode.drop()
+        socket_mode.wait_until(lambda: socket_mode.open_connections == 0)
+        fake_slack.wait_for("apps.connections.open", count=2, timeout=30)
+        assert not adapter.connected()
+
+        fake_slack.recover("apps.connections.open")
+        socket_mode.wait_until(lambda: socket_mode.open_connections == 1, timeout=60)
+        assert adapter.connected()
+    finally:
+        adapter.stop()
+    assert not adapter.connected()
