@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.port import Messenger
 
 from .config import EmailConfig
-from .intake import PLATFORM, MailIntake, MailResult
+from .intake import PLATFORM, UNREACHABLE_KEY, UNREACHABLE_KIND, MailIntake, MailResult
 from .mailbox import MailboxReader, RoundReport
 from .messenger import MailThread, SmtpMessenger
 from .texts import text
@@ -31,7 +31,7 @@ class EmailAdapter:
     def __init__(self, app: HelpdeskApp, config: EmailConfig) -> None:
         self._app = app
         self.config = config
-        self.smtp = SmtpMessenger(config, self.thread_of, app.config.bot.language)
+        self.smtp = SmtpMessenger(config, self.thread_of, app.config.bot.language, self.bounced_since)
         self.messenger: Messenger = self.smtp
         self.intake = MailIntake(app, config)
         self.reader = MailboxReader(config, self.intake, self._send_replies)
@@ -61,6 +61,11 @@ class EmailAdapter:
         return self.reader.process_pending()
 
     # -- outgoing mail ----------------------------------------------------------------------
+
+    def bounced_since(self, address: str) -> str | None:
+        """When mail to ``address`` bounced (ISO time), if it did and its owner has not written since."""
+        with self._app.uow() as uow:
+            return uow.messages.fact(PLATFORM, address, UNREACHABLE_KIND, UNREACHABLE_KEY)
 
     def thread_of(self, number: int, address: str, acknowledgement: bool) -> MailThread | None:
         """Subject, language and threading headers of ticket ``number`` for its requester ``address``."""
@@ -117,7 +122,9 @@ class EmailAdapter:
             address = reply.place.chat_id
             thread = self.thread_of(result.ticket_number, address, False) if result.ticket_number else None
             message_id = make_msgid("helpdesk", self.config.from_domain).strip("<>")
-            mail = self.smtp.compose(reply.message, address, thread, message_id, reply.place.thread_id)
+            mail = self.smtp.compose(
+                reply.message, address, thread, message_id, reply.place.thread_id, language=result.language
+            )
             if thread is None and subject:
                 del mail["Subject"]
                 mail["Subject"] = ("Re: " + " ".join(subject.split()))[:200]

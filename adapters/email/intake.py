@@ -26,7 +26,7 @@ both recognises a duplicate and threads later replies.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -39,7 +39,7 @@ from bot.validation import clean_title
 
 from .config import EmailConfig
 from .parse import InboundMail, stored_id
-from .texts import keyword, score_of, text
+from .texts import keyword, score_of, size_text, text
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -52,6 +52,9 @@ Outcome = Literal[
 ]
 INBOUND_PURPOSE = "mail_in"
 """``message_refs.purpose`` of a mail the requester sent (their own Message-IDs)."""
+UNREACHABLE_KIND = "bounced"
+UNREACHABLE_KEY = "address"
+"""``chat_facts`` of an address that bounced: no mail goes to it until its owner writes again."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class MailResult:
     replies: tuple[Reply, ...] = ()
     """Direct answers of the core to send back to the sender (errors, confirmations)."""
     folder: Literal["processed", "failed"] = "processed"
+    language: str | None = None
+    """The language of the direct answers when they concern no ticket (else the ticket's)."""
 
 
 def requester_of(mail: InboundMail) -> User:
@@ -101,9 +106,10 @@ class MailIntake:
         user = requester_of(mail)
         language = self._app.core.language_of(user)
         if mail.size > self._config.max_message_bytes:
-            limit = self._config.max_message_bytes / 1_000_000
-            notice = text("too_large", language, size=f"{mail.size / 1_000_000:.1f}", limit=f"{limit:.0f}")
-            return MailResult("too_large", replies=(Reply(self._place(mail), OutgoingMessage(notice)),))
+            limit = size_text(self._config.max_message_bytes, language)
+            notice = text("too_large", language, size=size_text(mail.size, language), limit=limit)
+            reply = Reply(self._place(mail), OutgoingMessage(notice))
+            return MailResult("too_large", replies=(reply,), language=language)
         number = self._ticket_for_reply(mail, user)
         if number is not None:
             return self._reply(mail, user, number)
@@ -146,11 +152,20 @@ class MailIntake:
                 for part in mail.attachments
             ],
         )
-        ticket = self._app.tickets.open(user, self._place(mail), draft, language)
-        self._record(ticket.id, mail)
+        # One transaction: the mail's identity, the ticket, its notifications and its Message-ID. A crash
+        # before the commit leaves nothing; after it, the mail fetched again is a duplicate.
+        with self._app.uow.event() as uow:
+            if not uow.processed.record(PLATFORM, self._identity(mail), self._app.clock.now()):
+                logger.info("mail %s from %s is being or was processed elsewhere", mail.message_id, mail.sender)
+                return MailResult("duplicate")
+            ticket = self._app.tickets.open(user, self._place(mail), draft, language)
+            uow.messages.add(ticket.id, PLATFORM, mail.sender, stored_id(mail.message_id), INBOUND_PURPOSE)
+            uow.messages.forget_fact(PLATFORM, mail.sender, UNREACHABLE_KIND, UNREACHABLE_KEY)
+            uow.commit()
+            number = ticket.id
         self._app.dispatcher.wake()
-        logger.info("mail %s from %s opened #%s", mail.message_id, mail.sender, ticket.id)
-        return MailResult("ticket", ticket.id)
+        logger.info("mail %s from %s opened #%s", mail.message_id, mail.sender, number)
+        return MailResult("ticket", number)
 
     def _category(self, words: str) -> str:
         ranked = self._app.knowledge.rank(words, limit=1)
@@ -246,6 +261,8 @@ class MailIntake:
             events = [SlashCommand(user, place, "comment", f"{number} {mail.body}", attachments)]
         replies: list[Reply] = []
         for index, event in enumerate(events):
+            # The mail's identity per event: fetched again after a crash, what was done is not done twice.
+            event = replace(event, event_id=f"{self._identity(mail)}:{index}")
             answered = self._app.handle(event)
             if (
                 index == 0
@@ -262,27 +279,29 @@ class MailIntake:
     # -- bounces ----------------------------------------------------------------------------
 
     def _bounce(self, mail: InboundMail) -> MailResult:
-        """A delivery failure of the bot's own mail: note it on the ticket and tell the technicians."""
-        number = self._known_ticket_any(mail.bounced_message_ids) if mail.bounced_message_ids else None
-        addresses = list(mail.bounced_recipients)
-        if number is None and not addresses:
-            logger.info("bounce %s names neither a ticket nor a recipient: ignored", mail.message_id)
-            return MailResult("ignored")
+        """A delivery failure of the bot's own mail: mark the address unreachable and tell the technicians.
+
+        Only a report quoting the Message-ID of a mail the bot really sent (recorded on its ticket)
+        counts: the address is the one that mail went to, whatever else the report claims, so a
+        forged report cannot silence someone else's address.
+        """
         with self._app.uow() as uow:
+            sent = next(
+                (found for found in (uow.messages.owner(PLATFORM, i) for i in mail.bounced_message_ids) if found), None
+            )
+            if sent is None:
+                logger.info("bounce %s quotes none of the desk's mails: ignored", mail.message_id)
+                return MailResult("ignored")
+            number, address = sent
             tickets = []
-            if number is not None:
-                found = uow.tickets.get(number)
-                if found is not None:
-                    tickets.append(found)
-                    if not addresses and found.origin_platform == PLATFORM:
-                        addresses = [found.origin_chat_id]
-            for address in addresses:
-                for ticket in uow.tickets.for_requester(f"{PLATFORM}:{address}"):
-                    if ticket not in tickets:
-                        tickets.append(ticket)
+            found = uow.tickets.get(number)
+            if found is not None:
+                tickets.append(found)
+            for ticket in uow.tickets.for_requester(f"{PLATFORM}:{address}"):
+                if ticket not in tickets:
+                    tickets.append(ticket)
             language = self._app.config.bot.language
             for ticket in tickets:
-                address = ticket.contact_email or (addresses[0] if addresses else "")
                 note = text("bounce_note", language, ref=ticket_ref(ticket.id), address=address)
                 uow.events.add(
                     TicketEvent(
@@ -297,11 +316,13 @@ class MailIntake:
                 assert self._app.notifier is not None
                 for tech_place in self._app.notifier.technician_places(ticket):
                     self._app.notifier.direct(uow, tech_place, OutgoingMessage(note), ticket)
+            now = self._app.clock.now()
+            uow.messages.remember_fact(PLATFORM, address, UNREACHABLE_KIND, UNREACHABLE_KEY, now.isoformat(), now)
             if tickets:
                 uow.messages.add(tickets[0].id, PLATFORM, mail.sender, stored_id(mail.message_id), INBOUND_PURPOSE)
             uow.commit()
         self._app.dispatcher.wake()
-        logger.warning("bounce %s: %s unreachable (tickets %s)", mail.message_id, addresses, [t.id for t in tickets])
+        logger.warning("bounce %s: %s unreachable (tickets %s)", mail.message_id, address, [t.id for t in tickets])
         return MailResult("bounce", tickets[0].id if tickets else None)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -319,16 +340,13 @@ class MailIntake:
                     return ticket.id
         return None
 
-    def _known_ticket_any(self, message_ids: tuple[str, ...]) -> int | None:
-        """The ticket of one of the bot's own Message-IDs (``helpdesk.<outbox>.<ticket>@domain``)."""
-        for message_id in message_ids:
-            local = message_id.partition("@")[0]
-            parts = local.split(".")
-            if len(parts) == 3 and parts[0] == "helpdesk" and parts[2].isdigit() and parts[2] != "0":
-                return int(parts[2])
-        return None
-
     def _record(self, number: int, mail: InboundMail) -> None:
         with self._app.uow() as uow:
             uow.messages.add(number, PLATFORM, mail.sender, stored_id(mail.message_id), INBOUND_PURPOSE)
+            uow.messages.forget_fact(PLATFORM, mail.sender, UNREACHABLE_KIND, UNREACHABLE_KEY)
             uow.commit()
+
+    @staticmethod
+    def _identity(mail: InboundMail) -> str:
+        """The mail's identity in ``processed_events``."""
+        return f"mail:{stored_id(mail.message_id)}"

@@ -9,7 +9,9 @@ Every update of a mail ticket leaves as one mail to the requester, in their lang
   out-of-office robots do not answer the bot — and the bot never answers them either;
 * the ``Message-ID`` is derived from the outbox entry, so a retried send carries the same id
   and mail clients show it once;
-* plain text, with an HTML alternative whose every character from the core is escaped.
+* plain text, with an HTML alternative whose every character from the core is escaped;
+* never to an address that bounced (until its owner writes again): the send is refused for good,
+  and the outbox tells the technicians, with the requester's phone number.
 
 Buttons become instructions to reply with a keyword (``SOLVED``, ``STILL BROKEN``), and the
 acknowledgement adds the intake's questions and the knowledge-base suggestions.
@@ -81,16 +83,27 @@ class SmtpMessenger:
 
     platform = PLATFORM
 
-    def __init__(self, config: EmailConfig, lookup: ThreadLookup, default_language: str) -> None:
+    def __init__(
+        self,
+        config: EmailConfig,
+        lookup: ThreadLookup,
+        default_language: str,
+        bounced: Callable[[str], str | None] = lambda address: None,
+    ) -> None:
         self._config = config
         self._lookup = lookup
         self._default_language = default_language
+        self._bounced = bounced
 
     # -- the Messenger protocol -------------------------------------------------------------
 
     def send(self, notification: Notification) -> SentMessage:
         """Write and send the mail for ``notification``; its Message-ID is the returned message id."""
         address = notification.place.chat_id
+        since = self._bounced(address)
+        if since is not None:
+            # Refused for good: the outbox then tells the technicians, who phone the requester.
+            raise DeliveryError(f"{address} bounced on {since[:16]}; no mail until they write again", permanent=True)
         thread = None
         if notification.ticket_number is not None:
             thread = self._lookup(notification.ticket_number, address, notification.purpose == "confirmation")
@@ -111,9 +124,10 @@ class SmtpMessenger:
         thread: MailThread | None,
         message_id: str,
         reply_to_id: str | None = None,
+        language: str | None = None,
     ) -> EmailMessage:
         """The mail for ``message`` to ``address`` (threaded when ``thread`` is known)."""
-        language = thread.language if thread is not None else self._default_language
+        language = thread.language if thread is not None else (language or self._default_language)
         paragraphs = [message.text.strip()]
         if message.card is not None and thread is None:
             paragraphs.append("\n".join(f"{label}: {value}" for label, value in message.card.fields))

@@ -76,7 +76,7 @@ class InboundMail:
     kind_reason: str = ""
     """Why the mail is not from a person (the header or subject that told), for the log."""
     language: str | None = None
-    """``Content-Language`` (or ``Accept-Language``) when the mail client set one."""
+    """``Content-Language`` (of the mail or of its text part), else ``Accept-Language``, when set."""
     size: int = 0
     bounced_recipients: tuple[str, ...] = ()
     """For a bounce: the addresses that could not be reached (``Final-Recipient``)."""
@@ -236,7 +236,12 @@ def parse_mail(raw: bytes) -> InboundMail:
     bounced_ids: tuple[str, ...] = ()
     if kind == "bounce":
         recipients, bounced_ids = _bounce_details(message)
-    language = (_header(message, "Content-Language") or _header(message, "Accept-Language")).split(",")[0]
+    body_part = message.get_body(preferencelist=("plain", "html"))
+    language = (
+        _header(message, "Content-Language")
+        or (_header(body_part, "Content-Language") if body_part is not None else "")
+        or _header(message, "Accept-Language")
+    ).split(",")[0]
     sender = (address or (reply_to[0][1] if reply_to else "")).strip().lower()
     return InboundMail(
         message_id=message_id,

@@ -70,15 +70,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "too_large": {
         "en": (
-            "Your mail is too large for the service desk ({size} MB, at most {limit} MB), so no ticket was opened. "
+            "Your mail is too large for the service desk ({size}, at most {limit}), so no ticket was opened. "
             "Please send it again without the largest attachments, or describe them in a few words."
         ),
         "fr": (
-            "Votre mail est trop volumineux pour le service desk ({size} Mo, au plus {limit} Mo) : aucun ticket "
+            "Votre mail est trop volumineux pour le service desk ({size}, au plus {limit}) : aucun ticket "
             "n'a été ouvert. Renvoyez-le sans les plus grosses pièces jointes, ou décrivez-les en quelques mots."
         ),
         "nl": (
-            "Uw mail is te groot voor de servicedesk ({size} MB, hoogstens {limit} MB): er is geen ticket geopend. "
+            "Uw mail is te groot voor de servicedesk ({size}, hoogstens {limit}): er is geen ticket geopend. "
             "Stuur hem opnieuw zonder de grootste bijlagen, of beschrijf ze in een paar woorden."
         ),
     },
@@ -141,3 +141,12 @@ def score_of(body: str) -> tuple[int, str] | None:
     if rest.startswith("/5"):
         rest = rest[2:]
     return int(stripped[0]), rest.strip(" \n.:-–—,")
+
+
+def size_text(size: int, language: str) -> str:
+    """A mail size as people read it: ``850 kB``, ``1.5 MB`` (``ko``/``Mo`` in French, decimal comma)."""
+    kilo, mega = ("ko", "Mo") if language == "fr" else ("kB", "MB")
+    if size < 1_000_000:
+        return f"{max(1, round(size / 1000))} {kilo}"
+    value = f"{size / 1_000_000:.1f}".removesuffix(".0")
+    return f"{value.replace('.', ',') if language in ('fr', 'nl') else value} {mega}"

@@ -350,6 +350,14 @@ class MessageRefRepository:
             {"platform": platform, "chat_id": chat_id, "kind": kind, "key": key, "value": value, "at": now},
         )
 
+    def forget_fact(self, platform: str, chat_id: str, kind: str, key: str) -> None:
+        """Drop what was recorded for that key (e.g. an address that bounced and works again)."""
+        self.session.execute(
+            delete(ChatFact).where(
+                ChatFact.platform == platform, ChatFact.chat_id == chat_id, ChatFact.kind == kind, ChatFact.key == key
+            )
+        )
+
     def fact(self, platform: str, chat_id: str, kind: str, key: str) -> str | None:
         """The value recorded for that key, if any."""
         return self.session.scalars(
@@ -357,6 +365,16 @@ class MessageRefRepository:
                 ChatFact.platform == platform, ChatFact.chat_id == chat_id, ChatFact.kind == kind, ChatFact.key == key
             )
         ).first()
+
+    def owner(self, platform: str, message_id: str) -> tuple[int, str] | None:
+        """``(ticket, chat)`` of a recorded message, whatever its chat (a bounce names only the message)."""
+        row = self.session.execute(
+            select(MessageRef.ticket_id, MessageRef.chat_id)
+            .where(MessageRef.platform == platform, MessageRef.message_id == message_id)
+            .order_by(MessageRef.id)
+            .limit(1)
+        ).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
 
     def in_chat(self, ticket_id: int, platform: str, chat_id: str) -> list[str]:
         """Every message of the ticket in that chat, oldest first (a mail thread's Message-IDs)."""
