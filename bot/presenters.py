@@ -207,7 +207,11 @@ def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: b
 def history_lines(
     t: Translator, events: Sequence[TicketEvent], *, for_technicians: bool = False, tz: tzinfo | None = None
 ) -> list[str]:
-    """A ticket's history as readable lines, oldest first, in the service desk's time zone."""
+    """A ticket's history as readable lines, oldest first, in the service desk's time zone.
+
+    Requesters' histories (``for_technicians=False``) never show handover notes; internal notes
+    are left out of their events by :meth:`bot.tickets.TicketService.view`.
+    """
     lines = []
     for event in events:
         at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)  # SQLite keeps naive UTC
@@ -229,6 +233,9 @@ def history_lines(
             what = f"« {_clip(event.text, 300)} »"
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
+        elif event.kind == "level" and not for_technicians:
+            # The handover note is written for the next level's technicians: never shown to requesters.
+            what = t("escalated {old} → {new}", old=event.from_value or "", new=event.to_value or "")
         elif event.kind == "level":
             what = t(
                 "escalated {old} → {new}: {text}",

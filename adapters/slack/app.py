@@ -139,9 +139,9 @@ def direct_reply(event: Event, reply: Reply) -> bool:
 
     * ephemeral replies — only the sender sees them (``response_url`` of the command or button,
       else ``chat.postEphemeral``); Slack does not keep them either;
-    * answers to a command or a button outside a DM — a question becomes a prompt modal opened
-      with the interaction's ``trigger_id`` (valid 3 seconds), and when the bot is not in the
-      channel the answer falls back to ``response_url``.
+    * answers to a command or a button outside a DM — shown to the sender only (ephemeral), unless
+      they carry images; a question becomes a prompt modal opened with the interaction's
+      ``trigger_id`` (valid 3 seconds).
     """
     if reply.message.ephemeral:
         return True
@@ -545,8 +545,12 @@ class SlackAdapter:
             in_channel = here and not place.chat_id.startswith("D")
             if reply.message.expects_text and origin.trigger_id and in_channel and self._open_prompt(reply, origin):
                 continue
+            # The answer to a command or a button in a shared channel (a technician's "You took #2.",
+            # a requester's /ticket N) is for the sender only; a report with charts stays public,
+            # as an ephemeral message cannot carry files.
+            private = reply.message.ephemeral or (in_channel and not rendered.file_uploads)
             try:
-                if reply.message.ephemeral:
+                if private:
                     if rendered.file_uploads:
                         logger.warning("an ephemeral reply to %s cannot carry images: left out", origin.user_id)
                     if origin.respond is not None and here:

@@ -37,7 +37,7 @@ from bot.incidents.similarity import Signature, cached_signature, signature, sim
 from bot.intake import ConversationState, propose_title
 from bot.notifications import Notifier
 from bot.port import Attachment, Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage
-from bot.presenters import age_text, ticket_ref
+from bot.presenters import CATEGORY_NAMES, age_text, ticket_ref
 from bot.validation import parse_ticket_number
 
 logger = logging.getLogger(__name__)
@@ -124,11 +124,12 @@ class DuplicateDesk:
             ],
         }
         ref = ticket_ref(candidate.id)
+        # Another person's ticket: only facts that say nothing about them (no title, no description).
         text_out = t(
-            "This looks like {ref} “{title}”, reported {age} ago and still open. If it is the same problem, "
-            "follow {ref}: you will get its updates here instead of opening a new ticket.",
+            "A similar problem (category {category}) was reported {age} ago and is still open: {ref}. If it is "
+            "the same problem, follow {ref}: you will get its updates here instead of opening a new ticket.",
             ref=ref,
-            title=candidate.title,
+            category=t(CATEGORY_NAMES.get(candidate.category, CATEGORY_NAMES["helpdesk"])),
             age=age_text(t, candidate.created_at, now),
         )
         return [
@@ -207,7 +208,6 @@ class DuplicateDesk:
                 if report is not None:
                     report.ticket_id = number
                 uow.conversations.delete(event.place.platform, event.place.chat_id, event.user.id)
-                title = ticket.title
                 uow.commit()
         if closed:
             return [
@@ -217,9 +217,8 @@ class DuplicateDesk:
         return [
             OutgoingMessage(
                 t(
-                    "You now follow {ref} “{title}”. I will post its updates here. Type /unfollow {number} to stop.",
+                    "You now follow {ref}. I will post its updates here. Type /unfollow {number} to stop.",
                     ref=ticket_ref(number),
-                    title=title,
                     number=number,
                 )
             )

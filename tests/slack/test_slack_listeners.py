@@ -236,11 +236,30 @@ def test_ephemeral_reply_to_a_command_goes_to_the_response_url(
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
-def test_public_reply_in_a_channel_without_the_bot_falls_back_to_the_user(
+def test_a_technicians_confirmation_in_the_triage_channel_is_for_them_only(
     adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
 ) -> None:
+    core.answer = lambda event: [Reply(event.place, OutgoingMessage("Vous avez pris en charge le ticket #2."))]
+    dispatch_form(adapter, slash_command("claim 2", response_url=fake_slack.response_url("cmd")))
+    dispatch_form(
+        adapter,
+        block_actions("claim:2", response_url=fake_slack.response_url("btn"), channel="CTRIAGE1", user=TECHNICIAN),
+    )
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    responds = fake_slack.calls_to("respond")
+    assert [r.args["response_url_name"] for r in responds] == ["cmd", "btn"]
+    assert all(r.args["response_type"] == "ephemeral" for r in responds)
+    assert all(r.args["text"] == "Vous avez pris en charge le ticket #2." for r in responds)
+
+
+def test_a_report_with_charts_in_a_channel_without_the_bot_falls_back_to_the_user(
+    adapter: SlackAdapter, core: RecordingCore, fake_slack: FakeSlack
+) -> None:
+    chart = Image("volume.png", b"\x89PNG", "Volume")
+    core.answer = lambda event: [Reply(event.place, OutgoingMessage("Statistics", images=(chart,)))]
     fake_slack.fail("chat.postMessage", "not_in_channel")
-    dispatch_form(adapter, slash_command("queue", response_url=fake_slack.response_url()))
+    dispatch_form(adapter, slash_command("stats", response_url=fake_slack.response_url()))
 
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     [respond] = fake_slack.calls_to("respond")
