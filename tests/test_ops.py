@@ -165,3 +165,32 @@ def test_postgresql_backups_point_to_pg_dump(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("HELPDESK_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/db")
     code, out = _cli("db", "backup", str(tmp_path / "x.dump"))
     assert code == 1 and "pg_dump --format=custom" in out
+
+
+def test_metrics_count_service_level_actions_and_suggestions_from_the_database(
+    app: HelpdeskApp, listener: tuple[OpsServer, FlakyAdapter]
+) -> None:
+    server, _adapter = listener
+    alice = User("console", "alice")
+    app.handle(TextMessage(user=alice, place=_place(), text="my printer has a paper jam"))
+    app.open_ticket_from_form(
+        alice,
+        _place(),
+        {"title": "Printer jammed", "description": "Paper stuck in tray 2", "contact_phone": "0470 12 34 56"},
+    )
+    with app.engine.begin() as connection:
+        for kind in ("unclaimed", "response_breach"):
+            connection.execute(
+                text(
+                    "INSERT INTO sla_actions (ticket_id, kind, seq, due_at, done_at, outcome)"
+                    " VALUES (1, :kind, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'done')"
+                ),
+                {"kind": kind},
+            )
+    status, body = get(server.url + "/metrics")
+    assert status == 200
+    assert 'helpdesk_kb_suggestions_total{outcome="offered"} 1.0' in body
+    assert 'helpdesk_kb_suggestions_total{outcome="undecided"} 1.0' in body
+    assert 'helpdesk_sla_breaches_total{target="response"} 1.0' in body
+    assert 'helpdesk_sla_breaches_total{target="resolution"} 0.0' in body
+    assert 'helpdesk_due_actions_total{kind="unclaimed"} 1.0' in body

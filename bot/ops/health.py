@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from bot.db.figures import OutboxFigures, monitoring_figures
 from bot.ops import metrics
 
 logger = logging.getLogger(__name__)
@@ -28,36 +29,6 @@ class Check:
     name: str
     ok: bool
     detail: str
-
-
-@dataclass(frozen=True)
-class OutboxFigures:
-    """Pending and failed outbox entries, and how long the oldest due one has waited."""
-
-    backlog: int
-    failed: int
-    oldest_due_seconds: float
-
-
-def outbox_figures(engine: Engine, now: datetime) -> OutboxFigures:
-    """Read the outbox figures in one short transaction (all bot processes together)."""
-    from bot.db.models import OutboxEntry
-
-    table = OutboxEntry.__table__
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(table.c.status, func.count(), func.min(table.c.next_attempt_at))
-            .where(table.c.status.in_(("pending", "failed")))
-            .group_by(table.c.status)
-        ).all()
-    counts = {status: (count, oldest) for status, count, oldest in rows}
-    backlog, oldest = counts.get("pending", (0, None))
-    oldest_due = 0.0
-    if oldest is not None:
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        oldest_due = max(0.0, (now - oldest).total_seconds())
-    return OutboxFigures(backlog=backlog, failed=counts.get("failed", (0, None))[0], oldest_due_seconds=oldest_due)
 
 
 def adapter_connected(adapter: Any) -> bool | None:
@@ -93,16 +64,17 @@ class Readiness:
     def refresh_gauges(self) -> OutboxFigures | None:
         """Update the database gauges; ``None`` (and ``helpdesk_database_up`` 0) when it cannot be read."""
         try:
-            figures = outbox_figures(self.engine, self.now())
+            figures = monitoring_figures(self.engine, self.now())
         except Exception as error:
             metrics.DATABASE_UP.set(0)
             logger.warning("readiness: the database cannot be read (%s)", type(error).__name__)
             return None
         metrics.DATABASE_UP.set(1)
-        metrics.OUTBOX_BACKLOG.set(figures.backlog)
-        metrics.OUTBOX_FAILED.set(figures.failed)
-        metrics.OUTBOX_OLDEST_DUE_SECONDS.set(figures.oldest_due_seconds)
-        return figures
+        metrics.OUTBOX_BACKLOG.set(figures.outbox.backlog)
+        metrics.OUTBOX_FAILED.set(figures.outbox.failed)
+        metrics.OUTBOX_OLDEST_DUE_SECONDS.set(figures.outbox.oldest_due_seconds)
+        metrics.DATABASE_COUNTERS.update(figures.due_actions, figures.suggestions)
+        return figures.outbox
 
     def checks(self) -> list[Check]:
         """Every check, in a fixed order: database, outbox, then each adapter."""

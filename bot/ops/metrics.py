@@ -1,25 +1,24 @@
 """The bot's Prometheus metrics, every name prefixed ``helpdesk_``.
 
-Other modules import the metric objects from here and update them where the thing happens::
-
-    from bot.ops.metrics import KB_SUGGESTIONS
-    KB_SUGGESTIONS.labels(outcome="helped").inc()
-
 They live in a registry of their own (:data:`REGISTRY`), served on ``/metrics`` by
-:mod:`bot.ops.server`. Gauges about the database (outbox backlog, failed entries, age of the oldest
-due entry) are refreshed from the database when ``/metrics`` or ``/readyz`` is read, so that several
-bot processes report the same figures. :func:`instrument_app` counts and times the events an
+:mod:`bot.ops.server`. What the database knows is read from it when ``/metrics`` or ``/readyz`` is
+read, so that several bot processes report the same figures and a restart loses none: the outbox
+gauges (backlog, failed entries, age of the oldest due entry) and the counters of service-level
+actions done (breaches among them) and of knowledge-base suggestions per outcome
+(:data:`DATABASE_COUNTERS`). :func:`instrument_app` counts and times the events an
 application handles and the deliveries of its messengers without changing their code.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -64,16 +63,52 @@ OUTBOX_OLDEST_DUE_SECONDS = Gauge(
     "How long the oldest due outbox entry has been waiting (0 when none is due).",
     registry=REGISTRY,
 )
-SLA_BREACHES = Counter("helpdesk_sla_breaches", "Service-level targets breached.", ["target"], registry=REGISTRY)
-DUE_ACTIONS = Counter(
-    "helpdesk_due_actions", "Scheduled actions run (reminders, escalations, auto-close…).", ["kind"], registry=REGISTRY
-)
-KB_SUGGESTIONS = Counter(
-    "helpdesk_kb_suggestions",
-    "Knowledge-base suggestions offered and their outcome (offered, helped, not_helped).",
-    ["outcome"],
-    registry=REGISTRY,
-)
+
+
+class DatabaseCounters(Collector):
+    """Counters kept by the database: ``helpdesk_sla_breaches_total{target}`` (response, resolution),
+    ``helpdesk_due_actions_total{kind}`` (every service-level action done: reminders, warnings,
+    breaches, auto-closes, surveys…) and ``helpdesk_kb_suggestions_total{outcome}`` (``offered``, then
+    ``solved``, ``not_solved``, ``ignored`` and ``undecided``). :meth:`update` takes the figures read by
+    :func:`bot.db.figures.monitoring_figures`."""
+
+    def __init__(self) -> None:
+        self._due_actions: dict[str, int] = {}
+        self._suggestions: dict[str, int] = {}
+
+    def update(self, due_actions: dict[str, int], suggestions: dict[str, int]) -> None:
+        """Replace the figures with a fresh reading."""
+        self._due_actions = dict(due_actions)
+        self._suggestions = dict(suggestions)
+
+    def collect(self) -> Iterator[Metric]:
+        """The three counter families, from the last reading."""
+        breaches = CounterMetricFamily("helpdesk_sla_breaches", "Service-level targets breached.", labels=["target"])
+        for target in ("response", "resolution"):
+            breaches.add_metric([target], self._due_actions.get(f"{target}_breach", 0))
+        yield breaches
+        actions = CounterMetricFamily(
+            "helpdesk_due_actions",
+            "Scheduled service-level actions done (reminders, warnings, breaches, auto-close…).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._due_actions.items()):
+            actions.add_metric([kind], count)
+        yield actions
+        suggestions = CounterMetricFamily(
+            "helpdesk_kb_suggestions",
+            "Knowledge-base suggestions offered, and how the requester answered.",
+            labels=["outcome"],
+        )
+        suggestions.add_metric(["offered"], sum(self._suggestions.values()))
+        for outcome in ("solved", "not_solved", "ignored"):
+            suggestions.add_metric([outcome], self._suggestions.get(outcome, 0))
+        suggestions.add_metric(["undecided"], self._suggestions.get("shown", 0))
+        yield suggestions
+
+
+DATABASE_COUNTERS = DatabaseCounters()
+REGISTRY.register(DATABASE_COUNTERS)
 DATABASE_UP = Gauge("helpdesk_database_up", "1 when the last readiness check reached the database.", registry=REGISTRY)
 ADAPTER_UP = Gauge(
     "helpdesk_adapter_up", "1 when the adapter reported itself connected.", ["adapter"], registry=REGISTRY
