@@ -779,7 +779,7 @@ class HelpdeskCore:
         view = self._tickets.view(event.user, number)
         technician = self._roles.is_technician(event.user.key)
         card = ticket_card(t, view.ticket, self._clock.now(), for_technicians=technician)
-        lines = [t("History:"), *history_lines(t, view.events, for_technicians=technician)]
+        lines = [t("History:"), *history_lines(t, view.events, self._clock.now(), for_technicians=technician)]
         buttons = technician_buttons(t, view.ticket) if technician else ()
         return [OutgoingMessage("\n".join(lines), card=card, buttons=buttons)]
 

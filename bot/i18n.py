@@ -23,7 +23,7 @@ from typing import Any
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 
@@ -75,14 +75,21 @@ class Translator:
         text = self._ngettext(singular, plural, count)
         return self._format(singular, text, {"count": count, **params})
 
-    def unit(self, value: float, unit: str) -> str:
-        """``value`` with a CLDR unit (``duration-hour``…) in the short form of the language (plural included)."""
-        return typographic(format_unit(value, unit, length="short", locale=self.locale), self.language)
+    def unit(self, value: float, unit: str, *, digits: int = 0) -> str:
+        """``value`` with a CLDR unit (``duration-hour``…) in the short form of the language (plural included),
+        with ``digits`` decimals (``7,5 h`` in French)."""
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        text = format_unit(value, unit, length="short", format=pattern, locale=self.locale)
+        return typographic(text, self.language)
 
     def number(self, value: float, digits: int = 1) -> str:
         """A decimal number as the language writes it (``3,5`` in French and Dutch)."""
         pattern = "#,##0." + "0" * digits if digits else "#,##0"
         return typographic(format_decimal(value, format=pattern, locale=self.locale), self.language)
+
+    def percent(self, share: float) -> str:
+        """A share (0.5) as a percentage in the language's way (``50 %`` in French, ``50%`` in English)."""
+        return typographic(format_percent(share, locale=self.locale), self.language)
 
     def _format(self, msgid: str, text: str, params: dict[str, Any]) -> str:
         if not params:
@@ -103,6 +110,11 @@ def translator(language: str) -> Translator:
 NARROW_NBSP = "\u202f"
 """The no-break space of French typography (espace fine insécable), used before ``: ; ! ?``, inside
 « » and in numbers and units. One character everywhere, so that French output is consistent."""
+
+
+def label_separator(language: str) -> str:
+    """What separates a label from its value: ``": "``, and ``"\u202f: "`` in French."""
+    return NARROW_NBSP + ": " if language == "fr" else ": "
 
 
 def typographic(text: str, language: str) -> str:

@@ -74,6 +74,8 @@ def encode_message(message: OutgoingMessage) -> dict[str, Any]:
             "headline": message.card.headline,
             "fields": [list(pair) for pair in message.card.fields],
         }
+        if message.card.separator != ": ":
+            data["card"]["separator"] = message.card.separator
     if message.expects_text:
         data["expects_text"] = True
     if message.ephemeral:
@@ -87,7 +89,14 @@ def decode_message(data: dict[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(
         text=data["text"],
         buttons=tuple(Button(label, value, style) for label, value, style in data.get("buttons", [])),
-        card=TicketCard(card["number"], card["headline"], tuple((a, b) for a, b in card["fields"])) if card else None,
+        card=TicketCard(
+            card["number"],
+            card["headline"],
+            tuple((a, b) for a, b in card["fields"]),
+            card.get("separator", ": "),
+        )
+        if card
+        else None,
         expects_text=bool(data.get("expects_text")),
         ephemeral=bool(data.get("ephemeral")),
     )

@@ -163,6 +163,9 @@ class TicketCard:
     number: int
     headline: str
     fields: tuple[tuple[str, str], ...] = ()
+    separator: str = ": "
+    """What goes between a label and its value where a platform writes them on one line (the
+    card's language decides: ``"\u202f: "`` in French)."""
 
 
 @dataclass(frozen=True)

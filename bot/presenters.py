@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_skeleton
 
 from bot.db.models import Ticket, TicketEvent
 from bot.errors import TicketTaken
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, label_separator
 from bot.lifecycle import STATUS_LABELS, TECHNICIAN_STATUS_LABELS
 from bot.port import Button, TicketCard
 
@@ -32,16 +32,6 @@ CATEGORY_LABELS = {
 
 CATEGORY_NAMES = {"helpline": N_("helpline"), "helpdesk": N_("helpdesk")}
 """The short names of the categories, for one-line histories."""
-
-WEEKDAY_NAMES = (
-    N_("Monday"),
-    N_("Tuesday"),
-    N_("Wednesday"),
-    N_("Thursday"),
-    N_("Friday"),
-    N_("Saturday"),
-    N_("Sunday"),
-)
 STARTED_PREFIX = "@"
 """Marks a stored "when did it start" value that is a point in time rather than the requester's words."""
 _display_tz: list[tzinfo] = [ZoneInfo("Europe/Brussels")]
@@ -52,10 +42,20 @@ def set_display_timezone(tz: tzinfo) -> None:
     _display_tz[0] = tz
 
 
-def when_text(t: Translator, moment: datetime, *, tz: tzinfo | None = None) -> str:
-    """A due time as people say it: ``Tuesday 24/11 10:00`` in the service desk's zone."""
-    local = moment.astimezone(tz or _display_tz[0])
-    return f"{t(WEEKDAY_NAMES[local.weekday()])} {local:%d/%m %H:%M}"
+def when_text(t: Translator, moment: datetime, now: datetime, *, tz: tzinfo | None = None) -> str:
+    """A moment as the reader's locale says it, in the service desk's zone, the year only when it is not
+    ``now``'s: ``mar. 24 novembre à 10:00``, ``Tue 24 November at 10:00``, ``di 24 november om 10:00``."""
+    zone = tz or _display_tz[0]
+    local = moment.astimezone(zone)
+    skeleton = "MMMMEd" if local.year == now.astimezone(zone).year else "yMMMMEd"
+    day = format_skeleton(skeleton, local, locale=t.locale)
+    time = format_skeleton("Hm", local, locale=t.locale)
+    return t("{day} at {time}", day=day, time=time)
+
+
+def weekday_text(t: Translator, moment: datetime, *, tz: tzinfo | None = None) -> str:
+    """The day of the week of ``moment`` in the reader's language (``mardi``), in the service desk's zone."""
+    return format_date(moment.astimezone(tz or _display_tz[0]), "EEEE", locale=t.locale)
 
 
 def display_timezone() -> tzinfo:
@@ -141,11 +141,11 @@ def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians
     fields.append((t("Assigned to"), ticket.assignee_name or t("nobody yet")))
     if ticket.status in ("new", "in_progress", "waiting"):
         if ticket.response_due_at is not None and ticket.first_response_at is None:
-            fields.append((t("Pick-up expected by"), when_text(t, ticket.response_due_at)))
+            fields.append((t("Pick-up expected by"), when_text(t, ticket.response_due_at, now)))
         if ticket.status == "waiting" and ticket.waiting_since is not None:
             fields.append((t("Resolution expected by"), t("paused while waiting for the requester")))
         elif ticket.resolution_due_at is not None:
-            fields.append((t("Resolution expected by"), when_text(t, ticket.resolution_due_at)))
+            fields.append((t("Resolution expected by"), when_text(t, ticket.resolution_due_at, now)))
     if for_technicians:
         fields.append((t("Level"), f"L{ticket.support_level}"))
         fields.append((t("Requester"), ticket.requester_name or ticket.requester_key))
@@ -165,7 +165,12 @@ def ticket_card(t: Translator, ticket: Ticket, now: datetime, *, for_technicians
         if ticket.attachments:
             fields.append((t("Attachments"), str(len(ticket.attachments))))
     fields.append((t("Age"), age_text(t, ticket.created_at, now)))
-    return TicketCard(number=ticket.id, headline=f"{ticket_ref(ticket.id)} · {ticket.title}", fields=tuple(fields))
+    return TicketCard(
+        number=ticket.id,
+        headline=f"{ticket_ref(ticket.id)} · {ticket.title}",
+        fields=tuple(fields),
+        separator=label_separator(t.language),
+    )
 
 
 def status_text(t: Translator, status: str, *, for_technicians: bool) -> str:
@@ -205,17 +210,27 @@ def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: b
 
 
 def history_lines(
-    t: Translator, events: Sequence[TicketEvent], *, for_technicians: bool = False, tz: tzinfo | None = None
+    t: Translator,
+    events: Sequence[TicketEvent],
+    now: datetime,
+    *,
+    for_technicians: bool = False,
+    tz: tzinfo | None = None,
 ) -> list[str]:
-    """A ticket's history as readable lines, oldest first, in the service desk's time zone.
+    """A ticket's history as readable lines, oldest first, dated in the reader's locale in the service desk's
+    time zone (``2 mars 10:05``; the year only when it is not ``now``'s).
 
     Requesters' histories (``for_technicians=False``) never show handover notes; internal notes
     are left out of their events by :meth:`bot.tickets.TicketService.view`.
     """
+    zone = tz or _display_tz[0]
+    this_year = now.astimezone(zone).year
     lines = []
     for event in events:
         at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)  # SQLite keeps naive UTC
-        when = at.astimezone(tz or _display_tz[0]).strftime("%Y-%m-%d %H:%M")
+        local = at.astimezone(zone)
+        day = format_skeleton("MMMd" if local.year == this_year else "yMMMd", local, locale=t.locale)
+        when = f"{day} {format_skeleton('Hm', local, locale=t.locale)}"
         who = event.actor_name or event.actor_key
         if event.kind == "created":
             what = t("opened the ticket")
@@ -230,7 +245,7 @@ def history_lines(
         elif event.kind == "priority":
             what = t("priority {old} → {new}", old=event.from_value or "", new=event.to_value or "")
         elif event.kind == "comment":
-            what = f"« {_clip(event.text, 300)} »"
+            what = t("“{text}”", text=_clip(event.text, 300))
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
         elif event.kind == "level" and not for_technicians:
@@ -253,7 +268,7 @@ def history_lines(
             )
         else:
             what = t("updated the ticket")
-        lines.append(f"{when} · {who}: {what}")
+        lines.append(t("{when} · {who}: {what}", when=when, who=who, what=what))
     return lines
 
 

@@ -40,16 +40,16 @@ def test_a_visit_outside_working_hours_or_in_the_past_is_refused(tmp_path: Path)
     desk = Desk(make_app(tmp_path / "h.db", FrozenClock(MONDAY_0900)))
     number = desk.open()
     assert desk.bob.say(f"/visit {number} 2026-12-05 10:00") == [
-        "Saturday 05/12 10:00 is outside the working hours (closed on Saturday). Choose another time."
+        "Sat 5 December at 10:00 is outside the working hours (closed on Saturday). Choose another time."
     ]
     assert desk.bob.say(f"/visit {number} 2026-12-01 16:30") == [
-        "Tuesday 01/12 16:30 is outside the working hours (08:30–17:00 on Tuesday). Choose another time."
+        "Tue 1 December at 16:30 is outside the working hours (08:30–17:00 on Tuesday). Choose another time."
     ]
     assert desk.bob.say(f"/visit {number} 2026-12-25 10:00")[0].startswith(
-        "Friday 25/12 10:00 is outside the working hours (closed: Noël on Friday)"
+        "Fri 25 December at 10:00 is outside the working hours (closed: Noël on Friday)"
     )
     assert desk.bob.say(f"/visit {number} 2026-11-27 10:00") == [
-        "Friday 27/11 10:00 is in the past. Choose a date to come."
+        "Fri 27 November at 10:00 is in the past. Choose a date to come."
     ]
     assert desk.bob.say(f"/visit {number} tomorrow")[0].startswith("I did not understand that command.")
 
@@ -59,28 +59,30 @@ def test_visit_is_accepted_and_both_are_reminded_once_the_working_day_before(tmp
     desk = Desk(make_app(tmp_path / "h.db", clock))
     number = desk.open()
     assert desk.bob.say(f"/visit {number} 2026-12-07 10:00 Room 2.14") == [
-        "Visit for #1 proposed for Monday 07/12 10:00; I will tell you the answer here."
+        "Visit for #1 proposed for Mon 7 December at 10:00; I will tell you the answer here."
     ]
     alice = desk.alice.poll()
-    assert "[#1] #1: Bob Tech proposes an on-site visit on Monday 07/12 10:00 (Room 2.14). Does it suit you?" in alice
+    assert (
+        "[#1] #1: Bob Tech proposes an on-site visit on Mon 7 December at 10:00 (Room 2.14). Does it suit you?" in alice
+    )
     assert alice[-1] == "[#1] [1] OK  [2] Another date, please"
     assert desk.bob.say("/visits") == [
         "Your upcoming visits:",
-        "Monday 07/12 10:00 · #1 Printer down · Room 2.14 · proposed",
+        "Mon 7 December at 10:00 · #1 Printer down · Room 2.14 · proposed",
     ]
     assert desk.alice.say("1") == [
-        "The visit on Monday 07/12 10:00 is confirmed. A reminder comes the working day before."
+        "The visit on Mon 7 December at 10:00 is confirmed. A reminder comes the working day before."
     ]
-    assert "#1: Alice Dupont accepts the visit on Monday 07/12 10:00." in desk.bob.poll()
+    assert "#1: Alice Dupont accepts the visit on Mon 7 December at 10:00." in desk.bob.poll()
     clock.set(datetime(2026, 12, 4, 7, 29, tzinfo=UTC))  # Friday 08:29: not yet open
     desk.tick()  # (the ticket's own pick-up and resolution deadlines passed meanwhile)
     desk.poll_all()
     assert "visit_reminder" not in actions(desk.app, number)
     clock.set(datetime(2026, 12, 4, 7, 30, tzinfo=UTC))  # Friday 08:30, the working day before Monday
     assert desk.tick() == 1
-    assert "[#1] Reminder: Bob Tech comes for #1 on Monday 07/12 10:00 (Room 2.14)." in desk.alice.poll()
+    assert "[#1] Reminder: Bob Tech comes for #1 on Mon 7 December at 10:00 (Room 2.14)." in desk.alice.poll()
     bob = desk.bob.poll()
-    assert any(line.startswith("Reminder: visit for #1 “Printer down” on Monday 07/12 10:00") for line in bob)
+    assert any(line.startswith("Reminder: visit for #1 “Printer down” on Mon 7 December at 10:00") for line in bob)
     assert desk.tick() == 0
     assert count_texts(desk.app, "Reminder: Bob Tech comes for #1") == 1
 
@@ -93,23 +95,23 @@ def test_the_requester_asks_for_another_date_and_the_technician_accepts_it(tmp_p
     assert desk.alice.say("2") == [
         "Which date suits you? Send it as /visit 1 YYYY-MM-DD HH:MM (working hours: 08:30–17:00)."
     ]
-    assert any("asks for another date than Tuesday 01/12 10:00" in line for line in desk.bob.poll())
+    assert any("asks for another date than Tue 1 December at 10:00" in line for line in desk.bob.poll())
     assert desk.alice.say(f"/visit {number} 2026-12-02 14:00") == [
-        "I proposed Wednesday 02/12 14:00 to Bob Tech; the answer will come here."
+        "I proposed Wed 2 December at 14:00 to Bob Tech; the answer will come here."
     ]
     bob = desk.bob.poll()
-    assert "#1: Alice Dupont proposes another date for the visit: Wednesday 02/12 14:00." in bob
+    assert "#1: Alice Dupont proposes another date for the visit: Wed 2 December at 14:00." in bob
     # A second counter-proposal replaces the first one, which can no longer be accepted.
     assert desk.alice.say(f"/visit {number} 2026-12-02 15:00")[0] == (
-        "I proposed Wednesday 02/12 15:00 to Bob Tech; the answer will come here."
+        "I proposed Wed 2 December at 15:00 to Bob Tech; the answer will come here."
     )
     desk.bob.poll()
     assert desk.bob.say("1")[0] == (
-        "The visit on Wednesday 02/12 15:00 is confirmed. A reminder comes the working day before."
+        "The visit on Wed 2 December at 15:00 is confirmed. A reminder comes the working day before."
     )
-    assert any("Bob Tech confirms the visit on Wednesday 02/12 15:00" in line for line in desk.alice.poll())
+    assert any("Bob Tech confirms the visit on Wed 2 December at 15:00" in line for line in desk.alice.poll())
     with desk.app.uow() as uow:
         statuses = [(v.proposed_by, v.status) for v in uow.visits.for_ticket(number)]
     assert statuses == [("technician", "declined"), ("requester", "declined"), ("requester", "accepted")]
-    assert desk.bob.say("/visits") == ["Your upcoming visits:", "Wednesday 02/12 15:00 · #1 Printer down · confirmed"]
+    assert desk.bob.say("/visits") == ["Your upcoming visits:", "Wed 2 December at 15:00 · #1 Printer down · confirmed"]
     assert desk.alice.say("/visits")[0].startswith("Only technicians can do that.")

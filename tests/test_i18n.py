@@ -186,14 +186,14 @@ def test_french_translations() -> None:
     t = translator("fr")
     assert t("Cancel") == "Annuler"
     assert t("{ref} is cancelled.", ref="#12") == "Le ticket #12 est annulé."
-    assert t("Your tickets:") == "Vos tickets :"
+    assert t("Your tickets:") == "Vos tickets\u202f:"
     assert t("Status") == "Statut"
 
 
 def test_status_labels_read_well_inside_sentences() -> None:
     t = translator("fr")
     text = t("Ticket #{number} is {status}: it cannot be {action}.", number=7, status=t("closed"), action=t("reopened"))
-    assert text == "Le ticket #7 est clôturé : il ne peut pas être rouvert."
+    assert text == "Le ticket #7 est clôturé\u202f: il ne peut pas être rouvert."
     assert t("status {old} → {new}", old=t("new"), new=t("in progress")) == "statut nouveau → en cours"
     nl = translator("nl")
     assert (
@@ -298,3 +298,73 @@ def test_plural_messages_have_every_form_of_the_language(language: str) -> None:
 def test_plural_forms_follow_the_rules_of_each_language(language: str, one: str, two: str, zero: str) -> None:
     t = translator(language)
     assert [t.plural("({count} file attached)", "({count} files attached)", n) for n in (1, 2, 0)] == [one, two, zero]
+
+
+# -- French typography -----------------------------------------------------------------------------
+
+NNBSP = "\u202f"
+SAME_IN_FRENCH = frozenset(
+    {
+        *("Description", "URL", "Type", "Contact", "Solution", "incident", "Impact", "Tickets", "helpline", "helpdesk"),
+        *("{count} minute", "{count} minutes", "{count} ticket", "{count} tickets"),
+        *("{count} suggestion", "{count} suggestions"),
+    }
+)
+"""Messages French writes exactly like English (words borrowed or shared, and numbers of them)."""
+ENGLISH_WORDS = re.compile(r"\b(the|and|your|you|please|with|is|are|this|that|of|to|from|which|will)\b")
+
+
+def _french_forms() -> Iterator[tuple[str, str]]:
+    for message in _catalog("fr"):
+        if message.id:
+            ids = list(message.id) if isinstance(message.id, (list, tuple)) else [str(message.id)]
+            for index, form in enumerate(_strings(message)):
+                yield str(ids[min(index, len(ids) - 1)]), form
+
+
+def _prose(text: str) -> str:
+    """``text`` without placeholders, commands, addresses, times and quoted examples."""
+    text = re.sub(r"\{\w+\}|/\w[\w|. -]*|https?://\S+|\d+[:.]\d+|\w+@\w[\w.]*", " ", text)
+    return re.sub(r"helpdesk-bot [\w -]+|pip install '[^']*'|\[[\w,]+\]", " ", text)
+
+
+def test_french_has_a_narrow_no_break_space_before_double_punctuation_and_inside_guillemets() -> None:
+    """French typography: U+202F before ``: ; ! ?`` and inside « » (never a plain space, never U+00A0)."""
+    wrong = []
+    for msgid, form in _french_forms():
+        prose = _prose(form)
+        missing = re.search(r"[^\u202f][:;!?](\s|$)", prose) or re.search(r"«[^\u202f]|[^\u202f]»", prose)
+        if missing or "\xa0" in form or re.search(r" [:;!?]", form):
+            wrong.append(f"{msgid!r} → {form!r}")
+    assert not wrong, "French typography:\n" + "\n".join(wrong)
+
+
+def test_french_uses_one_apostrophe() -> None:
+    """The typewriter apostrophe, as people type it (searching and copying work), never ’."""
+    assert [form for _, form in _french_forms() if "\u2019" in form] == []
+
+
+def test_no_english_is_left_in_the_french_catalog() -> None:
+    left = []
+    for msgid, form in _french_forms():
+        untranslated = form == msgid and form not in SAME_IN_FRENCH and re.search(r"[A-Za-z]{3}", _prose(form))
+        if untranslated or ENGLISH_WORDS.search(_prose(form)):
+            left.append(form)
+    assert not left, "English in the French catalog:\n" + "\n".join(left)
+
+
+def test_numbers_units_and_dates_follow_the_french_locale() -> None:
+    from datetime import UTC, datetime
+
+    from bot.presenters import when_text
+
+    t = translator("fr")
+    assert t.number(4.0, 1) == "4,0"
+    assert t.unit(7.5, "duration-hour", digits=1) == f"7,5{NNBSP}h"
+    assert t.unit(2, "duration-day") == f"2{NNBSP}j"
+    assert t.percent(0.5) == f"50{NNBSP}%"
+    moment = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert when_text(t, moment, moment) == "lun. 7 décembre à 10:00"
+    assert when_text(t, moment, datetime(2027, 1, 4, tzinfo=UTC)) == "lun. 7 décembre 2026 à 10:00"
+    assert when_text(translator("nl"), moment, moment) == "ma 7 december om 10:00"
+    assert when_text(translator("en"), moment, moment) == "Mon 7 December at 10:00"

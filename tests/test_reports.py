@@ -466,9 +466,9 @@ def test_empty_period_has_no_figures(seeded: HelpdeskApp) -> None:
 def test_report_text_json_csv_and_charts(seeded: HelpdeskApp) -> None:
     report = build_report(seeded, PERIOD, language="en")
     assert "Tickets opened: 9" in report.text
-    assert "First response (working hours): median 1.0 h · p90 1.5 h (5 tickets)" in report.text
-    assert "SLA compliance: response 50 % (3/6) · resolution 75 % (3/4)" in report.text
-    assert "confirmed 17 % (1/6) · potential 17 % (1/6) · none 67 % (4/6) · pending 1" in report.text
+    assert "First response (working hours): median 1.0 hr · p90 1.5 hrs (5 tickets)" in report.text
+    assert "SLA compliance: response 50% (3/6) · resolution 75% (3/4)" in report.text
+    assert "confirmed 17% (1/6) · potential 17% (1/6) · none 67% (4/6) · pending 1" in report.text
     assert "Bob Tech: 2 resolved, 1 open" in report.text
     assert "VPN ne se connecte pas ×3 (#1, #3, #5)" in report.text
     data = stats_dict(report.stats)
@@ -489,6 +489,11 @@ def test_counts_in_the_french_report_agree_with_their_number(seeded: HelpdeskApp
     assert "Bob Tech : 2 résolus, 1 ouvert" in text
     assert "Tom Tech : 2 résolus, 0 ouvert" in text
     assert "(2 réponses)" in text and "1 tickets" not in text
+    # Decimal comma, French units and buckets, no English left.
+    assert "Satisfaction : 4,0 / 5" in text
+    assert "médiane 7,5 h · p90 20,0 h (4 tickets)" in text
+    assert "< 1 j 1 · 1–3 j 1 · 3–7 j 1 · 7–30 j 2 · > 30 j 0" in text
+    assert "<1d" not in text and "incident 6 · demande 2" in text
 
 
 def test_stats_command_for_team_leads_only(seeded: HelpdeskApp) -> None:

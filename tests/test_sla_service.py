@@ -22,10 +22,10 @@ def test_friday_afternoon_p1_is_due_monday_and_the_requester_is_told(tmp_path: P
         assert ticket.response_due_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 Brussels
         assert ticket.resolution_due_at == datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # Monday 12:00
     [confirmation] = [t for t in outbox_texts(desk.app, "dm:alice") if t.startswith("Your ticket #1 is open")]
-    assert "A technician will pick this up by Monday 30/11 09:00 (working hours: 08:30–17:00)." in confirmation
+    assert "A technician will pick this up by Mon 30 November at 09:00 (working hours: 08:30–17:00)." in confirmation
     lines = desk.alice.say(f"/ticket {number}")
-    assert "│ Pick-up expected by: Monday 30/11 09:00" in lines
-    assert "│ Resolution expected by: Monday 30/11 12:00" in lines
+    assert "│ Pick-up expected by: Mon 30 November at 09:00" in lines
+    assert "│ Resolution expected by: Mon 30 November at 12:00" in lines
 
 
 def test_configured_matrix_targets_and_late_thursday_set_the_due_times(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def render(message: OutgoingMessage, *, thread: str | None = None) -> list[str]:
         lines.append(f"{prefix}┌ {message.card.headline}")
         for label, value in message.card.fields:
             first, *rest = value.splitlines() or [""]
-            lines.append(f"{prefix}│ {label}: {first}")
+            lines.append(f"{prefix}│ {label}{message.card.separator}{first}")
             lines += [f"{prefix}│   {more}" for more in rest if more.strip()]
         if message.text and message.text != message.card.headline:
             lines += [f"{prefix}{line}" for line in message.text.splitlines()]

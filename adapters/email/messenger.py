@@ -130,7 +130,8 @@ class SmtpMessenger:
         language = thread.language if thread is not None else (language or self._default_language)
         paragraphs = [message.text.strip()]
         if message.card is not None and thread is None:
-            paragraphs.append("\n".join(f"{label}: {value}" for label, value in message.card.fields))
+            separator = message.card.separator
+            paragraphs.append("\n".join(f"{label}{separator}{value}" for label, value in message.card.fields))
         if thread is not None:
             paragraphs += [section for section in thread.extra_sections if section]
         instructions = _instructions(message, language)

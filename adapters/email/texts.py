@@ -10,7 +10,7 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "questions_intro": {
         "en": "To help the technician, please answer by replying to this mail (skip what you do not know):",
-        "fr": "Pour aider le technicien, répondez à ce mail (passez ce que vous ne savez pas) :",
+        "fr": "Pour aider le technicien, répondez à ce mail (passez ce que vous ne savez pas)\u202f:",
         "nl": "Om de technicus te helpen, antwoord op deze mail (sla over wat u niet weet):",
     },
     "q_error": {
@@ -30,7 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "q_impact": {
         "en": "Who is affected: only you, your team, or the whole site?",
-        "fr": "Qui est touché : vous seul, votre équipe, ou tout le site ?",
+        "fr": "Qui est touché\u202f: vous seul, votre équipe, ou tout le site\u202f?",
         "nl": "Wie is getroffen: alleen u, uw team, of de hele site?",
     },
     "q_phone": {
@@ -40,12 +40,12 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "kb_intro": {
         "en": "This might already help — from the knowledge base:",
-        "fr": "Ceci pourrait déjà vous aider — extrait de la base de connaissances :",
+        "fr": "Ceci pourrait déjà vous aider — extrait de la base de connaissances\u202f:",
         "nl": "Dit kan al helpen — uit de kennisbank:",
     },
     "kb_solved": {
         "en": "Reply SOLVED if this fixed it: the ticket will be closed.",
-        "fr": "Répondez RÉSOLU si cela a réglé le problème : le ticket sera clôturé.",
+        "fr": "Répondez RÉSOLU si cela a réglé le problème\u202f: le ticket sera clôturé.",
         "nl": "Antwoord OPGELOST als dit het probleem verhielp: het ticket wordt dan afgesloten.",
     },
     "reply_solved": {
@@ -65,7 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "reply_hint": {
         "en": "Reply to this mail to add information; keep [#{number}] in the subject.",
-        "fr": "Répondez à ce mail pour ajouter des informations ; gardez [#{number}] dans l'objet.",
+        "fr": "Répondez à ce mail pour ajouter des informations\u202f; gardez [#{number}] dans l'objet.",
         "nl": "Beantwoord deze mail om informatie toe te voegen; laat [#{number}] in het onderwerp staan.",
     },
     "too_large": {

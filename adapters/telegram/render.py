@@ -133,7 +133,10 @@ def escape(text: str) -> str:
 def _card_lines(card: TicketCard) -> list[str]:
     headline = card.headline if f"#{card.number}" in card.headline else f"#{card.number} — {card.headline}"
     lines = [f"<b>{escape(_shorten(headline))}</b>"]
-    lines.extend(f"<b>{escape(_shorten(label))}</b>: {escape(_shorten(value))}" for label, value in card.fields)
+    lines.extend(
+        f"<b>{escape(_shorten(label))}</b>{escape(card.separator)}{escape(_shorten(value))}"
+        for label, value in card.fields
+    )
     return lines
 
 

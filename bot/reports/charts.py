@@ -13,9 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from babel.dates import format_skeleton
 from matplotlib.figure import Figure
 
 from bot.i18n import Translator
+from bot.presenters import CATEGORY_NAMES
+from bot.reports.render import bucket_text
 from bot.reports.stats import Stats
 
 _DPI = 100
@@ -49,11 +52,11 @@ def weekly_volume_chart(stats: Stats, t: Translator) -> bytes:
     categories = sorted({c for counts in stats.weekly_volume.values() for c in counts})
     figure = Figure(figsize=(8, 4))
     axes = figure.subplots()
-    labels = [w.strftime("%d/%m") for w in weeks]
+    labels = [format_skeleton("Md", w, locale=t.locale) for w in weeks]
     bottom = [0] * len(weeks)
     for category in categories:
         values = [stats.weekly_volume[w].get(category, 0) for w in weeks]
-        axes.bar(labels, values, bottom=bottom, label=category)
+        axes.bar(labels, values, bottom=bottom, label=t(CATEGORY_NAMES.get(category, category)))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_title(weekly_volume_title(t))
     axes.set_xlabel(t("Week of"))
@@ -66,7 +69,7 @@ def weekly_volume_chart(stats: Stats, t: Translator) -> bytes:
 def sla_compliance_chart(stats: Stats, t: Translator) -> bytes:
     """Lines: share of response and resolution due times met, per week of creation (%)."""
     weeks = sorted(stats.weekly_sla)
-    labels = [w.strftime("%d/%m") for w in weeks]
+    labels = [format_skeleton("Md", w, locale=t.locale) for w in weeks]
     figure = Figure(figsize=(8, 4))
     axes = figure.subplots()
     for name, kind in ((t("Response"), "response"), (t("Resolution"), "resolution")):
@@ -87,7 +90,7 @@ def backlog_age_chart(stats: Stats, t: Translator) -> bytes:
     """Bars: open tickets by age at the end of the period."""
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
-    axes.bar(list(stats.backlog), list(stats.backlog.values()), color="tab:orange")
+    axes.bar([bucket_text(t, key) for key in stats.backlog], list(stats.backlog.values()), color="tab:orange")
     axes.set_title(backlog_age_title(stats, t))
     axes.set_xlabel(t("Age"))
     axes.set_ylabel(t("Tickets"))

@@ -9,25 +9,48 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
+
 from bot.i18n import Translator
-from bot.reports.stats import Durations, Ratio, SlaCompliance, Stats
+from bot.presenters import CATEGORY_NAMES, TYPE_LABELS
+from bot.reports.stats import BACKLOG_BUCKETS, Durations, Ratio, SlaCompliance, Stats
 
 
-def _pct(ratio: Ratio) -> str:
+def _pct(t: Translator, ratio: Ratio) -> str:
     share = ratio.share
-    return "–" if share is None else f"{round(share * 100)} % ({ratio.part}/{ratio.whole})"
+    return "–" if share is None else f"{t.percent(share)} ({ratio.part}/{ratio.whole})"
 
 
-def _h(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f} h"
+def _h(t: Translator, value: float | None) -> str:
+    return "–" if value is None else t.unit(value, "duration-hour", digits=1)
 
 
-def _split(values: dict[str, int]) -> str:
-    return " · ".join(f"{key} {count}" for key, count in values.items()) or "–"
+def _split(t: Translator, values: dict[str, int], names: dict[str, str] | None = None) -> str:
+    """``key count · key count``, each key in the reader's words when ``names`` has it."""
+    return " · ".join(f"{t(names[key]) if names and key in names else key} {n}" for key, n in values.items()) or "–"
+
+
+def bucket_text(t: Translator, label: str) -> str:
+    """A backlog age bucket in the reader's words: ``< 1 j``, ``1–3 j``, ``> 30 j`` (the key stays ``<1d``)."""
+    for key, low, high in BACKLOG_BUCKETS:
+        if key == label:
+            if low == 0:
+                return "< " + t.unit(high, "duration-day")
+            if math.isinf(high):
+                return "> " + t.unit(low, "duration-day")
+            return f"{low:.0f}–" + t.unit(high, "duration-day")
+    return label
+
+
+def _moment(t: Translator, moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    day = format_skeleton("yMMMd", local, locale=t.locale)
+    return t("{day} at {time}", day=day, time=format_skeleton("Hm", local, locale=t.locale))
 
 
 def _durations(t: Translator, label: str, d: Durations) -> str:
@@ -36,16 +59,16 @@ def _durations(t: Translator, label: str, d: Durations) -> str:
         "{label}: median {median} · p90 {p90} ({count} tickets)",
         d.count,
         label=label,
-        median=_h(d.median_hours),
-        p90=_h(d.p90_hours),
+        median=_h(t, d.median_hours),
+        p90=_h(t, d.p90_hours),
     )
 
 
 def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
     """The report as plain text for chat or the terminal."""
-    start = stats.period.start.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    end = stats.period.end.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    as_of = stats.backlog_as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    start = _moment(t, stats.period.start, tz)
+    end = _moment(t, stats.period.end, tz)
+    as_of = _moment(t, stats.backlog_as_of, tz)
     d = stats.deflection
     lines = [
         t(
@@ -55,48 +78,48 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
             end=end,
         ),
         t("Tickets opened: {total}", total=stats.opened),
-        "  " + t("by category: {values}", values=_split(stats.by_category)),
-        "  " + t("by type: {values}", values=_split(stats.by_type)),
-        "  " + t("by priority: {values}", values=_split(stats.by_priority)),
-        "  " + t("by platform: {values}", values=_split(stats.by_platform)),
+        "  " + t("by category: {values}", values=_split(t, stats.by_category, CATEGORY_NAMES)),
+        "  " + t("by type: {values}", values=_split(t, stats.by_type, TYPE_LABELS)),
+        "  " + t("by priority: {values}", values=_split(t, stats.by_priority)),
+        "  " + t("by platform: {values}", values=_split(t, stats.by_platform)),
         _durations(t, t("First response (working hours)"), stats.first_response),
         _durations(t, t("Resolution (working hours)"), stats.resolution),
         t(
             "Resolved: {total} · within 8 working hours: {within_8} · within 24: {within_24}",
             total=stats.resolved,
-            within_8=_pct(stats.within_8h),
-            within_24=_pct(stats.within_24h),
+            within_8=_pct(t, stats.within_8h),
+            within_24=_pct(t, stats.within_24h),
         ),
         t(
             "SLA compliance: response {response} · resolution {resolution}",
-            response=_pct(stats.sla.response),
-            resolution=_pct(stats.sla.resolution),
+            response=_pct(t, stats.sla.response),
+            resolution=_pct(t, stats.sla.resolution),
         ),
         t.plural(
             "Backlog on {date}: {count} open — {buckets}",
             "Backlog on {date}: {count} open — {buckets}",
             stats.backlog_total,
             date=as_of,
-            buckets=_split(stats.backlog),
+            buckets=" · ".join(f"{bucket_text(t, key)} {n}" for key, n in stats.backlog.items()) or "–",
         ),
         t(
             "Self-service: {shown} — confirmed {confirmed} · potential {potential} · none {none} · pending {pending}",
             shown=t.plural("{count} suggestion", "{count} suggestions", d.shown),
-            confirmed=_pct(Ratio(d.confirmed, d.decided)),
-            potential=_pct(Ratio(d.potential, d.decided)),
-            none=_pct(Ratio(d.none, d.decided)),
+            confirmed=_pct(t, Ratio(d.confirmed, d.decided)),
+            potential=_pct(t, Ratio(d.potential, d.decided)),
+            none=_pct(t, Ratio(d.none, d.decided)),
             pending=d.pending,
         ),
-        t("First-contact resolution: {share}", share=_pct(stats.first_contact)),
-        t("Reopened within 7 days: {share}", share=_pct(stats.reopened)),
+        t("First-contact resolution: {share}", share=_pct(t, stats.first_contact)),
+        t("Reopened within 7 days: {share}", share=_pct(t, stats.reopened)),
     ]
-    if stats.satisfaction.count:
+    if stats.satisfaction.count and stats.satisfaction.average is not None:
         lines.append(
             t.plural(
                 "Satisfaction: {average} / 5 ({count} answer)",
                 "Satisfaction: {average} / 5 ({count} answers)",
                 stats.satisfaction.count,
-                average=f"{stats.satisfaction.average:.1f}",
+                average=t.number(stats.satisfaction.average, 1),
             )
         )
     else:

@@ -37,7 +37,7 @@ from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
 from bot.port import Button, ButtonPress, OutgoingMessage, Place, SlashCommand
-from bot.presenters import CATEGORY_LABELS, ticket_ref, when_text
+from bot.presenters import CATEGORY_LABELS, ticket_ref, weekday_text, when_text
 from bot.roles import RoleDirectory
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.priority import IMPACTS, URGENCIES, due_times
@@ -184,7 +184,7 @@ class ServiceLevels:
             return ""
         return t(
             "A technician will pick this up by {when} (working hours: {hours}).",
-            when=when_text(t, ticket.response_due_at, tz=self.calendar.tz),
+            when=when_text(t, ticket.response_due_at, self._clock.now(), tz=self.calendar.tz),
             hours=self._hours_text(t),
         )
 
@@ -395,8 +395,8 @@ class ServiceLevels:
                         "Reminder: {ref} is waiting for your answer since {since}. Reply to this message; without an "
                         "answer the ticket closes on {when}.",
                         ref=ref,
-                        since=when_text(t, ticket.waiting_since, tz=self.calendar.tz),
-                        when=when_text(t, close_at, tz=self.calendar.tz),
+                        since=when_text(t, ticket.waiting_since, self._clock.now(), tz=self.calendar.tz),
+                        when=when_text(t, close_at, self._clock.now(), tz=self.calendar.tz),
                     ),
                     expects_text=True,
                 ),
@@ -444,7 +444,7 @@ class ServiceLevels:
     def _warn_or_breach(self, uow: UnitOfWork, ticket: Ticket, kind: str, target: str, due: datetime) -> str:
         tt = translator(self._tech_language)
         ref = ticket_ref(ticket.id)
-        when = when_text(tt, due, tz=self.calendar.tz)
+        when = when_text(tt, due, self._clock.now(), tz=self.calendar.tz)
         who = ticket.assignee_name or tt("nobody yet")
         if kind.endswith("_warning"):
             text = tt(
@@ -496,7 +496,7 @@ class ServiceLevels:
                     "Reminder: {name} comes for {ref} on {when}{where}.",
                     name=visit.technician_name,
                     ref=ticket_ref(ticket.id),
-                    when=when_text(t, visit.at, tz=self.calendar.tz),
+                    when=when_text(t, visit.at, self._clock.now(), tz=self.calendar.tz),
                     where=where,
                 )
             ),
@@ -510,7 +510,7 @@ class ServiceLevels:
                     "Reminder: visit for {ref} “{title}” on {when}{where}; contact: {contact}.",
                     ref=ticket_ref(ticket.id),
                     title=ticket.title,
-                    when=when_text(tt, visit.at, tz=self.calendar.tz),
+                    when=when_text(tt, visit.at, self._clock.now(), tz=self.calendar.tz),
                     where=where,
                     contact=" · ".join(v for v in (ticket.contact_name, ticket.contact_phone) if v) or "—",
                 )
@@ -597,14 +597,15 @@ class ServiceLevels:
         now = self._clock.now()
         if at <= now:
             raise InvalidCommand(
-                "{when} is in the past. Choose a date to come.", when=when_text(t, at, tz=self.calendar.tz)
+                "{when} is in the past. Choose a date to come.",
+                when=when_text(t, at, self._clock.now(), tz=self.calendar.tz),
             )
         if not self.calendar.is_within_working_hours(at, timedelta(minutes=self.config.visit_minutes)):
             raise InvalidCommand(
                 "{when} is outside the working hours ({hours} on {day}). Choose another time.",
-                when=when_text(t, at, tz=self.calendar.tz),
+                when=when_text(t, at, self._clock.now(), tz=self.calendar.tz),
                 hours=self._day_hours(t, at),
-                day=when_text(t, at, tz=self.calendar.tz).split(" ")[0],
+                day=weekday_text(t, at, tz=self.calendar.tz),
             )
         user = event.user
         technician = self._roles.is_technician(user.key)
@@ -642,7 +643,7 @@ class ServiceLevels:
                             "{ref}: {name} proposes an on-site visit on {when}{where}. Does it suit you?",
                             ref=ticket_ref(number),
                             name=visit.technician_name,
-                            when=when_text(rt, at, tz=self.calendar.tz),
+                            when=when_text(rt, at, self._clock.now(), tz=self.calendar.tz),
                             where=f" ({where})" if where else "",
                         ),
                         buttons=self._visit_buttons(rt, visit.id),
@@ -655,7 +656,7 @@ class ServiceLevels:
                         t(
                             "Visit for {ref} proposed for {when}; I will tell you the answer here.",
                             ref=ticket_ref(number),
-                            when=when_text(t, at, tz=self.calendar.tz),
+                            when=when_text(t, at, self._clock.now(), tz=self.calendar.tz),
                         )
                     )
                 ]
@@ -690,7 +691,7 @@ class ServiceLevels:
                         "{ref}: {name} proposes another date for the visit: {when}{where}.",
                         ref=ticket_ref(number),
                         name=ticket.requester_name,
-                        when=when_text(tt, at, tz=self.calendar.tz),
+                        when=when_text(tt, at, self._clock.now(), tz=self.calendar.tz),
                         where=f" ({visit.place})" if visit.place else "",
                     ),
                     buttons=self._visit_buttons(tt, visit.id),
@@ -703,7 +704,7 @@ class ServiceLevels:
             OutgoingMessage(
                 t(
                     "I proposed {when} to {name}; the answer will come here.",
-                    when=when_text(t, at, tz=self.calendar.tz),
+                    when=when_text(t, at, self._clock.now(), tz=self.calendar.tz),
                     name=visit.technician_name,
                 )
             )
@@ -728,7 +729,7 @@ class ServiceLevels:
                 raise PermissionDenied("Only the other party can answer this visit proposal.")
             if visit.status != "proposed" or visit.at <= now:
                 return [OutgoingMessage(t("This proposal was already answered."), ephemeral=True)]
-            when_tech = when_text(translator(self._tech_language), visit.at, tz=self.calendar.tz)
+            when_tech = when_text(translator(self._tech_language), visit.at, self._clock.now(), tz=self.calendar.tz)
             rt = translator(ticket.requester_locale)
             tt = translator(self._tech_language)
             tech_place = Place(visit.technician_platform, visit.technician_chat_id)
@@ -758,13 +759,13 @@ class ServiceLevels:
                                 "{ref}: {name} confirms the visit on {when}.",
                                 ref=ticket_ref(ticket.id),
                                 name=visit.technician_name,
-                                when=when_text(rt, visit.at, tz=self.calendar.tz),
+                                when=when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz),
                             )
                         ),
                     )
                 reply = t(
                     "The visit on {when} is confirmed. A reminder comes the working day before.",
-                    when=when_text(t, visit.at, tz=self.calendar.tz),
+                    when=when_text(t, visit.at, self._clock.now(), tz=self.calendar.tz),
                 )
             else:
                 visit.status = "declined"
@@ -792,7 +793,7 @@ class ServiceLevels:
                                 "{ref}: {name} cannot come on {when} and will propose another date.",
                                 ref=ticket_ref(ticket.id),
                                 name=visit.technician_name,
-                                when=when_text(rt, visit.at, tz=self.calendar.tz),
+                                when=when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz),
                             )
                         ),
                     )
@@ -817,10 +818,9 @@ class ServiceLevels:
         for visit, ticket in rows:
             title = ticket.title if ticket else ""
             where = f" · {visit.place}" if visit.place else ""
-            lines.append(
-                f"{when_text(t, visit.at, tz=self.calendar.tz)} · {ticket_ref(visit.ticket_id)} {title}"
-                f"{where} · {labels.get(visit.status, visit.status)}"
-            )
+            when = when_text(t, visit.at, self._clock.now(), tz=self.calendar.tz)
+            status = labels.get(visit.status, visit.status)
+            lines.append(f"{when} · {ticket_ref(visit.ticket_id)} {title}{where} · {status}")
         return [OutgoingMessage("\n".join(lines))]
 
     def cmd_complaint(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:

@@ -247,7 +247,7 @@ async def test_stats_sends_the_report_then_its_three_charts_as_photos(
         methods = [c.method for c in fake.calls[mark:] if c.method in ("sendMessage", "sendMediaGroup", "sendPhoto")]
         assert methods == ["sendMessage", "sendMediaGroup"]  # the text first, then one album
         [text] = fake.sent_texts(LEAD)
-        assert text.startswith("Statistiques du service desk 30d") and "Tickets ouverts : 10" in text
+        assert text.startswith("Statistiques du service desk 30d") and "Tickets ouverts\u202f: 10" in text
         photos = fake.sent_photos(LEAD)
         assert [p.filename for p in photos] == ["volume-30d.png", "sla-30d.png", "backlog-30d.png"]
         assert [p.caption for p in photos] == [  # the chart titles, in the team lead's language
