@@ -114,7 +114,7 @@ async def test_requester_and_technician_journey(fake: FakeTelegram, helpdesk: He
         impact = await journey.press(started, "intake:started:today", expect="intake:impact:")
         urgency = await journey.press(impact, "intake:impact:me", expect="intake:urgency:")
         contact = await journey.press(urgency, "intake:urgency:high", expect="intake:contact:")
-        phone = await journey.press(contact, "intake:contact:phone", expect="intake:skip")
+        phone = await journey.press(contact, "intake:contact:phone", expect="intake:back")  # no contact: no Skip
         contact = await journey.say("+32 2 123 45 67", expect="intake:contact:ok")
         summary = await journey.press(contact, "intake:contact:ok", expect="intake:confirm")
         assert "&lt;erreur 809&gt; &amp; se ferme" in summary.params["text"]
