@@ -64,16 +64,19 @@ def outbox(fake: FakeSlack, url: str, count: int) -> list[float]:
     committed: dict[int, float] = {}
     bookkeeping: list[float] = []
     dispatcher: Any = app.dispatcher
-    succeeded = dispatcher._succeeded
+    record_sent = dispatcher._record_sent
 
-    def timed(entry_id: int, token: str, sent: SentMessage) -> bool:
+    def timed(delivered: list[tuple[Any, SentMessage]], token: str) -> int:
         started = time.monotonic()
-        result: bool = succeeded(entry_id, token, sent)
-        committed[entry_id] = time.monotonic()
-        bookkeeping.append(committed[entry_id] - started)
+        result: int = record_sent(delivered, token)
+        finished = time.monotonic()
+        for entry, _sent in delivered:
+            committed[entry.id] = finished
+        if delivered:
+            bookkeeping.append(finished - started)
         return result
 
-    dispatcher._succeeded = timed
+    dispatcher._record_sent = timed
     user = User("slack", "U111", "Anne", "en")
     try:
         for i in range(count):

@@ -3,7 +3,7 @@
 Each simulated requester runs a whole conversation through :meth:`HelpdeskApp.handle`: a problem
 described in chat (knowledge-base search, suggestions refused), every intake step answered with
 its buttons and persisted, the ticket opened (audit event, outbox entries), then a technician
-claims and resolves it; after every event every due outbox entry is delivered through a
+claims and resolves it; every event's outbox entries are delivered right after its commit through a
 recording messenger (the requester's replies, the thread updates, the technicians' card). The
 database holds 1,000 / 10,000 / 100,000 historical tickets first (with events and sent outbox
 rows), so a step that scans the history shows up as a slowdown.
@@ -152,10 +152,11 @@ def conversation(
 
     The requester answers whatever the bot last offered (its buttons), so the script follows the
     intake as it is. Only the bot's own replies and deliveries are read: no query of the script's own.
-    After every event whatever is due is delivered — with several processes (``shared_chats``
-    given), only to this conversation's chat and the shared ones (the technicians'): the requester's
-    messages reach this process's messenger, which the script reads, while every process competes
-    for the entries of the shared chats.
+    Every event's outbox entries are delivered by :meth:`HelpdeskApp.handle` right after its commit,
+    as on a live platform; what it could not send wakes the background dispatcher, emulated here by
+    a delivery round — with several processes (``shared_chats`` given), only to this
+    conversation's chat and the shared ones (the technicians'), so that the requester's messages
+    reach this process's messenger, which the script reads.
     """
     user = User("bench", f"req{tag}{n}", f"Requester {n}", "fr", email=f"req{tag}{n}@example.be")
     place = Place("bench", f"dm-req{tag}{n}")
@@ -169,10 +170,11 @@ def conversation(
             on_event()
         messenger.inbox.pop(place.chat_id, None)
         replies = app.handle(event)
-        if shared_chats is None:
-            app.dispatch_pending()
-        else:
-            app.dispatcher.dispatch_due(chat_ids=[place.chat_id, *shared_chats])
+        if app.dispatcher.woken:
+            if shared_chats is None:
+                app.dispatch_pending()
+            else:
+                app.dispatcher.dispatch_due(chat_ids=[place.chat_id, *shared_chats])
         events += 1
         clock.advance(timedelta(seconds=5))
         received = [r.message for r in replies if r.place.chat_id == place.chat_id]
@@ -599,7 +601,9 @@ def _work(url: str, index: int, conversations: int, barrier: Any, results: Any) 
     events = sum(
         conversation(app, messenger, clock, n, tag=f"p{index}-", shared_chats=shared) for n in range(conversations)
     )
-    # Entries another process queued for this one's chats may still be due: deliver what is left.
+    # Entries another process queued for this one's chats may still be due: once every process is done
+    # (a drain while another still converses would take its requester's replies), deliver what is left.
+    barrier.wait()
     while app.dispatch_pending():
         pass
     finished = time.time()

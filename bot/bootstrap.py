@@ -65,16 +65,15 @@ class HelpdeskApp:
     def handle(self, event: Event) -> list[Reply]:
         """Run ``event`` through the pipeline (:meth:`HelpdeskCore.process`), then deliver at once.
 
-        After the event's single commit, the outbox entries of the event's own chats are
-        delivered here, in the caller's thread (no polling delay: the answer to a message leaves
-        as soon as it is saved), and the background dispatcher is woken for the others (the
-        technicians' card, a requester's thread). Returns the replies the adapter shows itself.
-        A reply whose delivery fails stays in the outbox and is retried with backoff.
+        After the event's single commit, the outbox entries it queued — its replies, the
+        technicians' card, a requester's thread update — are delivered here, in the caller's
+        thread, by id (no polling delay, no search for due entries: the answer to a message
+        leaves as soon as it is saved). Only when some could not be sent now is the background
+        dispatcher woken. Returns the replies the adapter shows itself. An entry whose delivery
+        fails stays in the outbox and is retried with backoff.
         """
         outcome = self.core.process(event, self.direct_policies.get(event.place.platform, always_direct))
-        if outcome.queued_chats:
-            self._deliver_now(outcome.queued_chats)
-        if not outcome.duplicate:
+        if outcome.queued and not self._deliver_now(outcome.queued):
             self.dispatcher.wake()
         return list(outcome.direct)
 
@@ -92,7 +91,10 @@ class HelpdeskApp:
         """Open a ticket from a complete form (see :meth:`HelpdeskCore.open_ticket_from_form`), then wake the
         outbox so the confirmation and the technicians' card leave at once."""
         replies = self.core.open_ticket_from_form(user, place, fields, event_id=event_id)
-        self._deliver_now((place.chat_id,))
+        try:
+            self.dispatcher.dispatch_due(chat_ids=(place.chat_id,))
+        except Exception:
+            logger.exception("immediate delivery to %s failed; the outbox retries it", place.chat_id)
         self.dispatcher.wake()
         return replies
 
@@ -105,12 +107,13 @@ class HelpdeskApp:
             uow.commit()
         return count
 
-    def _deliver_now(self, chat_ids: Sequence[str]) -> None:
+    def _deliver_now(self, entry_ids: Sequence[int]) -> bool:
+        """Deliver an event's entries; whether all were sent (the rest stays in the outbox, retried)."""
         try:
-            self.dispatcher.dispatch_due(chat_ids=chat_ids)
+            return self.dispatcher.deliver(entry_ids)
         except Exception:
-            # Saved in the outbox: the background dispatcher retries it.
-            logger.exception("immediate delivery to %s failed; the outbox retries it", ", ".join(chat_ids))
+            logger.exception("immediate delivery of outbox entries %s failed; the outbox retries them", entry_ids)
+            return False
 
     def register_messenger(self, messenger: Messenger) -> None:
         """Let the outbox deliver to ``messenger.platform``."""

@@ -170,8 +170,8 @@ class Outcome:
 
     direct: tuple[Reply, ...] = ()
     """Replies the adapter shows itself (its :data:`~bot.port.DirectPolicy`, and images)."""
-    queued_chats: tuple[str, ...] = ()
-    """Chats whose replies were written to the outbox: deliver there now."""
+    queued: tuple[int, ...] = ()
+    """Ids of the outbox entries the event queued (its replies and notifications): deliver them now."""
     duplicate: bool = False
     """The event was processed before: nothing was done."""
 
@@ -280,8 +280,8 @@ class HelpdeskCore:
         :class:`~bot.errors.HelpdeskError` rolls the event's changes back and answers one polite
         sentence in the user's language (the event stays recorded: a retry gets nothing more);
         anything else is logged with its context, rolled back and answered with an apology, and
-        the event is not recorded, so a redelivery is processed afresh. The caller delivers
-        ``Outcome.direct`` and wakes the outbox for ``Outcome.queued_chats``.
+        the event is not recorded, so a redelivery is processed afresh. The caller shows
+        ``Outcome.direct`` and delivers the entries ``Outcome.queued``.
         """
         event = clean_event(event)
         now = self._clock.now()
@@ -294,7 +294,6 @@ class HelpdeskCore:
             messages = self._run(event, uow)
             replies = [Reply(event.place, message) for message in messages]
             kept: list[Reply] = []
-            chats: list[str] = []
             for reply in replies:
                 if reply.message.images or direct(event, reply):
                     kept.append(reply)
@@ -310,10 +309,9 @@ class HelpdeskCore:
                         next_attempt_at=now,
                     )
                 )
-                if reply.place.chat_id not in chats:
-                    chats.append(reply.place.chat_id)
             uow.commit()
-        return Outcome(direct=tuple(kept), queued_chats=tuple(chats))
+            queued = tuple(uow.outbox.added())
+        return Outcome(direct=tuple(kept), queued=queued)
 
     def handle(self, event: Event) -> list[Reply]:
         """The pipeline with every reply returned for the caller to show (the console, tests)."""

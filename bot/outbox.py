@@ -3,14 +3,17 @@
 Every notification is written to the ``outbox`` table in the same transaction as the
 ticket change that caused it, so a crash never loses one. The dispatcher then:
 
-1. lists due entries for the platforms it has a :class:`~bot.port.Messenger` for;
-2. claims each entry with one conditional UPDATE that sets a lease (``lease_until``) and a
-   fresh random ``lease_token``, so that two dispatchers — two bot processes on one
-   PostgreSQL — never send the same entry at the same time;
-3. sends it while a keeper thread renews the lease (so a slow platform never lets the lease
-   lapse under a live sender), then records the outcome with an UPDATE that only counts while
-   the row still carries this dispatcher's token (*fencing*: a dispatcher whose lease was taken
-   over cannot mark sent, reschedule or fail an entry another dispatcher now owns).
+1. reads a batch of due entries for the platforms it has a :class:`~bot.port.Messenger` for,
+   locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers), and claims
+   them in the same transaction with one UPDATE that sets a lease (``lease_until``) and a fresh
+   random ``lease_token``, so that two dispatchers — two bot processes on one PostgreSQL —
+   never send the same entry at the same time; after an event, the entries it queued are
+   claimed by id (:meth:`OutboxDispatcher.deliver`), with no search for due entries;
+2. sends them one after the other while a keeper thread renews the leases (so a slow platform
+   never lets a lease lapse under a live sender), recording each delivery at once with an
+   UPDATE that only counts while the row still carries this dispatcher's token (*fencing*: a
+   dispatcher whose lease was taken over cannot mark sent, reschedule or fail an entry another
+   dispatcher now owns).
 
 Outcomes:
 
@@ -26,7 +29,7 @@ Outcomes:
   thread. When the refused entry was for a ticket's requester, the technicians are told in chat.
 
 Delivery is at-least-once: a crash between the platform accepting a message and the commit
-that follows leaves the entry claimed with ``attempted_at`` set, and the next dispatcher to
+that records it leaves the entry claimed with ``attempted_at`` set, and the next dispatcher to
 claim it hands the messenger ``in_doubt=True``. The Slack messenger then looks for the message
 (it carries the outbox id in its metadata) before posting again: effectively once. Telegram
 has no way to look a message up, so there a crash in that window can repeat one message.
@@ -40,14 +43,14 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import OutboxSection
 from bot.db.models import OutboxEntry
-from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.db.uow import DueEntry, UnitOfWork, UnitOfWorkFactory
 from bot.port import Button, DeliveryError, Messenger, Notification, OutgoingMessage, Place, SentMessage, TicketCard
 
 logger = logging.getLogger(__name__)
@@ -102,8 +105,12 @@ def decode_message(data: dict[str, Any]) -> OutgoingMessage:
     )
 
 
+BATCH_SIZE = 10
+"""Entries claimed in one transaction."""
+
+
 class _LeaseKeeper:
-    """Renews the lease of the entry in flight every third of the lease, from one background thread.
+    """Renews the leases of the batch in flight every third of the lease, from one background thread.
 
     A platform that answers slowly (a long timeout, the SDK's own short retries) never lets the
     lease lapse under a live sender; a dead process stops renewing, and its lease expires. The
@@ -113,19 +120,19 @@ class _LeaseKeeper:
     def __init__(self, dispatcher: OutboxDispatcher) -> None:
         self._dispatcher = dispatcher
         self._guard = threading.Lock()
-        self._held: tuple[int, str] | None = None
+        self._held: tuple[tuple[int, ...], str] | None = None
         self._thread: threading.Thread | None = None
 
-    def hold(self, entry_id: int, token: str) -> None:
-        """Keep renewing this entry's lease until :meth:`release`."""
+    def hold(self, entry_ids: tuple[int, ...], token: str) -> None:
+        """Keep renewing these entries' leases until :meth:`release`."""
         with self._guard:
-            self._held = (entry_id, token)
+            self._held = (entry_ids, token)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="outbox-lease-keeper", daemon=True)
                 self._thread.start()
 
     def release(self) -> None:
-        """The send is over: stop renewing."""
+        """The batch is over: stop renewing."""
         with self._guard:
             self._held = None
 
@@ -139,15 +146,19 @@ class _LeaseKeeper:
             try:
                 renewed = self._dispatcher.renew(*held)
             except Exception:
-                logger.exception("could not renew the lease of outbox entry %s", held[0])
+                logger.exception("could not renew the leases of outbox entries %s", held[0])
                 continue
             with self._guard:
                 if not renewed and self._held == held:
-                    logger.warning("outbox entry %s: the lease was taken over during the send", held[0])
+                    logger.warning("outbox entries %s: the leases were taken over during the send", held[0])
 
 
 class OutboxDispatcher:
-    """Delivers due outbox entries through the registered messengers."""
+    """Delivers due outbox entries through the registered messengers, a batch at a time.
+
+    A round claims up to :data:`BATCH_SIZE` due entries in one transaction (one locked read, one
+    UPDATE), then sends them one after the other, each delivery recorded as soon as it is made.
+    """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, settings: OutboxSection) -> None:
         self._uow = uow
@@ -183,20 +194,35 @@ class OutboxDispatcher:
         """Ask the background loop (if any) to deliver now rather than at its next poll."""
         self._wakeup.set()
 
+    @property
+    def woken(self) -> bool:
+        """Whether a wake-up is pending (something was left for the background loop)."""
+        return self._wakeup.is_set()
+
     def dispatch_due(self, *, chat_ids: Iterable[str] | None = None, limit: int = 200) -> int:
-        """Deliver every due entry (optionally only to some chats); returns how many were sent."""
+        """Deliver every due entry (optionally only to some chats); returns how many were sent.
+
+        Consumes a pending wake-up (:meth:`wake`): this round delivers what it asked for.
+        """
+        self._wakeup.clear()
         if not self._messengers:
             return 0
         chats = list(chat_ids) if chat_ids is not None else None
-        sent = 0
         with self._lock:
-            now = self._clock.now()
-            with self._uow() as uow:
-                due = list(uow.outbox.due(now, self.platforms, chat_ids=chats, limit=limit))
-            for entry_id in due:
-                if self._deliver(entry_id):
-                    sent += 1
-        return sent
+            return self._rounds(limit, chat_ids=chats)
+
+    def deliver(self, entry_ids: Sequence[int]) -> bool:
+        """Deliver these entries now — those an event has just queued — without looking for others.
+
+        Returns whether every one of them was sent; what was not (a failure, a platform without a
+        messenger here, an entry waiting for its thread's anchor) is left to :meth:`dispatch_due`.
+        """
+        if not entry_ids:
+            return True
+        if not self._messengers:
+            return False
+        with self._lock:
+            return self._rounds(len(entry_ids), ids=list(entry_ids)) == len(entry_ids)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Background loop: deliver, then wait for a wake-up or the poll interval."""
@@ -206,54 +232,88 @@ class OutboxDispatcher:
             except Exception:
                 logger.exception("outbox dispatch round failed; retrying at the next poll")
             self._wakeup.wait(self._settings.poll_seconds)
-            self._wakeup.clear()
 
-    def renew(self, entry_id: int, token: str) -> bool:
-        """Extend the lease of an entry this dispatcher holds; ``False`` when it no longer does."""
+    def renew(self, entry_ids: Sequence[int], token: str) -> bool:
+        """Extend the leases of entries this dispatcher holds; ``False`` when it holds none of them any more."""
         with self._uow() as uow:
-            renewed = uow.outbox.renew(entry_id, token, self._clock.now() + self.lease)
+            renewed = uow.outbox.renew(entry_ids, token, self._clock.now() + self.lease)
             uow.commit()
-        return renewed
+        return renewed > 0
 
     # -- internals --------------------------------------------------------------------------
 
-    def _deliver(self, entry_id: int) -> bool:
-        now = self._clock.now()
-        token = uuid.uuid4().hex
-        with self._uow() as uow:
-            entry = uow.outbox.get(entry_id)
-            if entry is None or entry.status != "pending":
-                return False
-            notification = self._prepare(uow, entry)
-            if notification is None:
-                return False
-            ticket_id, purpose = entry.ticket_id, entry.purpose
-            # Set by the claim of an earlier attempt and cleared by its outcome: still set means that
-            # attempt died mid-send, and the platform may already have the message.
-            in_doubt = entry.attempted_at is not None
-            if not uow.outbox.claim(entry_id, token, now, now + self.lease):
-                uow.rollback()
-                return False
-            uow.commit()
-        if in_doubt:
-            notification = dataclasses.replace(notification, in_doubt=True)
-        messenger = self._messengers[notification.place.platform]
-        self._keeper.hold(entry_id, token)
-        try:
-            sent = messenger.send(notification)
-        except DeliveryError as error:
-            self._keeper.release()
-            self._failed(entry_id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
-            return False
-        except Exception as error:
-            self._keeper.release()
-            logger.exception("messenger %s failed on outbox entry %s", notification.place.platform, entry_id)
-            self._failed(entry_id, token, f"{type(error).__name__}: {error}", permanent=False)
-            return False
-        self._keeper.release()
-        return self._succeeded(entry_id, token, sent, ticket_id, purpose)
+    def _rounds(self, limit: int, *, ids: list[int] | None = None, chat_ids: list[str] | None = None) -> int:
+        """Claim, send and record batches until nothing is due (or ``limit`` entries were tried)."""
+        sent = 0
+        tried: set[int] = set()
+        while len(tried) < limit:
+            token = uuid.uuid4().hex
+            batch = self._claim(token, min(BATCH_SIZE, limit - len(tried)), tried, ids=ids, chat_ids=chat_ids)
+            if not batch:
+                break
+            tried.update(entry.id for entry, _ in batch)
+            sent += self._send(batch, token)
+        return sent
 
-    def _prepare(self, uow: UnitOfWork, entry: OutboxEntry) -> Notification | None:
+    def _claim(
+        self,
+        token: str,
+        limit: int,
+        tried: set[int],
+        *,
+        ids: list[int] | None,
+        chat_ids: list[str] | None,
+    ) -> list[tuple[DueEntry, Notification]]:
+        """One transaction: lock due entries, prepare those ready to go, take their leases."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.begin_serialised()
+            rows = uow.outbox.lock_due(now, self.platforms, ids=ids, chat_ids=chat_ids, limit=limit + len(tried))
+            batch: list[tuple[DueEntry, Notification]] = []
+            for entry in rows:
+                if entry.id in tried or len(batch) == limit:
+                    continue
+                notification = self._prepare(uow, entry)
+                if notification is None:
+                    continue
+                if entry.attempted_at is not None:
+                    # Set by the claim of an earlier attempt and cleared by its outcome: still set means
+                    # that attempt died mid-send, and the platform may already have the message.
+                    notification = dataclasses.replace(notification, in_doubt=True)
+                batch.append((entry, notification))
+            if not batch:
+                return []
+            uow.outbox.claim_many([entry.id for entry, _ in batch], token, now, now + self.lease)
+            uow.commit()
+        return batch
+
+    def _send(self, batch: list[tuple[DueEntry, Notification]], token: str) -> int:
+        """Send a claimed batch in order, recording each delivery as soon as the platform took it; returns
+        how many were sent.
+
+        Each record is committed before the next send: a crash leaves at most one message in doubt,
+        and a reply to a message finds its ticket as soon as the message is out.
+        """
+        recorded = 0
+        self._keeper.hold(tuple(entry.id for entry, _ in batch), token)
+        try:
+            for entry, notification in batch:
+                messenger = self._messengers[entry.platform]
+                try:
+                    sent = messenger.send(notification)
+                except DeliveryError as error:
+                    self._failed(entry.id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
+                    continue
+                except Exception as error:
+                    logger.exception("messenger %s failed on outbox entry %s", entry.platform, entry.id)
+                    self._failed(entry.id, token, f"{type(error).__name__}: {error}", permanent=False)
+                    continue
+                recorded += self._record_sent([(entry, sent)], token)
+        finally:
+            self._keeper.release()
+        return recorded
+
+    def _prepare(self, uow: UnitOfWork, entry: DueEntry) -> Notification | None:
         """Resolve threads and edit targets; ``None`` means: not yet (wait for the anchor).
 
         Only what the entry's purpose needs is read: the ticket's thread for an update, the card
@@ -283,16 +343,23 @@ class OutboxDispatcher:
             created_at=entry.created_at,
         )
 
-    def _succeeded(self, entry_id: int, token: str, sent: SentMessage, ticket_id: int | None, purpose: str) -> bool:
+    def _record_sent(self, delivered: list[tuple[DueEntry, SentMessage]], token: str) -> int:
+        """One transaction: mark delivered entries sent (each only while ``token`` still holds it) and
+        link each message to its ticket; returns how many were recorded."""
+        if not delivered:
+            return 0
         now = self._clock.now()
+        recorded = 0
         with self._uow() as uow:
-            if not uow.outbox.mark_sent(entry_id, token, now, sent.message_id):
-                logger.warning("outbox entry %s was sent but its lease had been taken over: not recorded", entry_id)
-                return False
-            if ticket_id is not None and sent.message_id:
-                self._link(uow, ticket_id, purpose, sent)
+            for entry, sent in delivered:
+                if not uow.outbox.mark_sent(entry.id, token, now, sent.message_id):
+                    logger.warning("outbox entry %s was sent but its lease had been taken over: not recorded", entry.id)
+                    continue
+                recorded += 1
+                if entry.ticket_id is not None and sent.message_id:
+                    self._link(uow, entry.ticket_id, entry.purpose, sent)
             uow.commit()
-        return True
+        return recorded
 
     @staticmethod
     def _link(uow: UnitOfWork, ticket_id: int, purpose: str, sent: SentMessage) -> None:
@@ -319,7 +386,8 @@ class OutboxDispatcher:
                 # The platform asked us to wait: give the entry back until then (not a failed attempt).
                 next_at = now + timedelta(seconds=max(retry_after, 0.0))
                 if uow.outbox.reschedule(entry_id, token, next_at, error[:2000], attempts=entry.attempts - 1):
-                    logger.warning(
+                    logger.log(
+                        logging.WARNING if retry_after > 0 else logging.DEBUG,
                         "outbox entry %s to %s:%s: the platform asks to wait %.0f s; given back until then",
                         entry_id,
                         entry.platform,

@@ -98,7 +98,8 @@ class ConsoleMessenger:
         """Print the notification; confirmations and cards become thread anchors named ``#N``."""
         show = self._screens.get(notification.place.chat_id)
         if show is None:
-            raise DeliveryError(f"no terminal shows chat {notification.place.chat_id}")
+            # Another terminal (another process on the same database) may show it: give it back at once.
+            raise DeliveryError(f"no terminal shows chat {notification.place.chat_id}", retry_after=0.0)
         thread = None if notification.purpose == "card" else notification.place.thread_id
         show(
             render(notification.message, thread=thread),
@@ -136,6 +137,11 @@ class ConsoleChat:
         # triage chat) waits for free text; None means the user's own chat.
         self._text_place: Place | None = None
         self._transcript: list[str] = []
+        # Lines delivered while this terminal was not answering its own user (another terminal's
+        # doing, delivered at once by that terminal's event): what the next poll() shows.
+        self._unread: list[str] = []
+        self._answering = False
+        self._held: list[tuple[list[str], tuple[Button, ...], Place | None]] | None = None
         self._lock = threading.RLock()
         if technician:
             app.roles.grant(user.key, "technician")
@@ -175,26 +181,49 @@ class ConsoleChat:
         """Send one line as this user; returns every line the terminal shows in answer."""
         with self._lock:
             start = len(self._transcript)
-            event = self.to_event(line)
-            for reply in self.app.handle(event):
-                self._show(render(reply.message), reply.message.buttons, reply.place.in_thread(None))
-                if reply.message.expects_text and event.place.chat_id != self.place.chat_id:
-                    self._text_place = event.place.in_thread(None)
-            self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+            self._answering = True
+            # What the event's notifications bring to this terminal (delivered during handle) is shown
+            # after the direct answer, as a person reads it: first the answer, then what it caused.
+            self._held = []
+            try:
+                event = self.to_event(line)
+                replies = self.app.handle(event)
+                held, self._held = self._held, None
+                for reply in replies:
+                    self._show(render(reply.message), reply.message.buttons, reply.place.in_thread(None))
+                    if reply.message.expects_text and event.place.chat_id != self.place.chat_id:
+                        self._text_place = event.place.in_thread(None)
+                for lines, buttons, place in held:
+                    self._show(lines, buttons, place)
+                self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+            finally:
+                self._answering = False
+                self._held = None
             return self._transcript[start:]
 
     def poll(self) -> list[str]:
-        """Show notifications other terminals caused (a technician's change, a new ticket)."""
+        """Show notifications other terminals caused (a technician's change, a new ticket): those already
+        delivered since the last call, and those still due for this terminal's chats."""
         with self._lock:
             start = len(self._transcript)
-            self.app.dispatcher.dispatch_due(chat_ids=self.chats)
-            return self._transcript[start:]
+            self._answering = True
+            try:
+                self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+            finally:
+                self._answering = False
+            unread, self._unread = self._unread, []
+            return unread + self._transcript[start:]
 
     def _show(self, lines: list[str], buttons: tuple[Button, ...], place: Place | None = None) -> None:
+        if self._held is not None:
+            self._held.append((lines, buttons, place))
+            return
         if buttons:
             self._buttons = buttons
             self._buttons_place = place or self.place
         self._transcript.extend(lines)
+        if not self._answering:
+            self._unread.extend(lines)
         if self._out is not None:
             for line in lines:
                 self._out.write(f"bot> {line}\n")

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +48,37 @@ from bot.db.models import (
 )
 
 OPEN_STATUSES = ("new", "in_progress", "waiting")
+
+_ADDED_ENTRIES = "outbox_added"
+"""``Session.info`` key of the outbox entries queued in the session (:meth:`OutboxRepository.added`)."""
+
+_DUE_COLUMNS = (
+    "id",
+    "platform",
+    "chat_id",
+    "thread_id",
+    "ticket_id",
+    "purpose",
+    "payload",
+    "created_at",
+    "attempts",
+    "attempted_at",
+)
+
+
+class DueEntry(NamedTuple):
+    """An outbox entry as a dispatch round reads it (:meth:`OutboxRepository.lock_due`)."""
+
+    id: int
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    ticket_id: int | None
+    purpose: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    attempted_at: datetime | None
 
 
 class TicketRepository:
@@ -183,8 +214,58 @@ class OutboxRepository:
         self.session = session
 
     def add(self, entry: OutboxEntry) -> None:
-        """Queue one notification (in the caller's transaction)."""
+        """Queue one notification (in the caller's transaction); see :meth:`added`."""
         self.session.add(entry)
+        self.session.info.setdefault(_ADDED_ENTRIES, []).append(entry)
+
+    def added(self) -> list[int]:
+        """Ids of the entries queued in this session since the last call (after the flush or commit that
+        gave them their ids): what an event delivers at once."""
+        entries: list[OutboxEntry] = self.session.info.pop(_ADDED_ENTRIES, [])
+        return [entry.id for entry in entries if entry.id is not None]
+
+    def lock_due(
+        self,
+        now: datetime,
+        platforms: Sequence[str],
+        *,
+        ids: Sequence[int] | None = None,
+        chat_ids: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[DueEntry]:
+        """Due entries on these platforms (optionally only these ids or chats), oldest first, locked
+        until the unit of work ends, for :meth:`claim_many`.
+
+        PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` — entries another dispatcher is claiming at
+        this moment are skipped, not waited for. SQLite: the caller begins the transaction as a
+        writer (:meth:`UnitOfWork.begin_serialised`), which serialises dispatchers. One plain
+        query, no ORM objects: a dispatch round reads each entry once.
+        """
+        table = OutboxEntry.__table__
+        stmt = select(*(table.c[name] for name in _DUE_COLUMNS)).where(
+            table.c.status == "pending",
+            table.c.platform.in_(platforms),
+            table.c.next_attempt_at <= now,
+            or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+        )
+        if ids is not None:
+            stmt = stmt.where(table.c.id.in_(ids))
+        if chat_ids is not None:
+            stmt = stmt.where(table.c.chat_id.in_(chat_ids))
+        stmt = stmt.order_by(table.c.id).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [DueEntry(*row) for row in self.session.execute(stmt)]
+
+    def claim_many(self, entry_ids: Sequence[int], token: str, now: datetime, lease_until: datetime) -> None:
+        """Take the lease on entries read by :meth:`lock_due` in this unit of work (one UPDATE)."""
+        if entry_ids:
+            self.session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_(entry_ids))
+                .values(lease_until=lease_until, lease_token=token, attempted_at=now, attempts=OutboxEntry.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
 
     def due(
         self, now: datetime, platforms: Sequence[str], *, chat_ids: Sequence[str] | None = None, limit: int = 50
@@ -217,9 +298,15 @@ class OutboxRepository:
             attempts=OutboxEntry.attempts + 1,
         )
 
-    def renew(self, entry_id: int, token: str, lease_until: datetime) -> bool:
-        """Extend a held lease; ``False`` when ``token`` no longer holds the entry."""
-        return self._held(entry_id, token, lease_until=lease_until)
+    def renew(self, entry_ids: Sequence[int], token: str, lease_until: datetime) -> int:
+        """Extend the leases ``token`` holds on these entries; returns how many it still held."""
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(entry_ids), OutboxEntry.status == "pending", OutboxEntry.lease_token == token)
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def mark_sent(self, entry_id: int, token: str, now: datetime, message_id: str) -> bool:
         """Record the delivery; ``False`` (nothing changed) when ``token`` no longer holds the entry."""
@@ -255,7 +342,7 @@ class OutboxRepository:
             entry_id, token, status="failed", last_error=error, lease_until=None, lease_token=None, attempted_at=None
         )
 
-    def pending_before(self, entry: OutboxEntry, purpose: str, *, same_chat: bool = False) -> bool:
+    def pending_before(self, entry: OutboxEntry | DueEntry, purpose: str, *, same_chat: bool = False) -> bool:
         """Whether an entry of ``purpose`` for the same ticket (and chat) still waits to be delivered.
 
         Failed (dead-letter) entries do not count: they never hold back the rest of a thread.
@@ -770,6 +857,7 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Discard every change since the last commit."""
         self.session.rollback()
+        self.session.info.pop(_ADDED_ENTRIES, None)
 
     def begin_serialised(self) -> None:
         """Start the transaction as a writer at once (SQLite ``BEGIN IMMEDIATE``).
@@ -785,6 +873,7 @@ class UnitOfWork:
     def restart(self) -> None:
         """Roll back everything so far and begin again (the error path of an event)."""
         self.session.rollback()
+        self.session.info.pop(_ADDED_ENTRIES, None)
         self.begin_serialised()
 
 

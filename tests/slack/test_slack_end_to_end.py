@@ -130,7 +130,7 @@ def test_requester_and_technician_journey(journey: Journey, fake_slack: FakeSlac
     else:
         pytest.fail("the intake never reached its summary")
 
-    assert journey.app.dispatch_pending() >= 2
+    journey.app.dispatch_pending()  # the event delivered its confirmation and card already: nothing left
     confirmation = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == REQUESTER_DM][-1]
     number = int(re.search(r"#(\d+)", confirmation.args["text"]).group(1))  # type: ignore[union-attr]
     [card] = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == TRIAGE]
