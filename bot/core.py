@@ -429,6 +429,8 @@ class HelpdeskCore:
                     )
                 )
             ]
+        if event.unsupported or event.edited:
+            return self._unusable(event, self._load(event.user, event.place.in_thread(None)), t)
         if text.startswith("/") and len(text) > 1 and not text.startswith("//"):
             name, _, args = text[1:].partition(" ")
             return self._command(
@@ -441,7 +443,9 @@ class HelpdeskCore:
         conv = self._load(event.user, event.place)
         state = conv.state
         if state.startswith("intake:"):
-            messages = self._intake.on_text(conv, event.user, event.place, text, t, event.attachments)
+            messages = self._intake.on_text(
+                conv, event.user, event.place, text, t, event.attachments, message_id=event.message_id
+            )
             self._save(event.user, event.place, conv)
             return messages
         if state.startswith("tech:"):
@@ -469,6 +473,26 @@ class HelpdeskCore:
                 )
             ]
         return self._new_problem(event, conv, t)
+
+    def _unusable(self, event: TextMessage, conv: ConversationState, t: Translator) -> list[OutgoingMessage]:
+        """A kind of message the bot cannot read, or an edit: say so, then repeat the current question.
+
+        An edited intake answer whose ticket is not open yet replaces that answer (validated like
+        the original); any other edit is not taken into account, and the user is told.
+        """
+        in_intake = conv.state.startswith("intake:")
+        if event.unsupported:
+            notice = t("I can read text, photos and documents, but not this kind of message. Please type it.")
+        elif in_intake and event.message_id:
+            messages = self._intake.on_edit(conv, event.message_id, event.text, t)
+            if messages is not None:
+                self._save(event.user, event.place, conv)
+                return messages
+            notice = t("Edited messages are not taken into account once they have been used: send a new message.")
+        else:
+            notice = t("Edited messages are not taken into account: please send a new message.")
+        question = [self._intake.prompt(conv, t)] if in_intake else []
+        return [OutgoingMessage(notice), *question]
 
     def continue_problem(self, event: TextMessage, t: Translator) -> list[OutgoingMessage]:
         """Go on with a new problem after a problem hook's offer was declined: suggestions, then the intake."""

@@ -15,6 +15,7 @@ loses nothing)::
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,8 +129,14 @@ class IntakeFlow:
         text: str,
         t: Translator,
         attachments: tuple[Attachment, ...] = (),
+        *,
+        message_id: str | None = None,
     ) -> list[OutgoingMessage]:
-        """A typed answer (or a control word) at the current step."""
+        """A typed answer (or a control word) at the current step.
+
+        An accepted answer is remembered with the platform's ``message_id``, so that an edit of
+        that message can replace it (:meth:`on_edit`) until the ticket is opened.
+        """
         self._add_attachments(conv, attachments)
         word = text.strip().lower()
         for control, words in CONTROL_WORDS.items():
@@ -149,9 +156,33 @@ class IntakeFlow:
             conv.data.setdefault("rejected", {})[step] = text
             return [OutgoingMessage(t(problem.msgid, **problem.params)), self.prompt(conv, t)]
         conv.data.get("rejected", {}).pop(step, None)
+        if message_id:
+            conv.data.setdefault("answers", {})[message_id] = [step, text]
         if step == "contact":
             return [self.prompt(conv, t)]
         return self._advance(conv, t)
+
+    def on_edit(
+        self, conv: ConversationState, message_id: str, text: str, t: Translator
+    ) -> list[OutgoingMessage] | None:
+        """A new version of an answer given earlier in this intake: it replaces that answer and the
+        current question is asked again; ``None`` when ``message_id`` was not an answer of this intake."""
+        answers: dict[str, list[str]] = conv.data.get("answers", {})
+        if message_id not in answers:
+            return None
+        step, previous = answers[message_id]
+        edited = ConversationState(conv.state, copy.deepcopy(conv.data))
+        if step == "description":
+            # Answers are appended to the description: replace this one where it stands.
+            old = edited.data.get("description", "")
+            edited.data["description"] = old.replace(previous, "").strip() if previous in old else old
+        try:
+            self._accept(edited, step, text, t)
+        except ValidationFailed as problem:
+            return [OutgoingMessage(t(problem.msgid, **problem.params)), self.prompt(conv, t)]
+        edited.data["answers"][message_id] = [step, text]
+        conv.data = edited.data
+        return [OutgoingMessage(t("Your correction is taken into account.")), self.prompt(conv, t)]
 
     def on_button(
         self, conv: ConversationState, user: User, place: Place, value: str, t: Translator

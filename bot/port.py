@@ -80,7 +80,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class TextMessage:
-    """A free-text message. ``place.thread_id`` set means a reply in a thread."""
+    """A free-text message. ``place.thread_id`` set means a reply in a thread.
+
+    ``unsupported`` names a kind of message the bot cannot read (``"sticker"``, ``"voice"``,
+    ``"location"`` …): the text is then empty and the user is told what the bot can read.
+    ``edited`` marks a new version of the earlier message ``message_id``.
+    """
 
     user: User
     place: Place
@@ -88,6 +93,10 @@ class TextMessage:
     attachments: tuple[Attachment, ...] = ()
     event_id: str = ""
     """The platform's identity of this event (see :data:`Event`)."""
+    message_id: str | None = None
+    """The platform's id of the message, when the adapter knows it (edits refer to it)."""
+    edited: bool = False
+    unsupported: str = ""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from .render import CallbackCodec, CallbackStore, alert_text
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 _MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile's limit on Telegram's public server
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

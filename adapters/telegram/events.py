@@ -14,6 +14,9 @@ Rules (see :func:`to_event`):
   the technicians can still talk among themselves.
 * Photos become an image attachment (largest size's ``file_id``), documents a file
   (or image) attachment; the caption is the text.
+* In a private chat, a sticker, voice note, video note, location, contact, poll … becomes a
+  :class:`~bot.port.TextMessage` with ``unsupported`` set (the user is told what the bot can
+  read); an edited message becomes one with ``edited`` set and the original ``message_id``.
 """
 
 from __future__ import annotations
@@ -116,16 +119,52 @@ def _thread_of(message: Message, ctx: EventContext) -> str | None:
     return None
 
 
-def _message_event(message: Message, ctx: EventContext, event_id: str = "") -> Event | None:
+UNSUPPORTED_KINDS = (
+    "sticker",
+    "voice",
+    "video_note",
+    "video",
+    "audio",
+    "animation",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+"""Message kinds the bot cannot read: in a private chat the user is told what it can read."""
+
+
+def unsupported_kind(message: Message) -> str | None:
+    """The kind of a message without text or file the bot could use (``"sticker"`` …), else None."""
+    for kind in UNSUPPORTED_KINDS:
+        if getattr(message, kind, None):
+            return kind
+    return None
+
+
+def _message_event(message: Message, ctx: EventContext, event_id: str = "", *, edited: bool = False) -> Event | None:
     tg_user = message.from_user
     if tg_user is None or tg_user.is_bot:
         return None
     text = message.text or message.caption or ""
     attachments = attachments_of(message)
-    if not text and not attachments:
-        return None  # service messages, stickers, polls…: nothing for the helpdesk
+    private = message.chat.type == message.chat.PRIVATE
     user = user_from(tg_user)
+    message_id = str(message.message_id)
+    if not text and not attachments:
+        kind = unsupported_kind(message)
+        if kind is None or not private:
+            return None  # service messages, and group chatter the bot cannot read
+        place = Place(PLATFORM, str(message.chat.id), None)
+        return TextMessage(user, place, "", event_id=event_id, message_id=message_id, unsupported=kind)
     place = Place(PLATFORM, str(message.chat.id), _thread_of(message, ctx))
+    if edited:
+        if not private and place.thread_id is None:
+            return None
+        return TextMessage(user, place, text, attachments, event_id=event_id, message_id=message_id, edited=True)
     command = parse_command(text, ctx.bot_username)
     if command is not None:
         return SlashCommand(
@@ -135,7 +174,9 @@ def _message_event(message: Message, ctx: EventContext, event_id: str = "") -> E
         return None  # a command for another bot in a group
     if message.chat.type != message.chat.PRIVATE and place.thread_id is None:
         return None  # group chatter that does not address the bot
-    return TextMessage(user=user, place=place, text=text, attachments=attachments, event_id=event_id)
+    return TextMessage(
+        user=user, place=place, text=text, attachments=attachments, event_id=event_id, message_id=message_id
+    )
 
 
 def to_event(update: Update, ctx: EventContext) -> Event | None:
@@ -160,7 +201,8 @@ def to_event(update: Update, ctx: EventContext) -> Event | None:
             message_id=str(carrier.message_id),
             event_id=event_id,
         )
-    message = update.message
-    if message is None:
-        return None  # edits, channel posts, member updates
-    return _message_event(message, ctx, event_id)
+    if update.message is not None:
+        return _message_event(update.message, ctx, event_id)
+    if update.edited_message is not None:
+        return _message_event(update.edited_message, ctx, event_id, edited=True)
+    return None  # channel posts, member updates
