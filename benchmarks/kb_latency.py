@@ -4,28 +4,46 @@ Generates 1,000 / 10,000 / 100,000 articles (fr / en / nl, IT vocabulary from th
 lexicon mixed with a large Zipf-distributed vocabulary of pseudo-words), then measures p50 and
 p99 latency of ``KnowledgeBase.search`` for chat-style messages (typos, SMS style, rambling,
 off-topic), side by side with a naive ``rapidfuzz.process.extract`` (WRatio) over every
-article's text; plus the index build time and the memory the index takes.
+article's text; plus the index build time and the memory the index takes. Latencies and build
+times are given as wall-clock time and as CPU time of the measuring thread: on a shared machine
+the CPU time is the one that says what the code costs, the wall time what a user would see.
 
-    python benchmarks/kb_latency.py [--sizes 1000,10000,100000] [--queries 400]
+With ``--baseline REV`` the same measurements run, in the same run, on the ``bot`` package of git
+revision REV (exported with ``git archive``, imported in a fresh process through ``PYTHONPATH``),
+alternating with this checkout; ``--naive-queries 0`` skips the naive scan.
+
+Cold start (fresh processes, medians): a bare interpreter, the bundled knowledge base loaded and
+searched once, ``helpdesk-bot kb search``, and the knowledge base's share of ``helpdesk-bot chat``
+(the import of ``bot.knowledge`` and the load and index build, inside a piped chat on a migrated
+database).
+
+    python benchmarks/kb_latency.py [--sizes 1000,10000,100000] [--queries 400] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+# ``--code DIR`` (used by --baseline) measures the ``bot`` package found in DIR instead of this checkout
+sys.path.insert(0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(ROOT))
 
-from bot.knowledge import Article, KnowledgeBase, Lexicon
+from bot.knowledge import Article, KnowledgeBase, Lexicon  # noqa: E402  (after the sys.path choice)
 
 MESSAGES = [
     "mon mot de pase est perimé",
@@ -104,70 +122,153 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-def bench(size: int, n_queries: int, naive_queries: int) -> None:
-    """Build, measure and print one size."""
+def bench(size: int, n_queries: int, naive_queries: int) -> dict[str, float]:
+    """Build, measure and return the figures of one size."""
     articles = synthetic_articles(size)
     rng = random.Random(size)
     queries = [rng.choice(MESSAGES) + ("" if i % 3 else f" {rng.choice(articles).title}") for i in range(n_queries)]
+    Lexicon.default()  # the bundled lexicon is parsed once per process, not per index
     gc.collect()
     before = rss_mb()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     kb = KnowledgeBase(articles)
-    build = time.perf_counter() - start
+    build, build_cpu = time.perf_counter() - start, time.process_time() - start_cpu
     for q in MESSAGES:  # warm the typo-correction caches, as a running bot has
         kb.search(q)
     gc.collect()
     memory = rss_mb() - before
-    samples = []
+    wall, cpu = [], []
     for q in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         kb.search(q)
-        samples.append(time.perf_counter() - t0)
-    p50, p99 = percentiles(samples)
-    texts = [f"{a.title} {' '.join(a.tags)} {a.body}" for a in articles]
-    naive = []
-    for q in queries[:naive_queries]:
-        t0 = time.perf_counter()
-        process.extract(q, texts, scorer=fuzz.WRatio, limit=3)
-        naive.append(time.perf_counter() - t0)
-    n50, n99 = percentiles(naive)
-    print(
-        f"| {size:>7,} | {p50:6.2f} | {p99:6.2f} | {n50:9.1f} | {n99:9.1f} | {build:7.1f} s | "
-        f"{memory:7.0f} MB | {kb._index.vocabulary_size:>9,} |",
-        flush=True,
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    p50, p99 = percentiles(wall)
+    c50, c99 = percentiles(cpu)
+    figures = {"size": size, "p50": p50, "p99": p99, "cpu_p50": c50, "cpu_p99": c99, "build": build}
+    figures |= {"build_cpu": build_cpu, "memory": memory, "keys": getattr(kb._index, "vocabulary_size", 0)}
+    if naive_queries:
+        texts = [f"{a.title} {' '.join(a.tags)} {a.body}" for a in articles]
+        naive = []
+        for q in queries[:naive_queries]:
+            t0 = time.perf_counter()
+            process.extract(q, texts, scorer=fuzz.WRatio, limit=3)
+            naive.append(time.perf_counter() - t0)
+        figures["naive_p50"], figures["naive_p99"] = percentiles(naive)
+    return figures
+
+
+def row(name: str, f: dict[str, float]) -> str:
+    """One table row."""
+    naive = f"{f['naive_p50']:,.0f} / {f['naive_p99']:,.0f}" if "naive_p50" in f else "-"
+    return (
+        f"| {name} | {f['size']:,.0f} | {f['p50']:.2f} / {f['p99']:.2f} | {f['cpu_p50']:.2f} / {f['cpu_p99']:.2f} | "
+        f"{naive} | {f['build']:.2f} s | {f['build_cpu']:.2f} s | {f['memory']:.0f} MB | {f['keys']:,.0f} |"
     )
 
 
-def cold_start(runs: int = 5) -> None:
-    """Cold ``kb search`` in fresh processes, side by side with a bare interpreter start (median of ``runs``)."""
-    import subprocess
+def export(revision: str, target: Path) -> Path:
+    """The files of git ``revision`` in ``target``."""
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
 
+
+def measured_elsewhere(code: Path, size: int, args: argparse.Namespace) -> dict[str, float]:
+    """:func:`bench` run in a fresh process on the ``bot`` package of ``code``."""
+    command = [sys.executable, __file__, "--code", str(code), "--one", str(size), "--queries", str(args.queries)]
+    command += ["--naive-queries", str(args.naive_queries)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+KB_SHARE_OF_CHAT = """
+import sys, time
+started = time.perf_counter()
+import bot.knowledge
+from bot.knowledge import base
+imported = time.perf_counter() - started
+load = base.KnowledgeBase.from_directory.__func__
+spent = [0.0]
+def timed_load(cls, *args, **kwargs):
+    t0 = time.perf_counter()
+    try:
+        return load(cls, *args, **kwargs)
+    finally:
+        spent[0] += time.perf_counter() - t0
+base.KnowledgeBase.from_directory = classmethod(timed_load)
+sys.argv = ["helpdesk-bot", "chat", "--user", "bench"]
+from bot.cli import entry
+try:
+    entry()
+except SystemExit:
+    pass
+print(imported, spent[0], time.perf_counter() - started, file=sys.stderr)
+"""
+
+
+def cold_start(runs: int, sources: dict[str, Path]) -> None:
+    """Cold starts in fresh processes, side by side with a bare interpreter start (median of ``runs``)."""
     python = sys.executable
-    root = Path(__file__).resolve().parent.parent
     search = (
         "from bot.knowledge import KnowledgeBase, default_knowledge_dir;"
         "KnowledgeBase.from_directory(default_knowledge_dir()).search('le vpn ne se connecte pas')"
     )
-    cli = Path(python).with_name("helpdesk-bot")
+    cli = (
+        "import sys; sys.argv = ['helpdesk-bot', 'kb', 'search', 'le vpn ne se connecte pas'];"
+        "from bot.cli import entry; entry()"
+    )
     commands = {
-        "python -c pass (baseline)": [python, "-c", "pass"],
-        "bundled KB: load + one search (bot.knowledge)": [python, "-c", search],
-        "helpdesk-bot kb search (whole CLI)": [str(cli), "kb", "search", "le vpn ne se connecte pas"],
+        "python -c pass (baseline)": "pass",
+        "bundled KB: load + one search (bot.knowledge)": search,
+        "helpdesk-bot kb search (whole CLI)": cli,
     }
-    print("\n| cold start, fresh process | median s | ratio to bare python |")
-    print("|---|---:|---:|")
-    base = 0.0
-    for name, command in commands.items():
-        if not Path(command[0]).exists():
-            continue
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            subprocess.run(command, cwd=root, check=True, capture_output=True)
-            times.append(time.perf_counter() - t0)
-        median = statistics.median(times)
-        base = base or median
-        print(f"| {name} | {median:.2f} | {median / base:.1f}x |", flush=True)
+    print("\n| cold start, fresh process | code | median s | ratio to bare python |")
+    print("|---|---|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = 0.0
+        for name, code in commands.items():
+            for label, source in sources.items():
+                env = {**os.environ, "PYTHONPATH": str(source)}
+                env.pop("HELPDESK_CONFIG", None)
+                times = []
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    subprocess.run([python, "-c", code], cwd=tmp, env=env, check=True, capture_output=True)
+                    times.append(time.perf_counter() - t0)
+                median = statistics.median(times)
+                base = base or median
+                print(f"| {name} | {label} | {median:.2f} | {median / base:.1f}x |", flush=True)
+                if code == "pass":
+                    break
+        print(
+            "\n| `helpdesk-bot chat` start (piped, migrated SQLite) | code | import bot.knowledge s "
+            "| KB load + index s | whole chat s | KB share |"
+        )
+        print("|---|---|---:|---:|---:|---:|")
+        for label, source in sources.items():
+            env = {**os.environ, "PYTHONPATH": str(source)}
+            env.pop("HELPDESK_CONFIG", None)
+            work = Path(tmp) / label.replace(" ", "-")
+            work.mkdir()
+            subprocess.run(
+                [python, "-c", KB_SHARE_OF_CHAT],
+                cwd=work,
+                env=env,
+                input="\n",
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples = []
+            for _ in range(runs):
+                done = subprocess.run(
+                    [python, "-c", KB_SHARE_OF_CHAT], cwd=work, env=env, input="\n", capture_output=True, text=True
+                )
+                samples.append([float(v) for v in done.stderr.strip().splitlines()[-1].split()])
+            imported, load, whole = (statistics.median(s[i] for s in samples) for i in range(3))
+            print(f"| chat | {label} | {imported:.2f} | {load:.2f} | {whole:.2f} | {(imported + load) / whole:.0%} |")
 
 
 def main() -> None:
@@ -176,19 +277,34 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=400, help="queries per size for the matcher")
     parser.add_argument(
-        "--naive-queries", type=int, default=20_000, help="naive-scan query budget: N // size queries (at least 2)"
+        "--naive-queries", type=int, default=20_000, help="naive-scan budget: N // size queries (0: none)"
     )
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes per cold-start measurement")
+    parser.add_argument("--baseline", default=None, help="git revision measured side by side, in the same run")
+    parser.add_argument("--code", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    print(f"machine: {machine()}; pinned to one core")
-    print("| articles | p50 ms | p99 ms | naive p50 ms | naive p99 ms | build | index memory (RSS) | index keys |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size in (int(s) for s in args.sizes.split(",")):
-        bench(size, args.queries, max(2, args.naive_queries // size))
-    if args.cold_runs:
-        cold_start(args.cold_runs)
+    if args.one is not None:  # one size, in this process, as JSON (for --baseline)
+        print(json.dumps(bench(args.one, args.queries, args.naive_queries and max(2, args.naive_queries // args.one))))
+        return
+    print(f"machine: {machine()}; pinned to one core; load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        "| code | articles | p50 / p99 ms (wall) | p50 / p99 ms (CPU) | naive p50 / p99 ms | build (wall) "
+        "| build (CPU) | index memory (RSS) | index keys |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = {"this checkout": ROOT}
+        if args.baseline:
+            sources = {f"baseline {args.baseline}": export(args.baseline, Path(tmp) / "baseline"), **sources}
+        for size in (int(s) for s in args.sizes.split(",")):
+            for label, source in sources.items():
+                print(row(label, measured_elsewhere(source, size, args)), flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+        if args.cold_runs:
+            cold_start(args.cold_runs, sources)
 
 
 if __name__ == "__main__":

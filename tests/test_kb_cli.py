@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli.kb import kb
@@ -89,3 +90,65 @@ def test_bad_knowledge_folder_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "bad.md").write_text("plain\n", encoding="utf-8")
     code, out = run("search", "vpn", "--knowledge", str(tmp_path))
     assert code == 1 and "knowledge base cannot be read" in out and "bad.md" in out
+
+
+def _desk(tmp_path: Path, directory: str) -> Path:
+    config = tmp_path / "desk" / "bot.toml"
+    config.parent.mkdir()
+    config.write_text(f'[knowledge]\ndirectory = "{directory}"\n', encoding="utf-8")
+    return config
+
+
+def test_kb_commands_read_the_configured_folder_relative_to_the_configuration(tmp_path: Path) -> None:
+    from bot.cli import main
+
+    config = _desk(tmp_path, "articles")
+    (config.parent / "articles").mkdir()
+    (config.parent / "articles" / "only-here.md").write_text(
+        "---\nid: only-here\ntitle: Seulement ici\nlang: fr\ncategory: helpdesk\ntags: [test]\n---\nCorps.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["--config", str(config), "kb", "list"])
+    assert result.exit_code == 0, result.output
+    assert "only-here\tfr" in result.output and "1 article(s)" in result.output
+
+
+def test_the_environment_overrides_the_configured_knowledge_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    config = _desk(tmp_path, "nowhere")
+    monkeypatch.setenv("HELPDESK_KNOWLEDGE__DIRECTORY", str(FIXTURES))
+    result = CliRunner().invoke(main, ["--config", str(config), "kb", "search", "imprimante bourrage", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["id"] == "printer-paper-jam"
+
+
+def test_an_unreadable_configuration_is_reported_by_kb_commands(tmp_path: Path) -> None:
+    from bot.cli import main
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[knowledge\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(broken), "kb", "list"])
+    assert result.exit_code == 1 and "not valid TOML" in result.output
+
+
+def test_kb_search_does_not_load_the_configuration_model(tmp_path: Path) -> None:
+    """`kb search` starts fast: the configuration is read as TOML, pydantic and the adapters are not imported."""
+    import subprocess
+    import sys
+
+    config = _desk(tmp_path, str(FIXTURES))
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n"
+        f"    main(['--config', {str(config)!r}, 'kb', 'search', 'imprimante bourrage'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('pydantic', 'sqlalchemy', 'telegram', 'slack_bolt') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "printer-paper-jam" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"

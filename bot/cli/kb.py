@@ -105,23 +105,44 @@ def search(
         _print_table(found, explain)
 
 
-def _configured_language() -> str:
-    """``[bot] language`` of the configuration file, read without validating the whole file (fast start)."""
-    import tomllib
-
+def _config_path() -> Path | None:
+    """The configuration file in use: ``--config`` (or ``$HELPDESK_CONFIG``), else ./bot.toml if present."""
     root = click.get_current_context().find_root()
     path = root.obj.get("config_path") if isinstance(root.obj, dict) else None
     if path is None and Path("bot.toml").exists():
         path = Path("bot.toml")
+    return Path(path) if path is not None else None
+
+
+def _config_value(section: str, key: str) -> tuple[Path | None, object]:
+    """``[section] key`` of the configuration, read without validating the whole file (fast start):
+    ``HELPDESK_<SECTION>__<KEY>`` wins over the file. Returns the file and the value (None if unset);
+    raises :class:`ValueError` when the file cannot be read or parsed."""
+    import os
+    import tomllib
+
+    path = _config_path()
+    variable = f"HELPDESK_{section}__{key}".upper()
+    from_environment = next((v for k, v in os.environ.items() if k.upper() == variable), None)
     if path is None:
-        return "fr"
+        return None, from_environment
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if from_environment is not None:
+        return path, from_environment
+    table = data.get(section, {})
+    return path, table.get(key) if isinstance(table, dict) else None
+
+
+def _configured_language() -> str:
+    """``[bot] language`` of the configuration file, read without validating the whole file (fast start)."""
+    try:
+        _, language = _config_value("bot", "language")
+    except ValueError:
         return "fr"
-    bot_section = data.get("bot", {})
-    language = bot_section.get("language", "fr") if isinstance(bot_section, dict) else "fr"
-    return language if language in ("fr", "en", "nl") else "fr"
+    return language if isinstance(language, str) and language in ("fr", "en", "nl") else "fr"
 
 
 def _print_table(found: list[Suggestion], explain: bool) -> None:
@@ -196,9 +217,23 @@ def _root_config() -> Config:
 
 
 def _knowledge_dir(knowledge: Path | None) -> Path:
+    """``--knowledge``, else ``[knowledge] directory`` of the configuration (relative to its file), else the
+    bundled knowledge base. The configuration is read without loading its model (a second or more
+    with the adapters' sections) unless the file cannot be read: then the full load reports why."""
     if knowledge is not None:
         return knowledge
-    return _root_config().knowledge.directory or default_knowledge_dir()
+    try:
+        source, directory = _config_value("knowledge", "directory")
+    except ValueError:
+        return _root_config().knowledge.directory or default_knowledge_dir()
+    if directory is None:
+        return default_knowledge_dir()
+    if not isinstance(directory, str) or not directory.strip():
+        return _root_config().knowledge.directory or default_knowledge_dir()
+    folder = Path(directory)
+    if source is not None and not folder.is_absolute():
+        folder = source.parent / folder
+    return folder
 
 
 @kb.command("publish")

@@ -32,13 +32,25 @@ from typing import Any
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 import bot
 from bot.errors import KnowledgeBaseError
+from bot.knowledge.lexicon import SAFE_LOADER
 
 LANGUAGES: frozenset[str] = frozenset({"fr", "en", "nl"})
 CATEGORIES: frozenset[str] = frozenset({"helpline", "helpdesk"})
 ALLOWED_KEYS: frozenset[str] = frozenset({"id", "title", "lang", "tags", "category", "group", "questions"})
+
+
+class _FastYAMLHandler(YAMLHandler):
+    """Front matter read with libyaml's safe loader when available."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=SAFE_LOADER)
+
+
+_FRONT_MATTER = _FastYAMLHandler()
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -102,7 +114,7 @@ def _parse(path: Path) -> tuple[Article | None, list[str]]:
     if not text.lstrip("\ufeff").startswith("---"):
         return None, ["missing front matter: the file must start with a '---' line, the fields, then '---'"]
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=_FRONT_MATTER)
     except (yaml.YAMLError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, [f"the front matter is not valid YAML ({first})"]

@@ -53,7 +53,7 @@ def readings(text: str) -> list[str]:
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
     if len(sentences) < 2:
         return [text]
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)] if len(sentences) > 2 else []
     return [text, *dict.fromkeys([*sentences, *pairs])]
 
 

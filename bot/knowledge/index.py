@@ -24,21 +24,32 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
-from typing import Any
+from itertools import chain
+from typing import Any, TypeVar
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.lexicon import CONCEPT_PREFIX, Lexicon, outermost, token_forms
-from bot.knowledge.text import all_stems, drop_greeting, everyday_words, is_stop_word, stem, tokenise
+from bot.knowledge.text import (
+    LANGS,
+    all_stems,
+    drop_greeting,
+    everyday_words,
+    is_stop_word,
+    stem,
+    stem_many,
+    tokenise,
+)
 
-FIELDS: tuple[str, ...] = ("title", "tags", "questions", "body")
+K = TypeVar("K", int, str)
+
+FIELDS: tuple[str, ...] = ("title", "tags", "questions", "body")  # the body last (see Index.__init__)
 FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "tags": 2.5, "questions": 2.0, "body": 1.0}
 FIELD_B: dict[str, float] = {"title": 0.3, "tags": 0.3, "questions": 0.6, "body": 0.75}
 ANCHOR_FIELDS: frozenset[str] = frozenset({"title", "tags", "questions"})
@@ -48,8 +59,9 @@ K1 = 1.2
 # POSTING_BUDGET postings in all, split between its terms (never fewer than POSTING_MIN per
 # term): a very common key only contributes through its best documents. This bounds the
 # latency on large knowledge bases; below a few thousand articles every posting is scanned.
-POSTING_BUDGET = 3000
-POSTING_MIN = 300
+BUILD_CHUNK = 512  # articles tokenised, then stemmed together, during an index build
+POSTING_BUDGET = 1000
+POSTING_MIN = 64
 WEAK_FACTOR = 0.25
 DIGIT_FACTOR = 0.5
 UNKNOWN_FACTOR = 0.55
@@ -136,11 +148,51 @@ class ScoredArticle:
     matched: tuple[int, ...]
 
 
-@dataclass
-class _Postings:
-    docs: list[int] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
-    anchored: list[bool] = field(default_factory=list)
+class _TokenKeys(dict[str, int]):
+    """Token -> number of its index key in one language (-1 for a stop word), filled on first use."""
+
+    def __init__(self, analysis: _Analysis, lang: int) -> None:
+        super().__init__()
+        self._analysis = analysis
+        self._lang = lang
+
+    def __missing__(self, token: str) -> int:
+        kid = -1 if is_stop_word(token) else self._analysis.key_id(self._analysis.stems[token][self._lang])
+        self[token] = kid
+        return kid
+
+
+class _Analysis:
+    """What an index build knows of every distinct token it met: its stems (fr, en, nl), its lexicon
+    forms, whether it can start a lexicon term, and the numbers given to index keys."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.stems: dict[str, tuple[str, ...]] = {}
+        self.forms: dict[str, frozenset[str]] = {}
+        self.starters: set[str] = set()
+        self.key_ids: dict[str, int] = {}
+        self.token_keys = [_TokenKeys(self, lang) for lang in range(len(LANGS))]
+        self._first = lexicon.first_forms
+
+    def key_id(self, key: str) -> int:
+        """The number of index key ``key`` (a new one the first time)."""
+        kid = self.key_ids.get(key)
+        if kid is None:
+            kid = self.key_ids[key] = len(self.key_ids)
+        return kid
+
+    def add(self, token_lists: Iterable[Sequence[str]]) -> None:
+        """Analyse the tokens not seen yet, in one call to each language's stemmer."""
+        seen = self.stems
+        new = [t for t in set(chain.from_iterable(token_lists)) if t not in seen]
+        if not new:
+            return
+        per_lang = [stem_many(new, lang) for lang in LANGS]
+        for token, *stems in zip(new, *per_lang, strict=True):
+            self.stems[token] = tuple(stems)
+            forms = self.forms[token] = frozenset((token, *stems))
+            if not self._first.isdisjoint(forms):
+                self.starters.add(token)
 
 
 def _sigmoid(x: float) -> float:
@@ -157,51 +209,94 @@ class Index:
         self._weak = frozenset(lexicon.weak)
         self._context = frozenset(f"@{name}" for name in lexicon.context)
         n = len(self.articles)
-        field_counts: list[dict[str, Counter[str]]] = []
-        lengths: dict[str, list[int]] = {f: [] for f in FIELDS}
+        # Pass 1: every field's keys, counted, as compact arrays of key numbers (one array pair per
+        # field and article) -- the BM25F length normalisation needs the average field lengths first.
+        analysis = _Analysis(lexicon)
+        key_id = analysis.key_id
+        counted: list[list[tuple[array[int], array[int]]]] = []
+        lengths: dict[str, array[int]] = {f: array("I") for f in FIELDS}
+        anchor_ids: list[frozenset[int]] = []
         surface: Counter[str] = Counter()
-        anchor_sets: list[set[str]] = []
-        for article in self.articles:
-            per_field: dict[str, Counter[str]] = {}
-            anchor_keys: set[str] = set()
-            for name, text in self._fields(article).items():
-                tokens = tokenise(text)
-                if name in ANCHOR_FIELDS:
-                    surface.update(t for t in tokens if not is_stop_word(t))
-                    anchor_keys.update(self.anchor_keys(tokens, article.lang))
-                keys = self.document_keys(tokens, article.lang)
-                per_field[name] = Counter(keys)
-                lengths[name].append(len(keys))
-            field_counts.append(per_field)
-            anchor_sets.append(anchor_keys)
+        starters, forms_of = analysis.starters, analysis.forms
+        df: Counter[int] = Counter()  # number of articles with each key
+        distinct: set[int] = set()
+        for first in range(0, n, BUILD_CHUNK):
+            # a chunk of articles is tokenised, then its new words stemmed in one call per language
+            chunk = self.articles[first : first + BUILD_CHUNK]
+            chunk_tokens = [[tokenise(text) for text in self._fields(a).values()] for a in chunk]
+            analysis.add(tokens for field_tokens in chunk_tokens for tokens in field_tokens)
+            for article, field_tokens in zip(chunk, chunk_tokens, strict=True):
+                token_key = analysis.token_keys[LANGS.index(article.lang) if article.lang in LANGS else 0]
+                anchors: set[int] = set()
+                per_field: list[tuple[array[int], array[int]]] = []
+                for name, tokens in zip(FIELDS, field_tokens, strict=True):
+                    anchored = name in ANCHOR_FIELDS
+                    if anchored:
+                        surface.update(t for t in tokens if not is_stop_word(t))
+                    starts = [] if starters.isdisjoint(tokens) else [i for i, t in enumerate(tokens) if t in starters]
+                    keys = self._field_keys(
+                        tokens, token_key, -1, forms_of, starts, key_id, anchors if anchored else None
+                    )
+                    counts = Counter(keys)
+                    per_field.append((array("I", counts.keys()), array("I", counts.values())))
+                    lengths[name].append(len(keys))
+                    distinct.update(counts)
+                counted.append(per_field)
+                anchor_ids.append(frozenset(anchors))
+                df.update(distinct)
+                distinct.clear()
+        key_ids = analysis.key_ids
+        del analysis
+        # Pass 2: BM25F weight of every (key, article) pair, written straight into one array of
+        # documents, one of weights and one of title/tags flags for all keys: each key's postings
+        # are a slice of them, in article order, then sorted by weight (impact order) when longer
+        # than POSTING_MIN, so that a question may read only their head.
+        key_ids = {key: kid for key, kid in key_ids.items() if df[kid]}  # drop stems no article uses
+        self._key_ids: dict[str, int] = {}
+        offsets = [0]
+        for kid in key_ids.values():
+            offsets.append(offsets[-1] + df[kid])
+        total = offsets[-1]
+        self._docs: array[int] = array("i", bytes(4 * total))
+        self._weights: array[float] = array("f", bytes(4 * total))
+        self._flags = bytearray(total)
+        cursor = dict(zip(key_ids.values(), offsets, strict=False))
         avg = {f: (sum(lengths[f]) / n if n else 1.0) or 1.0 for f in FIELDS}
-        postings: dict[str, _Postings] = {}
-        for doc, per_field in enumerate(field_counts):
-            tf_tilde: dict[str, float] = defaultdict(float)
-            anchors = anchor_sets[doc]
-            for name, counts in per_field.items():
-                norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths[name][doc] / avg[name]
-                for key, tf in counts.items():
-                    tf_tilde[key] += FIELD_WEIGHTS[name] * tf / norm
-            for key, weighted in tf_tilde.items():
-                p = postings.get(key)
-                if p is None:
-                    p = postings[key] = _Postings()
-                p.docs.append(doc)
-                p.weights.append(weighted / (K1 + weighted))
-                p.anchored.append(key in anchors)
-        # compact postings: C arrays of document numbers and weights, one byte per title/tags flag
-        self._postings: dict[str, tuple[array[int], array[float], bytes]] = {}
+        scales = {
+            f: [FIELD_WEIGHTS[f] / (1.0 - FIELD_B[f] + FIELD_B[f] * length / avg[f]) for length in lengths[f]]
+            for f in FIELDS
+        }
+        docs, weights, flags = self._docs, self._weights, self._flags
+        for doc in range(n):
+            per_field = counted[doc]
+            counted[doc] = []  # freed as it goes
+            # the body (the longest field, last) in one go, the short fields added to it
+            body_ids, body_tfs = per_field[-1]
+            tf_tilde = dict(zip(body_ids, map(scales["body"][doc].__mul__, body_tfs), strict=True))
+            get = tf_tilde.get
+            for name, (ids, tfs) in zip(FIELDS[:-1], per_field, strict=False):
+                scale = scales[name][doc]
+                for kid, tf in zip(ids, tfs, strict=True):
+                    tf_tilde[kid] = get(kid, 0.0) + scale * tf
+            anchors_of_doc = anchor_ids[doc]
+            for kid, weighted in tf_tilde.items():
+                pos = cursor[kid]
+                cursor[kid] = pos + 1
+                docs[pos] = doc
+                weights[pos] = weighted / (K1 + weighted)
+                flags[pos] = kid in anchors_of_doc
+        del counted, anchor_ids, cursor
+        self._offsets = array("I", offsets)
         self._idf: dict[str, float] = {}
-        for key, p in postings.items():
-            order = sorted(range(len(p.docs)), key=lambda i: -p.weights[i])
-            self._postings[key] = (
-                array("i", (p.docs[i] for i in order)),
-                array("f", (p.weights[i] for i in order)),
-                bytes(p.anchored[i] for i in order),
-            )
-            df = len(p.docs)
-            self._idf[key] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        for i, (key, kid) in enumerate(key_ids.items()):
+            self._key_ids[key] = i
+            start, end = offsets[i], offsets[i + 1]
+            if end - start > POSTING_MIN:
+                order = sorted(range(start, end), key=weights.__getitem__, reverse=True)
+                docs[start:end] = array("i", [docs[j] for j in order])
+                weights[start:end] = array("f", [weights[j] for j in order])
+                flags[start:end] = bytes(flags[j] for j in order)
+            self._idf[key] = math.log(1.0 + (n - df[kid] + 0.5) / (df[kid] + 0.5))
         self.unknown_idf = math.log(1.0 + (n + 0.5) / 0.5) * UNKNOWN_FACTOR
         self._surface_freq = surface
         # typo-correction targets: the domain words (titles, tags, lexicon), not every body word
@@ -215,6 +310,18 @@ class Index:
         self._correct_word = lru_cache(maxsize=50_000)(self._correct_word_uncached)
         self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
 
+    def _slice(self, kid: int, limit: int | None = None) -> tuple[array[int], array[float], bytearray]:
+        """The postings of key number ``kid`` (documents, weights, title/tags flags), at most ``limit``."""
+        start, end = self._offsets[kid], self._offsets[kid + 1]
+        if limit is not None:
+            end = min(end, start + limit)
+        return self._docs[start:end], self._weights[start:end], self._flags[start:end]
+
+    def _postings(self, key: str) -> tuple[array[int], array[float], bytearray] | None:
+        """All postings of ``key``, or None for a key no article has."""
+        kid = self._key_ids.get(key)
+        return None if kid is None else self._slice(kid)
+
     # ------------------------------------------------------------------ analysis
     def _fields(self, article: Article) -> dict[str, str]:
         """The indexed fields; ``questions`` holds the front-matter example questions."""
@@ -225,31 +332,51 @@ class Index:
             "body": article.body,
         }
 
+    def _field_keys(
+        self,
+        tokens: Sequence[str],
+        token_key: Mapping[str, K],
+        stop: K,
+        form_of: Mapping[str, frozenset[str]] | None,
+        starts: Sequence[int] | None,
+        concept_key: Callable[[str], K],
+        anchors: set[K] | None,
+    ) -> list[K]:
+        """Index keys of one field: the keys of its content words plus its lexicon concepts.
+
+        ``token_key`` gives each token's key (its stem), ``stop`` for a stop word; ``form_of`` and
+        ``starts`` are what :meth:`Lexicon.find` needs. With ``anchors``, also adds there the keys
+        that make a title or tags match *anchored*: concepts, and words standing on their own.
+        A word inside a lexicon phrase ("centre" in "centre logiciel") is indexed, but matching it
+        alone does not mean the question is about the article's subject.
+        """
+        keys = [k for t in tokens if (k := token_key[t]) != stop]
+        inside = [False] * len(tokens) if anchors is not None else []
+        for match in self.lexicon.find(tokens, form_of, starts) if starts is None or starts else ():
+            if match.end - match.start == 1 and token_key[tokens[match.start]] == stop:
+                continue
+            concepts = [concept_key(c) for c in match.concepts]
+            keys.extend(concepts)
+            if anchors is not None:
+                anchors.update(concepts)
+                if match.end - match.start > 1:
+                    inside[match.start : match.end] = [True] * (match.end - match.start)
+        if anchors is not None:
+            anchors.update(k for t, i in zip(tokens, inside, strict=True) if (k := token_key[t]) != stop and not i)
+        return keys
+
+    def _str_keys(self, tokens: Sequence[str], lang: str) -> dict[str, str]:
+        return {t: "" if is_stop_word(t) else stem(t, lang) for t in tokens}
+
     def document_keys(self, tokens: Sequence[str], lang: str) -> list[str]:
         """Index keys of one field: stems of content words plus lexicon concepts."""
-        keys = [stem(t, lang) for t in tokens if not is_stop_word(t)]
-        for match in self.lexicon.find(tokens):
-            if match.end - match.start > 1 or not is_stop_word(tokens[match.start]):
-                keys.extend(match.concepts)
-        return keys
+        return self._field_keys(tokens, self._str_keys(tokens, lang), "", None, None, str, None)
 
     def anchor_keys(self, tokens: Sequence[str], lang: str) -> set[str]:
-        """Keys that make a title or tags match *anchored*: concepts, and words standing on their own.
-
-        A word inside a lexicon phrase ("centre" in "centre logiciel") is indexed, but matching
-        it alone does not mean the question is about the article's subject.
-        """
-        keys: set[str] = set()
-        inside = [False] * len(tokens)
-        for match in self.lexicon.find(tokens):
-            if match.end - match.start == 1 and is_stop_word(tokens[match.start]):
-                continue
-            keys.update(match.concepts)
-            if match.end - match.start > 1:
-                for j in range(match.start, match.end):
-                    inside[j] = True
-        keys.update(stem(t, lang) for j, t in enumerate(tokens) if not inside[j] and not is_stop_word(t))
-        return keys
+        """Keys that make a title or tags match *anchored* (see :meth:`_field_keys`)."""
+        anchors: set[str] = set()
+        self._field_keys(tokens, self._str_keys(tokens, lang), "", None, None, str, anchors)
+        return anchors
 
     def _is_known(self, token: str) -> bool:
         if token in self._known_words or is_stop_word(token):
@@ -439,11 +566,11 @@ class Index:
         for ti, term in enumerate(query.terms):
             bit = 1 << ti
             tw = term.weight
-            keys = [k for k in term.keys if k in self._postings]
+            keys = [k for k in term.keys if k in self._key_ids]
             if len(keys) == 1:
                 factor = min(tw, self._idf[keys[0]])
-                docs, weights, flags = self._postings[keys[0]]
-                for d, w, fl in islice(zip(docs, weights, flags, strict=True), cap):
+                docs, weights, flags = self._slice(self._key_ids[keys[0]], cap)
+                for d, w, fl in zip(docs, weights, flags, strict=True):
                     scores[d] = sget(d, 0.0) + factor * w
                     matched[d] = mget(d, 0) | bit
                     if fl:
@@ -453,8 +580,8 @@ class Index:
             per_anchor: set[int] = set()
             for key in keys:
                 factor = min(tw, self._idf[key])
-                docs, weights, flags = self._postings[key]
-                for d, w, fl in islice(zip(docs, weights, flags, strict=True), cap):
+                docs, weights, flags = self._slice(self._key_ids[key], cap)
+                for d, w, fl in zip(docs, weights, flags, strict=True):
                     value = factor * w
                     if value > per_doc.get(d, 0.0):
                         per_doc[d] = value
@@ -541,7 +668,7 @@ class Index:
         total = 0.0
         for i in scored.matched:
             for key in query.terms[i].keys:
-                posting = self._postings.get(key)
+                posting = self._postings(key)
                 if posting is None:
                     continue
                 docs, _, flags = posting
@@ -554,7 +681,7 @@ class Index:
         doc = self._doc_of[scored.article.id]
         best = 0.0
         for key in term.keys:
-            posting = self._postings.get(key)
+            posting = self._postings(key)
             if posting is None:
                 continue
             docs, weights, _ = posting
@@ -567,7 +694,7 @@ class Index:
     @property
     def vocabulary_size(self) -> int:
         """Number of distinct index keys (stems and concepts)."""
-        return len(self._postings)
+        return len(self._key_ids)
 
     def keys_of(self, words: Iterable[str]) -> set[str]:
         """The index keys a list of words would produce (for diagnostics and tests)."""

@@ -32,6 +32,8 @@ from bot.knowledge.text import all_stems, tokenise
 
 DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 LEXICON_FILE_NAME = "lexicon.yaml"
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one."""
 CONCEPT_PREFIX = "@"
 
 
@@ -39,6 +41,10 @@ CONCEPT_PREFIX = "@"
 def token_forms(token: str) -> frozenset[str]:
     """The token itself and its stems in fr / en / nl: two tokens "match" when these sets meet."""
     return frozenset((token, *all_stems(token)))
+
+
+_Entry = tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]
+"""A compiled lexicon term: the forms of each of its words, its concept, the term, its words."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,11 @@ class Lexicon:
     context: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]] | None = None
+        self._compiled: dict[str, list[_Entry]] | None = None
         self._surface: frozenset[str] | None = None
         self._single: frozenset[str] | None = None
+        self._first: frozenset[str] | None = None
+        self._starting: dict[frozenset[str], list[_Entry]] = {}
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> Lexicon:
@@ -95,7 +103,7 @@ class Lexicon:
     def from_file(cls, path: Path) -> Lexicon:
         """Read one lexicon YAML file."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise KnowledgeBaseError(detail=f"{path}: cannot read the lexicon ({exc})") from exc
         if not isinstance(data, dict):
@@ -104,8 +112,9 @@ class Lexicon:
 
     @classmethod
     def default(cls) -> Lexicon:
-        """The bundled generic IT lexicon."""
-        return cls.from_file(DEFAULT_LEXICON_PATH)
+        """The bundled generic IT lexicon, parsed once per process: shared, so treat it as read-only
+        (:meth:`merged` returns a new lexicon)."""
+        return _default_lexicon()
 
     def merged(self, other: Lexicon) -> Lexicon:
         """A new lexicon with ``other``'s groups and weak words added to this one's."""
@@ -115,9 +124,9 @@ class Lexicon:
             existing.extend(t for t in terms if t not in existing)
         return Lexicon(groups=groups, weak=self.weak | other.weak, context=self.context | other.context)
 
-    def _compile(self) -> dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]]:
+    def _compile(self) -> dict[str, list[_Entry]]:
         if self._compiled is None:
-            compiled: dict[str, list[tuple[tuple[frozenset[str], ...], str, str, tuple[str, ...]]]] = {}
+            compiled: dict[str, list[_Entry]] = {}
             for name, terms in self.groups.items():
                 for term in terms:
                     tokens = tokenise(term)
@@ -156,36 +165,76 @@ class Lexicon:
         """Every multi-word term, normalised (targets for typo correction across a whole phrase)."""
         return sorted({" ".join(tokenise(t)) for terms in self.groups.values() for t in terms if len(tokenise(t)) > 1})
 
-    def find(self, tokens: Iterable[str]) -> list[ConceptMatch]:
+    def _starting_with(self, forms: frozenset[str]) -> list[_Entry]:
+        """The terms whose first word a token with these forms matches, longest first."""
+        compiled = self._compile()
+        entries = list({id(e): e for key in forms for e in compiled.get(key, ())}.values())
+        entries.sort(key=lambda e: -len(e[0]))
+        return entries
+
+    @property
+    def first_forms(self) -> frozenset[str]:
+        """The forms a term's first word can take: a token without any of them starts no match."""
+        if self._first is None:
+            self._first = frozenset(self._compile())
+        return self._first
+
+    def find(
+        self,
+        tokens: Iterable[str],
+        form_of: Mapping[str, frozenset[str]] | None = None,
+        starts: Iterable[int] | None = None,
+    ) -> list[ConceptMatch]:
         """Matches of the lexicon's terms in ``tokens``: the longest term at each start position.
 
         Nested matches are kept ("espace disque" yields the disk-space concept, and "disque"
         inside it the disk concept); :func:`outermost` selects the non-overlapping outer ones.
         Where terms of the same length match, those spelt exactly like the text win over those
         that only share a stem ("receiver" is the wireless receiver, not "received").
+        ``form_of`` maps each token to its :func:`token_forms` when the caller has them already,
+        ``starts`` are the positions where a term may start (whose forms meet :attr:`first_forms`).
         """
-        compiled = self._compile()
+        starting = self._starting
         toks = list(tokens)
-        forms = [token_forms(t) for t in toks]
+        if form_of is None:
+            form_of = {t: token_forms(t) for t in toks}
+        if starts is None:
+            first = self.first_forms
+            starts = [i for i, t in enumerate(toks) if not first.isdisjoint(form_of[t])]
         matches: list[ConceptMatch] = []
-        for i in range(len(toks)):
+        total = len(toks)
+        for i in starts:
             best = (0, False)
             found: dict[str, str] = {}
-            for key in forms[i]:
-                for term_forms, concept, term, term_tokens in compiled.get(key, ()):
-                    n = len(term_forms)
-                    if n < best[0] or i + n > len(toks):
+            forms = form_of[toks[i]]
+            entries = starting.get(forms)
+            if entries is None:
+                entries = starting[forms] = self._starting_with(forms)
+            # entries are sorted longest first: stop at the first one shorter than the best match
+            for term_forms, concept, term, term_tokens in entries:
+                n = len(term_forms)
+                if n < best[0]:
+                    break
+                if i + n > total:
+                    continue
+                for j in range(1, n):
+                    if form_of[toks[i + j]].isdisjoint(term_forms[j]):
+                        break
+                else:
+                    rank = (n, term_tokens == tuple(toks[i : i + n]))
+                    if rank < best:
                         continue
-                    if all(forms[i + j] & term_forms[j] for j in range(1, n)):
-                        rank = (n, term_tokens == tuple(toks[i : i + n]))
-                        if rank < best:
-                            continue
-                        if rank > best:
-                            best, found = rank, {}
-                        found.setdefault(concept, term)
+                    if rank > best:
+                        best, found = rank, {}
+                    found.setdefault(concept, term)
             if best[0]:
                 matches.append(ConceptMatch(i, i + best[0], tuple(sorted(found)), next(iter(found.values()))))
         return matches
+
+
+@lru_cache(maxsize=1)
+def _default_lexicon() -> Lexicon:
+    return Lexicon.from_file(DEFAULT_LEXICON_PATH)
 
 
 def outermost(matches: list[ConceptMatch]) -> list[tuple[ConceptMatch, list[ConceptMatch]]]:

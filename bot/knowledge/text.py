@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -114,34 +115,79 @@ def everyday_words() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+def _accent_table() -> dict[int, str]:
+    """``str.translate`` table of the accented Latin letters (U+00C0-U+024F) to their bare letters."""
+    table: dict[int, str] = {}
+    for code in range(0x00C0, 0x0250):
+        bare = _COMBINING.sub("", unicodedata.normalize("NFKD", chr(code)))
+        if bare != chr(code) and bare.isascii():
+            table[code] = bare
+    table.update({ord("œ"): "oe", ord("æ"): "ae", ord("ß"): "ss"})
+    return table
+
+
+_ACCENTS = _accent_table()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+@lru_cache(maxsize=4096)
+def _bare(run: str) -> str:
+    return run.translate(_ACCENTS)
+
+
+def _bare_run(match: re.Match[str]) -> str:
+    return _bare(match.group())
+
+
 def strip_accents(text: str) -> str:
     """Remove diacritics: ``é`` -> ``e``, ``ï`` -> ``i`` (``œ`` -> ``oe``, ``ß`` -> ``ss``)."""
+    if text.isascii():
+        return text
+    text = _NON_ASCII.sub(_bare_run, text)  # mostly ASCII text: only its accented runs are rewritten
     if text.isascii():
         return text
     stripped = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return stripped.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
 
 
+def _normalised(text: str) -> str:
+    """Lower case, accents removed, apostrophes unified, elisions and contractions split (punctuation kept)."""
+    if not text.isascii():
+        text = strip_accents(unicodedata.normalize("NFKC", text).lower())
+        text = _APOSTROPHES.sub("'", text)
+    else:
+        text = text.lower()
+        if "`" in text:
+            text = _APOSTROPHES.sub("'", text)
+    # each rewrite only runs when its trigger character is there (index builds normalise whole articles)
+    if ":" in text:
+        text = _DRIVE.sub(f" {DRIVE_TOKEN} ", text)
+    if "'" in text:
+        text = text.replace("can't", "can not").replace("won't", "will not")
+        text = _EN_NOT.sub(" not", text)
+        text = _EN_SUFFIX.sub(" ", text)
+        text = _ELISION.sub(" ", text)
+    return text
+
+
 def normalise(text: str) -> str:
     """Lower-case, strip accents, unify apostrophes, split elisions; keep only letters, digits, spaces."""
-    text = strip_accents(unicodedata.normalize("NFKC", text).lower())
-    text = _APOSTROPHES.sub("'", text)
-    text = _DRIVE.sub(f" {DRIVE_TOKEN} ", text)
-    text = text.replace("can't", "can not").replace("won't", "will not")
-    text = _EN_NOT.sub(" not", text)
-    text = _EN_SUFFIX.sub(" ", text)
-    text = _ELISION.sub(" ", text)
-    return " ".join(_TOKEN.findall(text))
+    return " ".join(_TOKEN.findall(_normalised(text)))
 
 
 def tokenise(text: str) -> list[str]:
     """Normalised tokens of ``text`` (stop words kept: phrases such as "mot de passe" need them)."""
-    return normalise(text).split()
+    return _TOKEN.findall(_normalised(text))
 
 
 @lru_cache(maxsize=4)
 def _stemmer(lang: str) -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+    stemmer = snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+    if hasattr(stemmer, "maxCacheSize"):
+        # PyStemmer's own word cache (10,000 words per language by default) duplicates the caches
+        # here and stays after an index build: off
+        stemmer.maxCacheSize = 0
+    return stemmer
 
 
 @lru_cache(maxsize=200_000)
@@ -154,6 +200,20 @@ def stem(token: str, lang: str) -> str:
         token = token[: -3 if token.endswith("s") else -2] + "é"
         return strip_accents(str(_stemmer(lang).stemWord(token)))
     return str(_stemmer(lang).stemWord(token))
+
+
+def stem_many(tokens: Sequence[str], lang: str) -> list[str]:
+    """:func:`stem` of many tokens at once, in one call to the C stemmer (index builds)."""
+    out = list(tokens)
+    todo = [i for i, t in enumerate(out) if not (t.isdigit() or len(t) <= 2)]
+    words = [out[i] for i in todo]
+    if lang == "fr":
+        words = [
+            w[: -3 if w.endswith("s") else -2] + "é" if len(w) > 4 and w.endswith(("ee", "ees")) else w for w in words
+        ]
+    for i, stemmed in zip(todo, _stemmer(lang).stemWords(words), strict=True):
+        out[i] = strip_accents(str(stemmed))
+    return out
 
 
 @lru_cache(maxsize=200_000)
