@@ -162,13 +162,25 @@ class _TokenKeys(dict[str, int]):
         return kid
 
 
+class _Forms(dict[str, frozenset[str]]):
+    """Token -> its lexicon forms (the token and its stems), made on first use."""
+
+    def __init__(self, stems: dict[str, tuple[str, ...]]) -> None:
+        super().__init__()
+        self._stems = stems
+
+    def __missing__(self, token: str) -> frozenset[str]:
+        forms = self[token] = frozenset((token, *self._stems[token]))
+        return forms
+
+
 class _Analysis:
     """What an index build knows of every distinct token it met: its stems (fr, en, nl), its lexicon
     forms, whether it can start a lexicon term, and the numbers given to index keys."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.stems: dict[str, tuple[str, ...]] = {}
-        self.forms: dict[str, frozenset[str]] = {}
+        self.forms = _Forms(self.stems)  # only the words around a lexicon term need them
         self.starters: set[str] = set()
         self.key_ids: dict[str, int] = {}
         self.token_keys = [_TokenKeys(self, lang) for lang in range(len(LANGS))]
@@ -188,10 +200,10 @@ class _Analysis:
         if not new:
             return
         per_lang = [stem_many(new, lang) for lang in LANGS]
+        first = self._first
         for token, *stems in zip(new, *per_lang, strict=True):
             self.stems[token] = tuple(stems)
-            forms = self.forms[token] = frozenset((token, *stems))
-            if not self._first.isdisjoint(forms):
+            if token in first or not first.isdisjoint(stems):
                 self.starters.add(token)
 
 
@@ -209,11 +221,14 @@ class Index:
         self._weak = frozenset(lexicon.weak)
         self._context = frozenset(f"@{name}" for name in lexicon.context)
         n = len(self.articles)
-        # Pass 1: every field's keys, counted, as compact arrays of key numbers (one array pair per
-        # field and article) -- the BM25F length normalisation needs the average field lengths first.
+        # Pass 1: every field's keys, counted, into two flat arrays (key numbers and counts; field f of
+        # article d is slice bounds[4d + f] .. bounds[4d + f + 1]) -- the BM25F length normalisation
+        # needs the average field lengths first.
         analysis = _Analysis(lexicon)
         key_id = analysis.key_id
-        counted: list[list[tuple[array[int], array[int]]]] = []
+        counted_keys: array[int] = array("I")
+        counted_tfs: array[int] = array("I")
+        bounds: array[int] = array("I", [0])
         lengths: dict[str, array[int]] = {f: array("I") for f in FIELDS}
         anchor_ids: list[frozenset[int]] = []
         surface: Counter[str] = Counter()
@@ -228,20 +243,19 @@ class Index:
             for article, field_tokens in zip(chunk, chunk_tokens, strict=True):
                 token_key = analysis.token_keys[LANGS.index(article.lang) if article.lang in LANGS else 0]
                 anchors: set[int] = set()
-                per_field: list[tuple[array[int], array[int]]] = []
                 for name, tokens in zip(FIELDS, field_tokens, strict=True):
                     anchored = name in ANCHOR_FIELDS
                     if anchored:
                         surface.update(t for t in tokens if not is_stop_word(t))
                     starts = [] if starters.isdisjoint(tokens) else [i for i, t in enumerate(tokens) if t in starters]
-                    keys = self._field_keys(
+                    counts, length = self._field_counts(
                         tokens, token_key, -1, forms_of, starts, key_id, anchors if anchored else None
                     )
-                    counts = Counter(keys)
-                    per_field.append((array("I", counts.keys()), array("I", counts.values())))
-                    lengths[name].append(len(keys))
+                    counted_keys.extend(counts.keys())
+                    counted_tfs.extend(counts.values())
+                    bounds.append(len(counted_keys))
+                    lengths[name].append(length)
                     distinct.update(counts)
-                counted.append(per_field)
                 anchor_ids.append(frozenset(anchors))
                 df.update(distinct)
                 distinct.clear()
@@ -268,15 +282,16 @@ class Index:
         }
         docs, weights, flags = self._docs, self._weights, self._flags
         for doc in range(n):
-            per_field = counted[doc]
-            counted[doc] = []  # freed as it goes
+            first = 4 * doc
             # the body (the longest field, last) in one go, the short fields added to it
-            body_ids, body_tfs = per_field[-1]
-            tf_tilde = dict(zip(body_ids, map(scales["body"][doc].__mul__, body_tfs), strict=True))
+            start, end = bounds[first + 3], bounds[first + 4]
+            body_tfs = map(scales["body"][doc].__mul__, counted_tfs[start:end])
+            tf_tilde = dict(zip(counted_keys[start:end], body_tfs, strict=True))
             get = tf_tilde.get
-            for name, (ids, tfs) in zip(FIELDS[:-1], per_field, strict=False):
+            for f, name in enumerate(FIELDS[:-1]):
                 scale = scales[name][doc]
-                for kid, tf in zip(ids, tfs, strict=True):
+                start, end = bounds[first + f], bounds[first + f + 1]
+                for kid, tf in zip(counted_keys[start:end], counted_tfs[start:end], strict=True):
                     tf_tilde[kid] = get(kid, 0.0) + scale * tf
             anchors_of_doc = anchor_ids[doc]
             for kid, weighted in tf_tilde.items():
@@ -285,7 +300,7 @@ class Index:
                 docs[pos] = doc
                 weights[pos] = weighted / (K1 + weighted)
                 flags[pos] = kid in anchors_of_doc
-        del counted, anchor_ids, cursor
+        del counted_keys, counted_tfs, bounds, anchor_ids, cursor
         self._offsets = array("I", offsets)
         self._idf: dict[str, float] = {}
         for i, (key, kid) in enumerate(key_ids.items()):
@@ -332,7 +347,7 @@ class Index:
             "body": article.body,
         }
 
-    def _field_keys(
+    def _field_counts(
         self,
         tokens: Sequence[str],
         token_key: Mapping[str, K],
@@ -341,8 +356,9 @@ class Index:
         starts: Sequence[int] | None,
         concept_key: Callable[[str], K],
         anchors: set[K] | None,
-    ) -> list[K]:
-        """Index keys of one field: the keys of its content words plus its lexicon concepts.
+    ) -> tuple[dict[K, int], int]:
+        """Index keys of one field with their counts, and how many there are: the keys of its content
+        words plus its lexicon concepts.
 
         ``token_key`` gives each token's key (its stem), ``stop`` for a stop word; ``form_of`` and
         ``starts`` are what :meth:`Lexicon.find` needs. With ``anchors``, also adds there the keys
@@ -350,32 +366,44 @@ class Index:
         A word inside a lexicon phrase ("centre" in "centre logiciel") is indexed, but matching it
         alone does not mean the question is about the article's subject.
         """
-        keys = [k for t in tokens if (k := token_key[t]) != stop]
+        counts: dict[K, int] = {}
+        get = counts.get
+        for token, n in Counter(tokens).items():  # each distinct word once
+            key = token_key[token]
+            if key != stop:
+                counts[key] = get(key, 0) + n
+        length = sum(counts.values())
         inside = [False] * len(tokens) if anchors is not None else []
         for match in self.lexicon.find(tokens, form_of, starts) if starts is None or starts else ():
             if match.end - match.start == 1 and token_key[tokens[match.start]] == stop:
                 continue
             concepts = [concept_key(c) for c in match.concepts]
-            keys.extend(concepts)
+            for concept in concepts:
+                counts[concept] = get(concept, 0) + 1
+            length += len(concepts)
             if anchors is not None:
                 anchors.update(concepts)
                 if match.end - match.start > 1:
                     inside[match.start : match.end] = [True] * (match.end - match.start)
         if anchors is not None:
             anchors.update(k for t, i in zip(tokens, inside, strict=True) if (k := token_key[t]) != stop and not i)
-        return keys
+        return counts, length
 
     def _str_keys(self, tokens: Sequence[str], lang: str) -> dict[str, str]:
         return {t: "" if is_stop_word(t) else stem(t, lang) for t in tokens}
 
+    def field_counts(self, tokens: Sequence[str], lang: str) -> Counter[str]:
+        """Index keys of one field with their counts: stems of content words plus lexicon concepts."""
+        return Counter(self._field_counts(tokens, self._str_keys(tokens, lang), "", None, None, str, None)[0])
+
     def document_keys(self, tokens: Sequence[str], lang: str) -> list[str]:
-        """Index keys of one field: stems of content words plus lexicon concepts."""
-        return self._field_keys(tokens, self._str_keys(tokens, lang), "", None, None, str, None)
+        """Index keys of one field (each as often as it occurs, in no particular order)."""
+        return list(self.field_counts(tokens, lang).elements())
 
     def anchor_keys(self, tokens: Sequence[str], lang: str) -> set[str]:
-        """Keys that make a title or tags match *anchored* (see :meth:`_field_keys`)."""
+        """Keys that make a title or tags match *anchored* (see :meth:`_field_counts`)."""
         anchors: set[str] = set()
-        self._field_keys(tokens, self._str_keys(tokens, lang), "", None, None, str, anchors)
+        self._field_counts(tokens, self._str_keys(tokens, lang), "", None, None, str, anchors)
         return anchors
 
     def _is_known(self, token: str) -> bool:
@@ -630,8 +658,7 @@ class Index:
         """Break the score of one article down into terms, synonyms, corrections and fields."""
         article = scored.article
         field_keys = {
-            name: Counter(self.document_keys(tokenise(text), article.lang))
-            for name, text in self._fields(article).items()
+            name: self.field_counts(tokenise(text), article.lang) for name, text in self._fields(article).items()
         }
         field_scores = dict.fromkeys(FIELDS, 0.0)
         matched_terms: list[str] = []
