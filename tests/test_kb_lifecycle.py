@@ -145,6 +145,26 @@ def test_kbdraft_needs_a_technician_and_a_resolved_ticket(kb_app: HelpdeskApp) -
     assert "I cannot find ticket #77" in "\n".join(technician.say("/kbdraft 77"))
 
 
+def test_the_bundled_starter_knowledge_base_is_never_written_to(
+    db_url: str, clock: FrozenClock, kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = parse_config({"database": {"url": db_url}, "bot": {"language": "en"}}, environ={})
+    app = bootstrap(config, clock=clock, knowledge=KnowledgeBase.from_directory(kb_dir))
+    try:
+        technician = ConsoleChat(app, BOB, technician=True)
+        number = resolved_ticket(app, technician)
+        answer = "\n".join(technician.say(f"/kbdraft {number}"))
+    finally:
+        app.close()
+    assert "drafts need the desk's own knowledge folder" in answer and "helpdesk-bot init DIR" in answer
+    assert not (kb_dir / "drafts").exists()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HELPDESK_CONFIG", raising=False)
+    result = CliRunner().invoke(kb, ["publish", "some-draft"])
+    assert result.exit_code != 0 and "the bundled starter knowledge base stays as installed" in result.output
+
+
 # -- publish and reload --------------------------------------------------------------------------
 
 

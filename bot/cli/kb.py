@@ -246,7 +246,12 @@ def publish(draft_id: str, knowledge: Path | None) -> None:
     """
     from bot.kb_lifecycle import publish_draft
 
-    directory = _knowledge_dir(knowledge)
+    directory = knowledge or _root_config().knowledge.directory
+    if directory is None:
+        raise click.ClickException(
+            "the bundled starter knowledge base stays as installed: publish into the desk's own knowledge "
+            "folder (helpdesk-bot init DIR, then [knowledge] directory in bot.toml, or --knowledge DIR)"
+        )
     try:
         target = publish_draft(directory, draft_id)
     except KnowledgeBaseError as exc:

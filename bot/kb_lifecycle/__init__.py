@@ -38,7 +38,6 @@ from bot.kb_lifecycle.feedback import (
 )
 from bot.kb_lifecycle.phrasings import LearnedPhrasingRepository, Phrasing, clean_phrasing, learned_by_article
 from bot.kb_lifecycle.report import KbReport, MissingTopic, UnhelpfulArticle, build_report, cluster_titles
-from bot.knowledge import default_knowledge_dir
 from bot.lifecycle import TECHNICIAN_STATUS_LABELS
 from bot.port import OutgoingMessage, SlashCommand
 from bot.presenters import ticket_ref
@@ -74,13 +73,21 @@ __all__ = [
 class DraftCommand:
     """``/kbdraft N``: a draft article from a resolved ticket."""
 
-    def __init__(self, app: HelpdeskApp, knowledge_dir: Path) -> None:
+    def __init__(self, app: HelpdeskApp, knowledge_dir: Path | None) -> None:
+        """``knowledge_dir``: the desk's own knowledge folder; ``None`` when the bot reads the bundled
+        starter knowledge base, which is never written to (it lives inside the installed package)."""
         self._app = app
         self.knowledge_dir = knowledge_dir
 
     def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """Write the draft and show it with the command that publishes it."""
         self._app.roles.require_technician(event.user.key)
+        if self.knowledge_dir is None:
+            raise InvalidCommand(
+                "The bot reads the bundled starter knowledge base, which stays as installed: drafts need "
+                "the desk's own knowledge folder. Create one with helpdesk-bot init DIR, then set "
+                "[knowledge] directory in bot.toml."
+            )
         number, _ = parse_number(event.args, "/kbdraft N")
         with self._app.uow() as uow:
             ticket = uow.tickets.get(number)
@@ -151,10 +158,10 @@ def install(app: HelpdeskApp) -> None:
     """Rank suggestions with feedback, reload changed articles, and add ``/kbdraft``."""
     ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
     app.core.use_knowledge(lambda: ranked)
-    directory = app.config.knowledge.directory or default_knowledge_dir()
+    directory = app.config.knowledge.directory
     app.core.register_command(
         "kbdraft",
-        DraftCommand(app, Path(directory)),
+        DraftCommand(app, Path(directory) if directory is not None else None),
         audience="technician",
         help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"),
     )
