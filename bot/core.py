@@ -325,7 +325,7 @@ class HelpdeskCore:
         """
         t = translator(self._config.bot.language)
         try:
-            t = translator(self.language_of(event.user))
+            t = translator(self._language(uow, event.user))
             if isinstance(event, SlashCommand):
                 return self._command(event, t)
             if isinstance(event, ButtonPress):
@@ -359,8 +359,11 @@ class HelpdeskCore:
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""
         with self._uow() as uow:
-            chosen = uow.preferences.language(user.key)
-        return chosen or language_from_locale(user.locale, self._config.bot.language)
+            return self._language(uow, user)
+
+    def _language(self, uow: UnitOfWork, user: User) -> str:
+        """:meth:`language_of` in a unit of work already open (the event's)."""
+        return uow.preferences.language(user.key) or language_from_locale(user.locale, self._config.bot.language)
 
     @staticmethod
     def explain_error(error: HelpdeskError, t: Translator) -> str:
@@ -396,7 +399,7 @@ class HelpdeskCore:
                 logger.info("%s form %s was already processed: skipped", place.platform, event_id)
                 return []
             uow.conversations.lock(place.platform, place.chat_id, user.id, now)
-            t = translator(self.language_of(user))
+            t = translator(self._language(uow, user))
             draft = self._intake.draft_from_form(user, fields, t)
             ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
             uow.commit()

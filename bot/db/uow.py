@@ -22,7 +22,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -81,6 +81,81 @@ class DueEntry(NamedTuple):
     attempted_at: datetime | None
 
 
+# Statements of the hot path, built once (plain Core on the tables: no ORM compilation, cached SQL).
+_tickets: Table = Ticket.__table__  # type: ignore[assignment]
+_outbox: Table = OutboxEntry.__table__  # type: ignore[assignment]
+_refs: Table = MessageRef.__table__  # type: ignore[assignment]
+_THREAD_OF = select(_tickets.c.thread_id).where(_tickets.c.id == bindparam("number"))
+_SET_THREAD = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("number"), _tickets.c.thread_id.is_(None))
+    .values(thread_id=bindparam("thread"))
+)
+_CLAIM_MANY = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        lease_until=bindparam("lease_until"),
+        lease_token=bindparam("token"),
+        attempted_at=bindparam("now"),
+        attempts=_outbox.c.attempts + 1,
+    )
+)
+_MARK_SENT = (
+    update(_outbox)
+    .where(
+        _outbox.c.id == bindparam("entry_id"),
+        _outbox.c.status == "pending",
+        _outbox.c.lease_token == bindparam("token"),
+    )
+    .values(
+        status="sent",
+        sent_at=bindparam("now"),
+        sent_message_id=bindparam("message_id"),
+        lease_until=None,
+        lease_token=None,
+        attempted_at=None,
+    )
+)
+_FIND_MESSAGE = (
+    select(_refs.c.message_id)
+    .where(
+        _refs.c.ticket_id == bindparam("ticket_id"),
+        _refs.c.platform == bindparam("platform"),
+        _refs.c.chat_id == bindparam("chat_id"),
+        _refs.c.purpose == bindparam("purpose"),
+    )
+    .order_by(_refs.c.id.desc())
+    .limit(1)
+)
+_LANGUAGE = select(UserPreference.__table__.c.language).where(
+    UserPreference.__table__.c.user_key == bindparam("user_key")
+)
+_LOCK_DUE: dict[tuple[str, bool, bool], Any] = {}
+
+
+def _lock_due_statement(dialect: str, by_id: bool, by_chat: bool) -> Any:
+    """The due-entries query of :meth:`OutboxRepository.lock_due`, built once per variant."""
+    key = (dialect, by_id, by_chat)
+    stmt = _LOCK_DUE.get(key)
+    if stmt is None:
+        built = select(*(_outbox.c[name] for name in _DUE_COLUMNS)).where(
+            _outbox.c.status == "pending",
+            _outbox.c.platform.in_(bindparam("platforms", expanding=True)),
+            _outbox.c.next_attempt_at <= bindparam("now"),
+            or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now")),
+        )
+        if by_id:
+            built = built.where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+        if by_chat:
+            built = built.where(_outbox.c.chat_id.in_(bindparam("chat_ids", expanding=True)))
+        built = built.order_by(_outbox.c.id).limit(bindparam("limit"))
+        if dialect == "postgresql":
+            built = built.with_for_update(skip_locked=True)
+        stmt = _LOCK_DUE[key] = built
+    return stmt
+
+
 class TicketRepository:
     """Tickets by number, by requester, by thread, and the technicians' queue."""
 
@@ -127,16 +202,12 @@ class TicketRepository:
 
     def thread_of(self, number: int) -> str | None:
         """The ticket's thread (its confirmation message), without loading the ticket."""
-        return self.session.scalars(select(Ticket.thread_id).where(Ticket.id == number)).first()
+        thread_id: str | None = self.session.execute(_THREAD_OF, {"number": number}).scalar()
+        return thread_id
 
     def set_thread(self, number: int, thread_id: str) -> None:
         """Anchor the ticket's thread at ``thread_id`` unless it already has one."""
-        self.session.execute(
-            update(Ticket)
-            .where(Ticket.id == number, Ticket.thread_id.is_(None))
-            .values(thread_id=thread_id)
-            .execution_options(synchronize_session=False)
-        )
+        self.session.execute(_SET_THREAD, {"number": number, "thread": thread_id})
 
     def for_requester(self, requester_key: str, *, open_only: bool = True, limit: int = 20) -> Sequence[Ticket]:
         """The requester's tickets, newest first."""
@@ -241,30 +312,20 @@ class OutboxRepository:
         writer (:meth:`UnitOfWork.begin_serialised`), which serialises dispatchers. One plain
         query, no ORM objects: a dispatch round reads each entry once.
         """
-        table = OutboxEntry.__table__
-        stmt = select(*(table.c[name] for name in _DUE_COLUMNS)).where(
-            table.c.status == "pending",
-            table.c.platform.in_(platforms),
-            table.c.next_attempt_at <= now,
-            or_(table.c.lease_until.is_(None), table.c.lease_until < now),
-        )
+        dialect = self.session.get_bind().dialect.name
+        stmt = _lock_due_statement(dialect, ids is not None, chat_ids is not None)
+        params: dict[str, Any] = {"now": now, "platforms": list(platforms), "limit": limit}
         if ids is not None:
-            stmt = stmt.where(table.c.id.in_(ids))
+            params["ids"] = list(ids)
         if chat_ids is not None:
-            stmt = stmt.where(table.c.chat_id.in_(chat_ids))
-        stmt = stmt.order_by(table.c.id).limit(limit)
-        if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        return [DueEntry(*row) for row in self.session.execute(stmt)]
+            params["chat_ids"] = list(chat_ids)
+        return [DueEntry(*row) for row in self.session.execute(stmt, params)]
 
     def claim_many(self, entry_ids: Sequence[int], token: str, now: datetime, lease_until: datetime) -> None:
         """Take the lease on entries read by :meth:`lock_due` in this unit of work (one UPDATE)."""
         if entry_ids:
             self.session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id.in_(entry_ids))
-                .values(lease_until=lease_until, lease_token=token, attempted_at=now, attempts=OutboxEntry.attempts + 1)
-                .execution_options(synchronize_session=False)
+                _CLAIM_MANY, {"ids": list(entry_ids), "token": token, "now": now, "lease_until": lease_until}
             )
 
     def due(
@@ -310,16 +371,10 @@ class OutboxRepository:
 
     def mark_sent(self, entry_id: int, token: str, now: datetime, message_id: str) -> bool:
         """Record the delivery; ``False`` (nothing changed) when ``token`` no longer holds the entry."""
-        return self._held(
-            entry_id,
-            token,
-            status="sent",
-            sent_at=now,
-            sent_message_id=message_id,
-            lease_until=None,
-            lease_token=None,
-            attempted_at=None,
+        result = self.session.execute(
+            _MARK_SENT, {"entry_id": entry_id, "token": token, "now": now, "message_id": message_id}
         )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     def reschedule(
         self, entry_id: int, token: str, next_attempt_at: datetime, error: str, *, attempts: int | None = None
@@ -479,18 +534,10 @@ class MessageRefRepository:
 
     def find(self, ticket_id: int, platform: str, chat_id: str, purpose: str) -> str | None:
         """The latest message of that purpose for the ticket in that chat (e.g. its card)."""
-        return self.session.scalars(
-            select(MessageRef.message_id)
-            .where(
-                and_(
-                    MessageRef.ticket_id == ticket_id,
-                    MessageRef.platform == platform,
-                    MessageRef.chat_id == chat_id,
-                    MessageRef.purpose == purpose,
-                )
-            )
-            .order_by(MessageRef.id.desc())
-        ).first()
+        message_id: str | None = self.session.execute(
+            _FIND_MESSAGE, {"ticket_id": ticket_id, "platform": platform, "chat_id": chat_id, "purpose": purpose}
+        ).scalar()
+        return message_id
 
 
 class ConversationRepository:
@@ -591,9 +638,9 @@ class PreferenceRepository:
         self.session = session
 
     def language(self, user_key: str) -> str | None:
-        """The language the user chose with /lang, if any."""
-        row = self.session.get(UserPreference, user_key)
-        return row.language if row and row.language else None
+        """The language the user chose with /lang, if any (one prebuilt query, no ORM load)."""
+        language: str | None = self.session.execute(_LANGUAGE, {"user_key": user_key}).scalar()
+        return language or None
 
     def set_language(self, user_key: str, language: str, now: datetime) -> None:
         """Remember the user's language."""
@@ -980,16 +1027,26 @@ def _dialect_insert(session: Session) -> Callable[..., Any]:
 
 
 def _insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
-    """``INSERT … ON CONFLICT DO NOTHING``; True when the row was inserted (safe under races)."""
+    """``INSERT … ON CONFLICT DO NOTHING``; True when the row was inserted (safe under races).
+
+    The statement is built once per table, dialect and set of columns, then reused with new values.
+    """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
-    key = next(iter(model.__table__.primary_key.columns))
-    return session.execute(stmt.returning(key)).first() is not None
+    key = (model.__tablename__, dialect, tuple(values))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        if dialect == "postgresql":
+            built: Any = postgresql.insert(model.__table__)
+        elif dialect == "sqlite":
+            built = sqlite.insert(model.__table__)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise NotImplementedError(dialect)
+        primary = next(iter(model.__table__.primary_key.columns))
+        stmt = _INSERT_IGNORE[key] = built.on_conflict_do_nothing().returning(primary)
+    return session.execute(stmt, values).first() is not None
+
+
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 class KbFeedbackRepository:
