@@ -13,6 +13,7 @@ from bot.port import Messenger
 
 from .config import EmailConfig
 from .intake import PLATFORM, UNREACHABLE_KEY, UNREACHABLE_KIND, MailIntake, MailResult
+from .invitations import VisitInvite
 from .mailbox import MailboxReader, RoundReport
 from .messenger import MailThread, SmtpMessenger
 from .texts import text
@@ -31,7 +32,9 @@ class EmailAdapter:
     def __init__(self, app: HelpdeskApp, config: EmailConfig) -> None:
         self._app = app
         self.config = config
-        self.smtp = SmtpMessenger(config, self.thread_of, app.config.bot.language, self.bounced_since)
+        self.smtp = SmtpMessenger(
+            config, self.thread_of, app.config.bot.language, self.bounced_since, self.visit_invite
+        )
         self.messenger: Messenger = self.smtp
         self.intake = MailIntake(app, config)
         self.reader = MailboxReader(config, self.intake, self._send_replies)
@@ -61,6 +64,24 @@ class EmailAdapter:
         return self.reader.process_pending()
 
     # -- outgoing mail ----------------------------------------------------------------------
+
+    def visit_invite(self, visit_id: int) -> VisitInvite | None:
+        """What the invitation of a proposed visit says (``None`` once it is no longer proposed)."""
+        with self._app.uow() as uow:
+            visit = uow.visits.get(visit_id)
+            ticket = uow.tickets.get(visit.ticket_id) if visit is not None else None
+            if visit is None or ticket is None or visit.status != "proposed":
+                return None
+            return VisitInvite(
+                visit_id=visit.id,
+                ticket_number=ticket.id,
+                title=ticket.title,
+                starts=visit.at,
+                minutes=self._app.config.sla.visit_minutes,
+                place=visit.place,
+                technician=visit.technician_name,
+                created=visit.created_at,
+            )
 
     def bounced_since(self, address: str) -> str | None:
         """When mail to ``address`` bounced (ISO time), if it did and its owner has not written since."""

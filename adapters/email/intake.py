@@ -11,7 +11,8 @@
 4. a reply — ``In-Reply-To``/``References`` naming one of the ticket's mails, or the number of one
    of the sender's own tickets in the subject (``[#1042]``) — is a comment on that ticket (which
    resumes a ticket waiting for the requester); ``SOLVED`` closes it, ``STILL BROKEN`` reopens it,
-   a score from 1 to 5 answers the satisfaction survey of a closed ticket;
+   a score from 1 to 5 answers the satisfaction survey of a closed ticket, ``OK`` or another date
+   answers a visit proposal — and a calendar's iTIP ``REPLY`` accepts or declines the visit;
 5. anything else opens a new ticket: subject → title, body → description, attachments
    referenced, sender → requester ``email:ADDRESS`` and contact e-mail.
 
@@ -38,8 +39,9 @@ from bot.tickets import TicketDraft
 from bot.validation import clean_title
 
 from .config import EmailConfig
+from .invitations import proposed_date, read_answer
 from .parse import InboundMail, stored_id
-from .texts import keyword, score_of, size_text, text
+from .texts import accepts, keyword, score_of, size_text, text
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -48,7 +50,17 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "email"
 Outcome = Literal[
-    "ticket", "comment", "solved", "reopened", "feedback", "duplicate", "ignored", "bounce", "refused", "too_large"
+    "ticket",
+    "comment",
+    "solved",
+    "reopened",
+    "feedback",
+    "visit",
+    "duplicate",
+    "ignored",
+    "bounce",
+    "refused",
+    "too_large",
 ]
 INBOUND_PURPOSE = "mail_in"
 """``message_refs.purpose`` of a mail the requester sent (their own Message-IDs)."""
@@ -110,6 +122,10 @@ class MailIntake:
             notice = text("too_large", language, size=size_text(mail.size, language), limit=limit)
             reply = Reply(self._place(mail), OutgoingMessage(notice))
             return MailResult("too_large", replies=(reply,), language=language)
+        if mail.calendars:
+            answered = self._calendar_answer(mail, user)
+            if answered is not None:
+                return answered
         number = self._ticket_for_reply(mail, user)
         if number is not None:
             return self._reply(mail, user, number)
@@ -244,6 +260,17 @@ class MailIntake:
             if rest:
                 events.append(SlashCommand(user, place, "comment", f"{number} {rest}"))
             outcome = "reopened"
+        elif (
+            status in ("new", "in_progress", "waiting")
+            and (visit_id := self._proposed_visit(number)) is not None
+            and (accepts(mail.body) or proposed_date(mail.body) is not None)
+        ):
+            when = proposed_date(mail.body)
+            if when is None:
+                events = [ButtonPress(user, place, f"visit:ok:{visit_id}")]
+            else:
+                events = [SlashCommand(user, place, "visit", f"{number} {when[0]} {when[1]}")]
+            outcome = "visit"
         elif status == "closed" and score_of(mail.body) is not None:
             score, comment = score_of(mail.body) or (0, "")
             events = [SlashCommand(user, place, "feedback", f"{number} {score} {comment}".strip())]
@@ -266,7 +293,7 @@ class MailIntake:
             answered = self._app.handle(event)
             if (
                 index == 0
-                and outcome in ("comment", "solved", "feedback")
+                and outcome in ("comment", "solved", "feedback", "visit")
                 and not (isinstance(event, SlashCommand) and len(events) > 1)
             ):
                 # The receipt ("Added to #12") or the polite error; closing and reopening are told by the outbox.
@@ -275,6 +302,39 @@ class MailIntake:
             self._record(number, mail)
         logger.info("mail %s from %s on #%s: %s", mail.message_id, mail.sender, number, outcome)
         return MailResult(outcome, number, tuple(replies))
+
+    # -- visits -----------------------------------------------------------------------------
+
+    def _proposed_visit(self, number: int) -> int | None:
+        """The visit a technician proposed on ticket ``number`` that awaits the requester's answer."""
+        with self._app.uow() as uow:
+            pending = [
+                v for v in uow.visits.for_ticket(number) if v.status == "proposed" and v.proposed_by == "technician"
+            ]
+            return pending[-1].id if pending else None
+
+    def _calendar_answer(self, mail: InboundMail, user: User) -> MailResult | None:
+        """A calendar's iTIP REPLY to a visit invitation: accepted, or declined (another date, please)."""
+        answer = next(
+            (found for data in mail.calendars if (found := read_answer(data, self._config.from_domain))), None
+        )
+        if answer is None:
+            return None
+        with self._app.uow() as uow:
+            visit = uow.visits.get(answer.visit_id)
+            number = visit.ticket_id if visit is not None else None
+        if number is None or answer.attendee != mail.sender:
+            logger.warning("calendar answer %s names an unknown visit or another attendee: ignored", mail.message_id)
+            return MailResult("ignored")
+        speaker, status = self._speaker(mail, user, number)
+        if status is None:
+            return MailResult("ignored")
+        choice = "ok" if answer.accepted else "other"
+        event = ButtonPress(speaker, self._place(mail), f"visit:{choice}:{answer.visit_id}")
+        replies = self._app.handle(replace(event, event_id=f"{self._identity(mail)}:0"))
+        self._record(number, mail)
+        logger.info("mail %s: calendar answer %s to visit %s", mail.message_id, choice, answer.visit_id)
+        return MailResult("visit", number, tuple(replies))
 
     # -- bounces ----------------------------------------------------------------------------
 

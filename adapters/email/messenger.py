@@ -33,7 +33,10 @@ from email.utils import format_datetime, make_msgid
 from bot.port import DeliveryError, Notification, OutgoingMessage, Place, SentMessage
 
 from .config import EmailConfig
+from .invitations import VisitInvite, invitation
 from .texts import text
+
+_EXAMPLE_DATE = "2026-12-03 10:00"
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,8 @@ def _instructions(message: OutgoingMessage, language: str) -> list[str]:
             lines.append(text("reply_still_broken", language))
         elif kind == "sat" and text("reply_score", language) not in lines:
             lines.append(text("reply_score", language))
+        elif button.value.startswith("visit:ok:"):
+            lines.append(text("reply_visit", language, example=_EXAMPLE_DATE))
     return lines
 
 
@@ -89,11 +94,13 @@ class SmtpMessenger:
         lookup: ThreadLookup,
         default_language: str,
         bounced: Callable[[str], str | None] = lambda address: None,
+        visit: Callable[[int], VisitInvite | None] = lambda visit_id: None,
     ) -> None:
         self._config = config
         self._lookup = lookup
         self._default_language = default_language
         self._bounced = bounced
+        self._visit = visit
 
     # -- the Messenger protocol -------------------------------------------------------------
 
@@ -112,6 +119,9 @@ class SmtpMessenger:
         else:
             message_id = make_msgid("helpdesk", self._config.from_domain).strip("<>")
         mail = self.compose(notification.message, address, thread, message_id, notification.place.thread_id)
+        invite = self._invite_in(notification.message)
+        if invite is not None:
+            self.attach_invitation(mail, invite, address, thread.language if thread else self._default_language)
         self.deliver(mail)
         return SentMessage(Place(PLATFORM, address, notification.place.thread_id), message_id)
 
@@ -166,6 +176,28 @@ class SmtpMessenger:
         # After the content: set_content() and add_alternative() drop the Content-* headers set before.
         mail["Content-Language"] = language
         return mail
+
+    def _invite_in(self, message: OutgoingMessage) -> VisitInvite | None:
+        """The visit a proposal's "OK" button answers, if the message is one."""
+        for button in message.buttons:
+            kind, _, rest = button.value.partition(":")
+            choice, _, visit_id = rest.partition(":")
+            if kind == "visit" and choice == "ok" and visit_id.isdigit():
+                return self._visit(int(visit_id))
+        return None
+
+    def attach_invitation(self, mail: EmailMessage, invite: VisitInvite, address: str, language: str) -> None:
+        """Add the iTIP REQUEST of ``invite``: inline (calendar clients' Accept/Decline) and as ``invite.ics``."""
+        summary = text("visit_summary", language, number=invite.ticket_number, title=invite.title)
+        data = invitation(invite, summary, self._config.from_address, self._config.from_name, address)
+        inline = EmailMessage()
+        inline.set_content(data, maintype="text", subtype="calendar", params={"method": "REQUEST"}, cte="base64")
+        del inline["MIME-Version"]
+        mail.attach(inline)  # a third alternative of the text: what calendar clients show with Accept / Decline
+        mail.add_attachment(data, maintype="application", subtype="ics", filename="invite.ics")
+        # add_attachment() moved the Content-* headers to the alternative part: the language is the mail's.
+        del mail["Content-Language"]
+        mail["Content-Language"] = language
 
     # -- sending ----------------------------------------------------------------------------
 

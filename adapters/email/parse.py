@@ -82,6 +82,8 @@ class InboundMail:
     """For a bounce: the addresses that could not be reached (``Final-Recipient``)."""
     bounced_message_ids: tuple[str, ...] = field(default=())
     """For a bounce: the ``Message-ID`` of the mail that did not arrive (the bot's own mail)."""
+    calendars: tuple[bytes, ...] = ()
+    """The iCalendar parts (``text/calendar``, ``.ics``): a calendar's answer to a visit invitation."""
 
     @property
     def ticket_number(self) -> int | None:
@@ -220,6 +222,17 @@ def _attachments(message: EmailMessage) -> tuple[MailAttachment, ...]:
     return tuple(found)
 
 
+def _calendars(message: EmailMessage) -> tuple[bytes, ...]:
+    found = []
+    for part in message.walk():
+        name = (part.get_filename() or "").lower()
+        if part.get_content_type() in ("text/calendar", "application/ics") or name.endswith(".ics"):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                found.append(payload)
+    return tuple(found)
+
+
 def parse_mail(raw: bytes) -> InboundMail:
     """Read one mail as fetched from IMAP (``RFC822`` bytes)."""
     message = email.message_from_bytes(raw, policy=policy.default)
@@ -258,4 +271,5 @@ def parse_mail(raw: bytes) -> InboundMail:
         size=len(raw),
         bounced_recipients=recipients,
         bounced_message_ids=bounced_ids,
+        calendars=_calendars(message) if kind == "person" else (),
     )

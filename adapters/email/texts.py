@@ -63,6 +63,25 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Répondez par une note de 1 à 5 sur la première ligne, suivie d'un commentaire si vous le souhaitez.",
         "nl": "Antwoord met een score van 1 tot 5 op de eerste regel, eventueel gevolgd door een opmerking.",
     },
+    "reply_visit": {
+        "en": (
+            "Accept or decline the invitation in your calendar, or reply OK to accept, "
+            "or reply with another date and time (for example {example})."
+        ),
+        "fr": (
+            "Acceptez ou refusez l'invitation dans votre agenda, ou répondez OK pour accepter, "
+            "ou répondez avec une autre date et heure (par exemple {example})."
+        ),
+        "nl": (
+            "Aanvaard of weiger de uitnodiging in uw agenda, of antwoord OK om te aanvaarden, "
+            "of antwoord met een andere datum en tijd (bijvoorbeeld {example})."
+        ),
+    },
+    "visit_summary": {
+        "en": "[#{number}] On-site visit: {title}",
+        "fr": "[#{number}] Visite sur place : {title}",
+        "nl": "[#{number}] Bezoek ter plaatse: {title}",
+    },
     "reply_hint": {
         "en": "Reply to this mail to add information; keep [#{number}] in the subject.",
         "fr": "Répondez à ce mail pour ajouter des informations\u202f; gardez [#{number}] dans l'objet.",
@@ -108,6 +127,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
+OK_WORDS = frozenset({"ok", "okay", "oui", "yes", "ja", "d'accord", "akkoord", "accepté", "accepted", "goed"})
+"""A first line that accepts a proposed visit."""
 SOLVED_WORDS = frozenset({"solved", "résolu", "resolu", "résolue", "opgelost", "fixed", "réglé", "regle"})
 STILL_BROKEN_WORDS = frozenset(
     {"still broken", "toujours en panne", "toujours cassé", "nog steeds kapot", "still not working", "nog kapot"}
@@ -150,3 +171,9 @@ def size_text(size: int, language: str) -> str:
         return f"{max(1, round(size / 1000))} {kilo}"
     value = f"{size / 1_000_000:.1f}".removesuffix(".0")
     return f"{value.replace('.', ',') if language in ('fr', 'nl') else value} {mega}"
+
+
+def accepts(body: str) -> bool:
+    """Whether the reply's first line accepts (``OK``, ``oui``, ``ja`` …)."""
+    first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return " ".join(first.lower().strip(" .!:;,").split()) in OK_WORDS
