@@ -79,7 +79,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "visit_summary": {
         "en": "[#{number}] On-site visit: {title}",
-        "fr": "[#{number}] Visite sur place : {title}",
+        "fr": "[#{number}] Visite sur place\u202f: {title}",
         "nl": "[#{number}] Bezoek ter plaatse: {title}",
     },
     "reply_hint": {
@@ -93,7 +93,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Please send it again without the largest attachments, or describe them in a few words."
         ),
         "fr": (
-            "Votre mail est trop volumineux pour le service desk ({size}, au plus {limit}) : aucun ticket "
+            "Votre mail est trop volumineux pour le service desk ({size}, au plus {limit})\u202f: aucun ticket "
             "n'a été ouvert. Renvoyez-le sans les plus grosses pièces jointes, ou décrivez-les en quelques mots."
         ),
         "nl": (
@@ -117,7 +117,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Please phone them."
         ),
         "fr": (
-            "{ref} : le mail au demandeur ({address}) n'a pas pu être remis — l'adresse est marquée injoignable. "
+            "{ref}\u202f: le mail au demandeur ({address}) n'a pas pu être remis — l'adresse est marquée injoignable. "
             "Merci de l'appeler."
         ),
         "nl": (
@@ -165,12 +165,13 @@ def score_of(body: str) -> tuple[int, str] | None:
 
 
 def size_text(size: int, language: str) -> str:
-    """A mail size as people read it: ``850 kB``, ``1.5 MB`` (``ko``/``Mo`` in French, decimal comma)."""
+    """A mail size as people read it: ``850 kB``, ``1.5 MB`` (``ko``/``Mo`` in French, decimal comma in fr/nl)."""
     kilo, mega = ("ko", "Mo") if language == "fr" else ("kB", "MB")
+    space = "\u202f" if language == "fr" else "\u00a0"  # a number never parts from its unit
     if size < 1_000_000:
-        return f"{max(1, round(size / 1000))} {kilo}"
+        return f"{max(1, round(size / 1000))}{space}{kilo}"
     value = f"{size / 1_000_000:.1f}".removesuffix(".0")
-    return f"{value.replace('.', ',') if language in ('fr', 'nl') else value} {mega}"
+    return f"{value.replace('.', ',') if language in ('fr', 'nl') else value}{space}{mega}"
 
 
 def accepts(body: str) -> bool:

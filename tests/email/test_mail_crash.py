@@ -91,8 +91,11 @@ def test_kill_9_from_outside_in_the_middle_of_a_batch(
     subjects = _deliver_batch(mailbox)
     doomed = _worker(db_url, mailbox, smtp_sink, "none")
     assert doomed.stdout is not None
-    for _ in range(4):  # four mails processed: kill it while it works on the next ones
-        assert doomed.stdout.readline().startswith("processed ")
+    processed = 0
+    while processed < 4:  # four mails processed: kill it while it works on the next ones
+        line = doomed.stdout.readline()
+        assert line, "the worker ended before processing four mails"
+        processed += line.startswith("processed ")
     doomed.kill()
     doomed.wait(timeout=30)
     doomed.stdout.close()

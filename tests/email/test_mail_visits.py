@@ -81,7 +81,7 @@ def test_the_proposal_is_an_invitation_accepted_from_the_calendar(desk: MailDesk
     invitation = _invitation(proposal)
     assert invitation.get("method") == "REQUEST"
     (event,) = invitation.walk("VEVENT")
-    assert str(event.get("summary")) == f"[#{number}] Visite sur place : VPN : connexion impossible"
+    assert str(event.get("summary")) == f"[#{number}] Visite sur place\u202f: VPN : connexion impossible"
     assert str(event.get("location")) == "Bureau 2.14"
     assert str(event.get("organizer")) == f"mailto:{DESK}"
     assert str(event.get("attendee")) == f"mailto:{JEAN}"
@@ -119,7 +119,8 @@ def test_replying_ok_accepts_and_replying_a_date_proposes_another(desk: MailDesk
     assert _visit_status(desk.app, number) == [("declined", "technician"), ("proposed", "requester")]
     told = desk.tech.poll()
     assert any("proposes another date" in line and "14:30" in line for line in told)
-    assert "J'ai proposé le vendredi 04/12 14:30 à Bob Tech" in _text(desk.next_mail())  # the receipt
+    receipt = _text(desk.next_mail())
+    assert "J'ai proposé le ven. 4 décembre à 14:30 à Bob Tech" in receipt
 
     proposal = _propose(desk, number, "2026-12-07 09:00")
     assert desk.send(_reply_to(proposal, "OK")) == {"visit": 1}
