@@ -167,6 +167,8 @@ def bootstrap(
     core = HelpdeskCore(config=config, uow=uow, clock=clock, roles=roles, tickets=tickets, knowledge=lambda: kb)
     dispatcher = OutboxDispatcher(uow, clock, config.outbox)
     dispatcher.on_unreachable = notifier.requester_unreachable
+    dispatcher.renderer = notifier.render
+    dispatcher.default_language = config.bot.language
     app = HelpdeskApp(
         config=config,
         engine=engine,

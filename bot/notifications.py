@@ -3,7 +3,9 @@
 * The requester hears about every change in the ticket's own thread (in their language), and
   also by mail when they chose ``/notify email``.
 * Technicians see one card per ticket in each technicians' place (triage channel, group),
-  edited in place whenever the ticket changes; requester comments are posted under it.
+  edited in place whenever the ticket changes; requester comments are posted under it. Cards and
+  technicians' notices are queued language-neutral (:mod:`bot.rendering`) and rendered in the
+  language of the chat they reach when they are delivered (:meth:`Notifier.render`).
 
 Nothing is sent from here: :class:`bot.outbox.OutboxDispatcher` delivers the entries.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import update
 
@@ -23,6 +25,7 @@ from bot.i18n import Translator, translator
 from bot.outbox import encode_message
 from bot.port import Button, OutgoingMessage, Place
 from bot.presenters import technician_buttons, ticket_card, ticket_ref
+from bot.rendering import Line, encode_lines, later, later_plural, render_lines
 
 if TYPE_CHECKING:
     from bot.tickets import Actor
@@ -141,39 +144,52 @@ class Notifier:
 
     def taken_over(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, previous: str) -> None:
         """Tell the technicians, under the card, that a ticket changed hands (the colleague who held it reads it)."""
-        t = translator(self._tech_language)
         ref = ticket_ref(ticket.id)
         if actor.key == ticket.assignee_key:
-            body = t("{ref}: {name} took the ticket over from {previous}.", ref=ref, name=actor.name, previous=previous)
+            line = later(
+                "{ref}: {name} took the ticket over from {previous}.", ref=ref, name=actor.name, previous=previous
+            )
         else:
-            body = t(
+            line = later(
                 "{ref}: {name} handed the ticket over from {previous} to {assignee}.",
                 ref=ref,
                 name=actor.name,
                 previous=previous,
                 assignee=ticket.assignee_name or "",
             )
-        for place in self._places(ticket):
-            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+        self.to_technicians(uow, ticket, [line])
 
     def requester_commented(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str, files: int) -> None:
         """Show the requester's words under the technicians' card."""
-        t = translator(self._tech_language)
-        name = actor.name
-        body = t("{ref} — {name} (requester) writes:", ref=ticket_ref(ticket.id), name=name)
+        lines: list[Line] = [later("{ref} — {name} (requester) writes:", ref=ticket_ref(ticket.id), name=actor.name)]
         if text:
-            body += "\n" + text
+            lines.append(text)
         if files:
-            body += "\n" + t.plural("({count} file attached)", "({count} files attached)", files)
-        for place in self._places(ticket):
-            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+            lines.append(later_plural("({count} file attached)", "({count} files attached)", files))
+        self.to_technicians(uow, ticket, lines)
         self.card_changed(uow, ticket)
+
+    def to_technicians(self, uow: UnitOfWork, ticket: Ticket, lines: Sequence[Line]) -> None:
+        """A notice under the ticket's card in every technicians' place, rendered in each place's language."""
+        for place in self._places(ticket):
+            self._add(uow, ticket, place, {"render": {"lines": encode_lines(lines)}}, purpose="tech_update")
+
+    def render(self, uow: UnitOfWork, ticket_id: int | None, spec: dict[str, Any], language: str) -> OutgoingMessage:
+        """A queued language-neutral message (see :mod:`bot.rendering`) in ``language``, at delivery time.
+
+        A card is drawn from the ticket as it is now, with the buttons of its current status.
+        """
+        t = translator(language)
+        if "card" in spec:
+            ticket = uow.tickets.get(int(spec["card"]))
+            if ticket is None:
+                return OutgoingMessage(text=ticket_ref(int(spec["card"])))
+            card = ticket_card(t, ticket, self._clock.now(), for_technicians=True)
+            return OutgoingMessage(text=card.headline, card=card, buttons=technician_buttons(t, ticket))
+        return OutgoingMessage(text=render_lines(t, spec.get("lines", [])))
 
     def card_changed(self, uow: UnitOfWork, ticket: Ticket) -> None:
         """Queue the technicians' card in its new state (older queued versions are dropped)."""
-        t = translator(self._tech_language)
-        card = ticket_card(t, ticket, self._clock.now(), for_technicians=True)
-        message = OutgoingMessage(text=card.headline, card=card, buttons=technician_buttons(t, ticket))
         for place in self._places(ticket):
             uow.session.flush()
             uow.session.execute(
@@ -189,7 +205,7 @@ class Notifier:
                 .values(status="superseded")
                 .execution_options(synchronize_session=False)
             )
-            self._add(uow, ticket, place, message, purpose="card")
+            self._add(uow, ticket, place, {"render": {"card": ticket.id}}, purpose="card")
 
     def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:
         """The ticket moved up a support level: the requester is told, the new level sees the note."""
@@ -205,21 +221,15 @@ class Notifier:
                 )
             ),
         )
-        tt = translator(self._tech_language)
-        body = (
-            tt(
-                "{ref} escalated from L{old} to L{new} by {name}. Handover note:",
-                ref=ticket_ref(ticket.id),
-                old=old_level,
-                new=ticket.support_level,
-                name=actor.name,
-            )
-            + "\n"
-            + reason
+        note = later(
+            "{ref} escalated from L{old} to L{new} by {name}. Handover note:",
+            ref=ticket_ref(ticket.id),
+            old=old_level,
+            new=ticket.support_level,
+            name=actor.name,
         )
         self.card_changed(uow, ticket)
-        for place in self._places(ticket):
-            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+        self.to_technicians(uow, ticket, [note, reason])
         self._watch(uow, ticket, "escalate")
 
     def auto_closed(self, uow: UnitOfWork, ticket: Ticket, note: str) -> None:
@@ -236,19 +246,17 @@ class Notifier:
         ticket = uow.tickets.get(entry.ticket_id)
         if ticket is None:
             return
-        t = translator(self._tech_language)
         contact = " · ".join(part for part in (ticket.contact_phone, ticket.contact_email) if part)
-        body = t(
+        line = later(
             "{ref}: the requester {name} could not be reached on {platform} ({error}). "
             "Please contact them another way: {contact}",
             ref=ticket_ref(ticket.id),
             name=ticket.requester_name or ticket.requester_key,
             platform=entry.platform,
-            error=entry.last_error,
-            contact=contact or t("no phone or e-mail on the ticket"),
+            error=entry.last_error or "",
+            contact=contact or later("no phone or e-mail on the ticket"),
         )
-        for place in self._places(ticket):
-            self._add(uow, ticket, place, OutgoingMessage(text=body), purpose="tech_update")
+        self.to_technicians(uow, ticket, [line])
 
     def to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage) -> None:
         """Any message for the requester, in the ticket's thread (reminders, visits, surveys)."""
@@ -284,11 +292,12 @@ class Notifier:
         uow: UnitOfWork,
         ticket: Ticket | None,
         place: Place,
-        message: OutgoingMessage,
+        message: OutgoingMessage | dict[str, Any],
         *,
         purpose: str,
         delay: timedelta = timedelta(0),
     ) -> None:
+        """Queue ``message`` (finished, or a ``{"render": …}`` payload rendered on delivery)."""
         now = self._clock.now()
         uow.outbox.add(
             OutboxEntry(
@@ -298,7 +307,7 @@ class Notifier:
                 chat_id=place.chat_id,
                 thread_id=place.thread_id,
                 purpose=purpose,
-                payload=encode_message(message),
+                payload=message if isinstance(message, dict) else encode_message(message),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now + delay,

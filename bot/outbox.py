@@ -171,6 +171,40 @@ class OutboxDispatcher:
         self.on_unreachable: Callable[[UnitOfWork, OutboxEntry], None] | None = None
         """Called in the transaction that gives up on an entry for a ticket's requester (set by
         :func:`bot.bootstrap.bootstrap`: the technicians are told, so that they can phone)."""
+        self.renderer: Callable[[UnitOfWork, int | None, dict[str, Any], str], OutgoingMessage] | None = None
+        """Renders an entry queued language-neutral (``payload["render"]``, see :mod:`bot.rendering`) in the
+        recipient's language, at delivery time (set by :func:`bot.bootstrap.bootstrap`)."""
+        self.default_language = "fr"
+        """The language of a chat whose messenger does not say (``[bot] language``)."""
+
+    def language_for(self, place: Place) -> str:
+        """The language of whoever reads ``place``: the messenger's answer, else :attr:`default_language`."""
+        messenger = self._messengers.get(place.platform)
+        ask = getattr(messenger, "language_for", None)
+        language = ask(place.chat_id) if callable(ask) else None
+        return language if isinstance(language, str) and language else self.default_language
+
+    def preview(self, entry: OutboxEntry, language: str | None = None) -> OutgoingMessage:
+        """The message ``entry`` carries, rendered (when it is language-neutral) in ``language``, else in
+        the language of the chat it goes to: what a delivery now would send."""
+        spec = entry.payload.get("render")
+        if spec is None:
+            return decode_message(entry.payload)
+        place = Place(entry.platform, entry.chat_id, entry.thread_id)
+        if language is None:
+            return self._render(entry.ticket_id, spec, place)
+        if self.renderer is None:
+            raise RuntimeError("an outbox entry needs rendering but no renderer is set")
+        with self._uow() as uow:
+            return self.renderer(uow, entry.ticket_id, spec, language)
+
+    def _render(self, ticket_id: int | None, spec: dict[str, Any], place: Place) -> OutgoingMessage:
+        """A language-neutral entry rendered, now, in the language of the chat it goes to."""
+        if self.renderer is None:
+            raise RuntimeError("an outbox entry needs rendering but no renderer is set")
+        language = self.language_for(place)
+        with self._uow() as uow:
+            return self.renderer(uow, ticket_id, spec, language)
 
     @property
     def lease(self) -> timedelta:
@@ -300,6 +334,10 @@ class OutboxDispatcher:
             for entry, notification in batch:
                 messenger = self._messengers[entry.platform]
                 try:
+                    spec = entry.payload.get("render")
+                    if spec is not None:
+                        message = self._render(entry.ticket_id, spec, notification.place)
+                        notification = dataclasses.replace(notification, message=message)
                     sent = messenger.send(notification)
                 except DeliveryError as error:
                     self._failed(entry.id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)
@@ -335,7 +373,7 @@ class OutboxDispatcher:
         return Notification(
             id=entry.id,
             place=Place(entry.platform, entry.chat_id, thread_id),
-            message=decode_message(entry.payload),
+            message=OutgoingMessage("") if "render" in entry.payload else decode_message(entry.payload),
             ticket_number=entry.ticket_id,
             purpose=entry.purpose,
             edit_message_id=edit_id,

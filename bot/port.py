@@ -271,7 +271,12 @@ class DeliveryError(Exception):
 
 @runtime_checkable
 class Messenger(Protocol):
-    """What each adapter provides so that the outbox can reach its platform."""
+    """What each adapter provides so that the outbox can reach its platform.
+
+    A messenger may also offer ``language_for(chat_id) -> str | None``: the language of whoever reads
+    that chat (a terminal's user, a private chat's user). Cards and technicians' notices are rendered
+    in it when they are delivered; without an answer, ``[bot] language`` is used.
+    """
 
     platform: PlatformName
 

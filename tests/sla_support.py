@@ -96,7 +96,8 @@ def outbox_texts(app: HelpdeskApp, chat_id: str | None = None) -> list[str]:
         stmt = select(OutboxEntry).order_by(OutboxEntry.id)
         if chat_id is not None:
             stmt = stmt.where(OutboxEntry.chat_id == chat_id)
-        return [str(e.payload["text"]) for e in uow.session.scalars(stmt) if e.status != "superseded"]
+        entries = [e for e in uow.session.scalars(stmt) if e.status != "superseded"]
+    return [app.dispatcher.preview(e, "en").text for e in entries]
 
 
 def count_texts(app: HelpdeskApp, fragment: str, chat_id: str | None = None) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.bootstrap import HelpdeskApp
 from bot.db.models import OutboxEntry, Ticket, TicketEvent
 from bot.port import ButtonPress, Place, Reply, SlashCommand, User
+from bot.rendering import payload_text
 from bot.tickets import TicketDraft
 
 ALICE = User("console", "alice", "Alice Dupont", "en")
@@ -64,7 +65,7 @@ def _tech_updates(app: HelpdeskApp, number: int) -> list[str]:
             .where(OutboxEntry.ticket_id == number, OutboxEntry.purpose == "tech_update")
             .order_by(OutboxEntry.id)
         ).all()
-    return [str(row.payload["text"]) for row in rows]
+    return [payload_text(row.payload, "en") for row in rows]
 
 
 def test_a_second_claim_is_refused_and_names_the_holder(desk: HelpdeskApp) -> None:

@@ -21,6 +21,7 @@ from bot.config import parse_config
 from bot.db.models import OutboxEntry, Ticket, TicketEvent
 from bot.knowledge import KnowledgeBase
 from bot.port import ButtonPress, Place, SlashCommand, User
+from bot.rendering import payload_text
 from bot.tickets import TicketDraft
 
 KB_DIR = Path(__file__).resolve().parent / "kb_core_fixtures"
@@ -214,7 +215,7 @@ def test_competing_pairs_each_have_one_outcome_and_the_other_side_is_told(main_a
         luc_won = luc_said[0] == f"Le ticket #{number} est résolu ; le demandeur en est informé."
         assert bob_won != luc_won, (bob_said, luc_said)
         if bob_won:
-            assert luc_said[0] == f"Le ticket #{number} est résolu : il ne peut pas être résolu."
+            assert luc_said[0] == f"Le ticket #{number} est résolu\u202f: il ne peut pas être résolu."
         else:
             assert bob_said[0] == f"Ticket #{number} is resolved: it cannot be resolved."
         ticket = _ticket(main_app, number)
@@ -244,7 +245,9 @@ def test_competing_pairs_each_have_one_outcome_and_the_other_side_is_told(main_a
                 notes = uow.session.scalars(
                     select(OutboxEntry).where(OutboxEntry.ticket_id == number, OutboxEntry.purpose == "tech_update")
                 ).all()
-            assert [n.payload["text"] for n in notes] == [f"#{number}: Luc Lambert took the ticket over from Bob Tech."]
+            assert [payload_text(n.payload, "en") for n in notes] == [
+                f"#{number}: Luc Lambert took the ticket over from Bob Tech."
+            ]
         else:
             assert claim[0] == f"#{number} is already taken by luc — use /assign to hand it over."
             assert assignees == [(None, "luc")]

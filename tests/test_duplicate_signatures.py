@@ -18,6 +18,7 @@ from bot.incidents.duplicates import REPORT_PURGE_EVERY, REPORT_RETENTION, Dupli
 from bot.incidents.similarity import Signature, signature, similarity
 from bot.intake import ConversationState
 from bot.port import Place, TextMessage, User
+from bot.rendering import payload_text
 
 WORDS = [
     "imprimante",
@@ -147,7 +148,7 @@ def test_reports_stored_without_a_signature_still_count_towards_a_major_incident
     _report(_desk(app), "anna", "Le VPN ne se connecte pas ce matin")
 
     with app.uow() as uow:
-        texts = [str(entry.payload["text"]) for entry in uow.session.scalars(select(OutboxEntry))]
+        texts = [payload_text(entry.payload, "en") for entry in uow.session.scalars(select(OutboxEntry))]
     assert any("3 people reported a similar problem" in text for text in texts)
 
 

@@ -38,6 +38,8 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
         )
     ),
     "plural": (1, 2),
+    "later": None,
+    "later_plural": (1, 2),
 }
 COUNT_FIELDS = frozenset({"count", "n", "days", "minutes"})
 """Placeholders that hold a number of things: the ``{count}`` of a plural message (``t.plural``), never of a plain one.
@@ -263,7 +265,7 @@ def test_no_count_is_passed_to_a_plain_translation() -> None:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id in ("t", "tt", "rt")
+                and node.func.id in ("t", "tt", "rt", "later")
                 and any(keyword.arg in COUNT_FIELDS for keyword in node.keywords)
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")

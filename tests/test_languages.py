@@ -105,3 +105,22 @@ def test_a_waiting_ticket_reads_right_for_the_technician_and_for_the_requester(
     assert f"#{number} [P4] waiting for the requester" in _lines(technician.say("/mine"))
     requester.poll()
     assert "Status: waiting for your answer" in _lines(requester.say(f"/ticket {number}"))
+
+
+def test_the_technician_reads_cards_buttons_and_notices_in_their_own_language(make_app: AppFactory) -> None:
+    """Cards and technicians' notices are queued language-neutral and rendered for the terminal that shows them,
+    whatever the language of the requester whose change caused them, and at delivery time."""
+    requester = ConsoleChat(make_app(), User("console", "alice", "Alice Dupont", "fr", email="alice@example.be"))
+    piet = ConsoleChat(make_app(), User("console", "piet", "Piet Peeters", "nl"), technician=True)
+    for line in ("L'imprimante du 2e étage est bloquée", "3", "1", "1", "1", "1", "5", "1", "2", "1"):
+        requester.say(line)
+    requester.say("1")
+    dutch = "\n".join(piet.poll())
+    assert "Status: nieuw" in dutch and "Urgentie:" in dutch
+    assert "[1] In behandeling nemen" in dutch and "Statut" not in dutch
+    requester.say("#1 C'est la HP du local 2.14")
+    assert "#1 — Alice Dupont (aanvrager) schrijft:" in "\n".join(piet.poll())
+    # Switching language changes the next card: it is rendered when delivered, not when queued.
+    piet.say("/lang en")
+    english = "\n".join(piet.say("/claim 1") + piet.poll())
+    assert "Status: in progress" in english and "[1] Waiting on requester" in english

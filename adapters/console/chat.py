@@ -89,10 +89,18 @@ class ConsoleMessenger:
 
     platform: str = PLATFORM
     _screens: dict[str, Screen] = field(default_factory=dict)
+    _languages: dict[str, Callable[[], str]] = field(default_factory=dict)
 
-    def subscribe(self, chat_id: str, show: Screen) -> None:
-        """Show messages for ``chat_id`` with ``show``."""
+    def subscribe(self, chat_id: str, show: Screen, language: Callable[[], str] | None = None) -> None:
+        """Show messages for ``chat_id`` with ``show``, rendered in ``language()`` (the terminal user's)."""
         self._screens[chat_id] = show
+        if language is not None:
+            self._languages[chat_id] = language
+
+    def language_for(self, chat_id: str) -> str | None:
+        """The language of the person whose terminal shows ``chat_id`` (their ``/lang`` or ``--lang``)."""
+        language = self._languages.get(chat_id)
+        return language() if language is not None else None
 
     def send(self, notification: Notification) -> SentMessage:
         """Print the notification; confirmations and cards become thread anchors named ``#N``."""
@@ -151,7 +159,7 @@ class ConsoleChat:
             messenger = ConsoleMessenger()
             app.register_messenger(messenger)
         for chat_id in self.chats:
-            messenger.subscribe(chat_id, self._show)
+            messenger.subscribe(chat_id, self._show, lambda: app.core.language_of(user))
 
     @property
     def chats(self) -> list[str]:

@@ -17,6 +17,7 @@ import click
 from bot.clock import SystemClock
 from bot.db.models import OutboxEntry
 from bot.db.uow import UnitOfWorkFactory
+from bot.rendering import payload_text
 
 
 @contextmanager
@@ -42,7 +43,7 @@ def _line(entry: OutboxEntry) -> str:
         state = f"in flight since {entry.attempted_at:%Y-%m-%d %H:%M:%S} UTC"
     elif entry.status == "pending":
         state = f"pending, next attempt {entry.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
-    text = str(entry.payload.get("text", "")).replace("\n", " ")
+    text = payload_text(entry.payload, "en").replace("\n", " ")
     text = text if len(text) <= 60 else text[:59] + "…"
     line = f"{entry.id:>6}  {ticket:>6}  {entry.purpose:<12} {where}  {state}, {entry.attempts} attempt(s)"
     line += f"\n        “{text}”"

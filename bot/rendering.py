@@ -1,0 +1,97 @@
+"""Messages kept language-neutral in the outbox and rendered in the recipient's language on delivery.
+
+A technician's card or notice is written to the outbox in the change's transaction, but it is
+read later, by people whose language the writer does not know (a Dutch technician's terminal, a
+Telegram group, a Slack channel). Such an entry carries what is needed to render it instead of
+the finished text: the ticket whose card it is, or lines of :class:`Phrase` (a msgid and its
+parameters, plural forms included) and plain strings (what a person typed). The dispatcher asks
+the messenger for the language of the chat at delivery time and renders it then
+(:meth:`bot.outbox.OutboxDispatcher.renderer`).
+
+The JSON form, in ``outbox.payload["render"]``::
+
+    {"card": 12}                                      # the technicians' card of ticket 12
+    {"lines": [{"t": "{ref}: {name} took …", "p": {"ref": "#12", "name": "Luc"}}, "typed text"]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.i18n import Translator, translator
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message to translate later: ``msgid`` with ``params`` (a parameter may be a phrase itself).
+
+    With ``plural`` and ``count`` it is rendered with the plural forms of the reader's language.
+    """
+
+    msgid: str
+    params: Mapping[str, str | int | Phrase] = field(default_factory=dict)
+    plural: str | None = None
+    count: int | None = None
+
+    def render(self, t: Translator) -> str:
+        """The phrase in ``t``'s language."""
+        values = {name: value.render(t) if isinstance(value, Phrase) else value for name, value in self.params.items()}
+        if self.plural is not None and self.count is not None:
+            return t.plural(self.msgid, self.plural, self.count, **values)
+        return t(self.msgid, **values)
+
+
+def later(msgid: str, /, **params: str | int | Phrase) -> Phrase:
+    """``msgid`` to translate on delivery (an extraction keyword, like ``t``)."""
+    return Phrase(msgid, params)
+
+
+def later_plural(singular: str, plural: str, count: int, /, **params: str | int | Phrase) -> Phrase:
+    """The plural message for ``count`` to translate on delivery (``{count}`` is filled in too)."""
+    return Phrase(singular, params, plural, count)
+
+
+Line = Phrase | str
+"""One line of a deferred message: a phrase to translate, or text shown as it is."""
+
+
+def encode_phrase(phrase: Phrase) -> dict[str, Any]:
+    """A phrase as JSON-able data."""
+    data: dict[str, Any] = {"t": phrase.msgid}
+    if phrase.params:
+        data["p"] = {k: encode_phrase(v) if isinstance(v, Phrase) else v for k, v in phrase.params.items()}
+    if phrase.plural is not None:
+        data["pl"] = phrase.plural
+        data["n"] = phrase.count
+    return data
+
+
+def decode_phrase(data: Mapping[str, Any]) -> Phrase:
+    """The inverse of :func:`encode_phrase`."""
+    params = {k: decode_phrase(v) if isinstance(v, dict) else v for k, v in data.get("p", {}).items()}
+    return Phrase(str(data["t"]), params, data.get("pl"), data.get("n"))
+
+
+def encode_lines(lines: Sequence[Line]) -> list[Any]:
+    """Lines as JSON-able data (plain strings stay strings)."""
+    return [encode_phrase(line) if isinstance(line, Phrase) else line for line in lines]
+
+
+def render_lines(t: Translator, data: Sequence[Any]) -> str:
+    """Encoded lines rendered in ``t``'s language, one per line."""
+    return "\n".join(decode_phrase(item).render(t) if isinstance(item, dict) else str(item) for item in data)
+
+
+def payload_text(payload: Mapping[str, Any], language: str) -> str:
+    """The text of an outbox payload in ``language``, for listings (``outbox list``) and checks.
+
+    A queued card is named by its ticket (``card #12``): it is drawn from the ticket on delivery.
+    """
+    spec = payload.get("render")
+    if spec is None:
+        return str(payload.get("text", ""))
+    if "card" in spec:
+        return f"card #{spec['card']}"
+    return render_lines(translator(language), spec.get("lines", []))
