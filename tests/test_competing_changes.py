@@ -212,7 +212,7 @@ def test_competing_pairs_each_have_one_outcome_and_the_other_side_is_told(main_a
 
     for number, (bob_said, luc_said) in zip(double_resolve, answers[ROUNDS : 2 * ROUNDS], strict=True):
         bob_won = bob_said[0] == f"#{number} is resolved; the requester is told."
-        luc_won = luc_said[0] == f"Le ticket #{number} est résolu ; le demandeur en est informé."
+        luc_won = luc_said[0] == f"Le ticket #{number} est résolu\u202f; le demandeur en est informé."
         assert bob_won != luc_won, (bob_said, luc_said)
         if bob_won:
             assert luc_said[0] == f"Le ticket #{number} est résolu\u202f: il ne peut pas être résolu."
