@@ -66,3 +66,19 @@ def test_a_common_word_reads_its_best_articles_first_on_a_large_knowledge_base()
     explanation = kb.explain("imprimante hors ligne", "a9999")
     assert explanation is not None and explanation.field_scores["title"] > 0
     assert sum(explanation.field_scores.values()) == pytest.approx(explanation.lexical_score, rel=1e-3)
+
+
+FIXTURES = Path(__file__).parent / "kb_fixtures"
+
+
+def test_a_compound_of_two_known_words_is_read_as_both() -> None:
+    kb = KnowledgeBase.from_directory(FIXTURES)
+    compound = kb.search("mijn wifiverbinding valt steeds weg", explain=True)
+    apart = kb.search("mijn wifi verbinding valt steeds weg")
+    assert compound and compound[0].article.id == "wifi-verbinding" == apart[0].article.id
+    assert compound[0].score == pytest.approx(apart[0].score)
+    explanation = compound[0].explanation
+    assert explanation is not None and ("wifiverbinding", "wifi verbinding") in explanation.corrections
+    # known words and words without two known parts stay whole
+    assert kb._index.parse("verbinding draadloos").corrections == ()
+    assert kb._index.parse("wifiblabla").corrections == ()

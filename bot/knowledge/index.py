@@ -9,7 +9,8 @@ with the three stemmers, and whichever stem the index knows is used.
 Questions are also repaired before matching: a word the index does not know is corrected
 to the nearest known word when it is one or two typing errors away ("imprimente" ->
 "imprimante"), a run of words close to a lexicon phrase is read as that phrase ("mot de
-pase" -> "mot de passe"), and SMS elisions are split ("jarrive" -> "arrive").
+pase" -> "mot de passe"), SMS elisions are split ("jarrive" -> "arrive"), and a compound
+word made of two known words is read as both ("netwerkwachtwoord" -> "netwerk wachtwoord").
 
 Scoring is BM25F (title, tags and body weighted, per-field length normalisation), over
 postings pre-weighted at build time. A second number, the *confidence*, decides whether the
@@ -65,6 +66,7 @@ POSTING_MIN = 64
 WEAK_FACTOR = 0.25
 DIGIT_FACTOR = 0.5
 UNKNOWN_FACTOR = 0.55
+COMPOUND_PART = 4  # letters of each part of a split compound word
 UNCOVERED_FACTOR = 1.4  # an unknown word weighs 1.0; a key seen nowhere at full idf would be 1 / 0.55
 _VOWELS = frozenset("aeiouyh")
 # the French "re-" prefix is only split off French verb forms ("rebloque", "reconnecter"), not "report"
@@ -323,6 +325,7 @@ class Index:
                 self._fuzzy_buckets.setdefault((word[0], len(word)), []).append(word)
         self._phrases = lexicon.phrases
         self._correct_word = lru_cache(maxsize=50_000)(self._correct_word_uncached)
+        self._split_compound = lru_cache(maxsize=50_000)(self._split_compound_uncached)
         self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
 
     def _slice(self, kid: int, limit: int | None = None) -> tuple[array[int], array[float], bytearray]:
@@ -437,6 +440,32 @@ class Index:
             i += 1
         return out
 
+    def _split_compound_uncached(self, token: str) -> tuple[str, ...]:
+        """A compound word the index does not know, as two words it knows ("wachtwoordbeleid" ->
+        "wachtwoord beleid"), or ``()``.
+
+        The general decompounding rule of Dutch (and of English closed compounds): two known content
+        words of at least COMPOUND_PART letters (the first may be a shorter word of the lexicon, "vpn"),
+        the first possibly followed by a linking "s", "e" or "en" ("veiligheidscertificaat",
+        "pannenkoek"); of several splits, the one with the longest last part (the compound's head) wins.
+        """
+        if self._is_known(token):
+            return ()
+        for i in range(3, len(token) - COMPOUND_PART + 1):
+            head = token[i:]
+            if is_stop_word(head) or not self._is_known(head):
+                continue
+            modifier = token[:i]
+            for link in ("", "s", "e", "en"):
+                if link and not modifier.endswith(link):
+                    continue
+                left = modifier[: len(modifier) - len(link)]
+                # a shorter first part only when the lexicon names it ("vpnverbinding", "pdfbestand")
+                long_enough = len(left) >= COMPOUND_PART or (len(left) >= 3 and left in self.lexicon.surface_words)
+                if long_enough and not is_stop_word(left) and self._is_known(left):
+                    return (left, head)  # the first split found has the longest head
+        return ()
+
     def _correct_word_uncached(self, token: str) -> str | None:
         """The nearest known word at most 1 (2 for long words) edit away, or None."""
         max_edits = 1 if len(token) <= 8 else 2
@@ -483,6 +512,10 @@ class Index:
             ):
                 corrections.append((tok, tok[2:]))  # French "re-" prefix: rebloque -> bloque
                 tok = tok[2:]
+            elif len(tok) >= 2 * COMPOUND_PART and tok.isalpha() and (parts := self._split_compound(tok)):
+                corrections.append((tok, " ".join(parts)))  # "printerlade" -> "printer lade"
+                out.extend(parts)
+                continue
             out.append(tok)
         # whole-phrase repair: a run around an unknown word close to a lexicon phrase
         i = 0
