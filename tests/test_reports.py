@@ -98,6 +98,7 @@ class Seeder:
             requester_name=f"User {number}",
             origin_platform=platform,
             origin_chat_id=f"chat{number}",
+            channel=extra.pop("channel", platform),
             created_at=created,
             updated_at=created,
             response_due_at=response_due,
@@ -298,7 +299,7 @@ def seed(app: HelpdeskApp) -> None:
     s.status(8, local(10, 10), "new", "resolved")
     s.assign(8, local(10, 10), BOB)
 
-    s.ticket(9, local(11, 10), title="Teams plante", requester="slack:E")
+    s.ticket(9, local(11, 10), title="Teams plante", requester="slack:E", channel="phone")  # a call logged
 
     s.ticket(
         10,
@@ -360,6 +361,7 @@ def test_counts_by_category_type_priority_and_platform(stats: Stats) -> None:
     assert stats.by_type == {"incident": 6, "request": 2, "complaint": 1}
     assert stats.by_priority == {"P3": 5, "P4": 2, "P1": 1, "P2": 1}
     assert stats.by_platform == {"slack": 6, "telegram": 2, "console": 1}
+    assert stats.by_channel == {"slack": 5, "telegram": 2, "console": 1, "phone": 1}
 
 
 def test_first_response_in_working_hours(stats: Stats) -> None:
@@ -471,6 +473,7 @@ def test_report_text_json_csv_and_charts(seeded: HelpdeskApp) -> None:
     assert "confirmed 17% (1/6) · potential 17% (1/6) · none 67% (4/6) · pending 1" in report.text
     assert "Bob Tech: 2 resolved, 1 open" in report.text
     assert "VPN ne se connecte pas ×3 (#1, #3, #5)" in report.text
+    assert "by channel: slack 5 · telegram 2 · console 1 · phone 1" in report.text
     data = stats_dict(report.stats)
     assert data["deflection"]["confirmed"] == 1
     assert data["resolution_hours"] == {"count": 4, "median_hours": 7.5, "p90_hours": 20.0}
@@ -494,6 +497,7 @@ def test_counts_in_the_french_report_agree_with_their_number(seeded: HelpdeskApp
     assert "médiane 7,5 h · p90 20,0 h (4 tickets)" in text
     assert "< 1 j 1 · 1–3 j 1 · 3–7 j 1 · 7–30 j 2 · > 30 j 0" in text
     assert "<1d" not in text and "incident 6 · demande 2" in text
+    assert "par canal : slack 5 · telegram 2 · console 1 · téléphone 1" in text
 
 
 def test_stats_command_for_team_leads_only(seeded: HelpdeskApp) -> None:

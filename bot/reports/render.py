@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.presenters import CATEGORY_NAMES, TYPE_LABELS
 from bot.reports.stats import BACKLOG_BUCKETS, Durations, Ratio, SlaCompliance, Stats
 
@@ -28,6 +28,10 @@ def _pct(t: Translator, ratio: Ratio) -> str:
 
 def _h(t: Translator, value: float | None) -> str:
     return "–" if value is None else t.unit(value, "duration-hour", digits=1)
+
+
+CHANNEL_NAMES = {"email": N_("e-mail"), "phone": N_("phone")}
+"""The channels named in the reader's words (console, Slack and Telegram are names)."""
 
 
 def _split(t: Translator, values: dict[str, int], names: dict[str, str] | None = None) -> str:
@@ -82,6 +86,7 @@ def render_text(stats: Stats, t: Translator, tz: ZoneInfo) -> str:
         "  " + t("by type: {values}", values=_split(t, stats.by_type, TYPE_LABELS)),
         "  " + t("by priority: {values}", values=_split(t, stats.by_priority)),
         "  " + t("by platform: {values}", values=_split(t, stats.by_platform)),
+        "  " + t("by channel: {values}", values=_split(t, stats.by_channel, CHANNEL_NAMES)),
         _durations(t, t("First response (working hours)"), stats.first_response),
         _durations(t, t("Resolution (working hours)"), stats.resolution),
         t(
@@ -172,6 +177,7 @@ def stats_dict(stats: Stats) -> dict[str, Any]:
         "by_type": stats.by_type,
         "by_priority": stats.by_priority,
         "by_platform": stats.by_platform,
+        "by_channel": stats.by_channel,
         "first_response_hours": vars(stats.first_response),
         "resolution_hours": vars(stats.resolution),
         "resolved": stats.resolved,

@@ -4,7 +4,8 @@ Definitions (every figure of :class:`Stats` follows them; the tests check each o
 
 * **Period** — ``[start, end)``: start included, end excluded, timezone-aware.
 * **Opened** — tickets whose ``created_at`` falls in the period; the counts by category,
-  type, priority and platform (``origin_platform``) are over them.
+  type, priority, platform (``origin_platform``) and channel (``channel``: how the request came —
+  console, slack, telegram, email, or phone for a call a technician logged) are over them.
 * **First response** — for opened tickets that have a ``first_response_at``: the working
   time between creation and first technician action, on the business calendar.
 * **Resolved** — tickets with at least one status event to ``resolved`` in the period (the
@@ -195,6 +196,8 @@ class Stats:
     top_issues: list[IssueCluster]
     weekly_volume: dict[date, dict[str, int]] = field(default_factory=dict)
     """Opened tickets per week (Monday, local date) and category: the volume chart."""
+    by_channel: dict[str, int] = field(default_factory=dict)
+    """Opened tickets by the channel they came by (console, slack, telegram, email, phone)."""
     weekly_sla: dict[date, SlaCompliance] = field(default_factory=dict)
     """SLA compliance per week of creation: the compliance chart."""
 
@@ -310,6 +313,7 @@ class _Computation:
             by_type=_count(t.type for t in opened),
             by_priority=_count(t.priority for t in opened),
             by_platform=_count(t.origin_platform for t in opened),
+            by_channel=_count(t.channel for t in opened),
             first_response=Durations.of(response_hours),
             resolution=Durations.of(resolution_hours),
             resolved=len(resolved_ids),
