@@ -82,13 +82,13 @@ class DraftCommand:
     def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """Write the draft and show it with the command that publishes it."""
         self._app.roles.require_technician(event.user.key)
+        number, _ = parse_number(event.args, "/kbdraft N")
         if self.knowledge_dir is None:
             raise InvalidCommand(
                 "The bot reads the bundled starter knowledge base, which stays as installed: drafts need "
                 "the desk's own knowledge folder. Create one with helpdesk-bot init DIR, then set "
                 "[knowledge] directory in bot.toml."
             )
-        number, _ = parse_number(event.args, "/kbdraft N")
         with self._app.uow() as uow:
             ticket = uow.tickets.get(number)
             if ticket is None:
