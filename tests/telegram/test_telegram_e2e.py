@@ -122,11 +122,14 @@ async def test_requester_and_technician_journey(fake: FakeTelegram, helpdesk: He
 
         # confirm: confirmation in the private chat, card with buttons in the technicians' chat
         mark = journey.mark()
-        journey.push(callback(journey.new_id(), "intake:confirm", message_id=summary.result["message_id"]))
+        confirm = journey.new_id()
+        journey.push(callback(confirm, "intake:confirm", message_id=summary.result["message_id"]))
         confirmation = await fake.next_call(
             "sendMessage", mark, lambda c: c.params["chat_id"] == REQUESTER and "#1" in c.params["text"]
         )
         card = await fake.next_call("sendMessage", mark, lambda c: c.params["chat_id"] == TECH_CHAT)
+        # the press itself is answered once the event's messages are out (its spinner stops then)
+        await fake.next_call("answerCallbackQuery", 0, lambda c: c.params["callback_query_id"] == f"cb{confirm}")
         assert "claim:1" in callback_values(card)
         assert "<b>" in card.params["text"] and "#1" in card.params["text"]
         confirmation_id = confirmation.result["message_id"]
