@@ -132,6 +132,7 @@ _LANGUAGE = select(UserPreference.__table__.c.language).where(
     UserPreference.__table__.c.user_key == bindparam("user_key")
 )
 _LOCK_DUE: dict[tuple[str, bool, bool], Any] = {}
+_LOCK_CONVERSATION: dict[str, Any] = {}
 
 
 def _lock_due_statement(dialect: str, by_id: bool, by_chat: bool) -> Any:
@@ -582,20 +583,26 @@ class ConversationRepository:
         ``BEGIN IMMEDIATE`` already serialises writers. The row is in the session's identity
         map afterwards: the core's later ``get`` costs no statement.
         """
-        table = Conversation.__table__
-        values = {
-            "platform": platform,
-            "chat_id": chat_id,
-            "user_id": user_id,
-            "state": "idle",
-            "data": {},
-            "updated_at": now,
-        }
-        stmt: Any = _dialect_insert(self.session)(Conversation).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "chat_id", "user_id"], set_={"state": table.c.state}
-        ).returning(Conversation)
-        row: Conversation = self.session.scalars(stmt, execution_options={"populate_existing": True}).one()
+        dialect = self.session.get_bind().dialect.name
+        stmt = _LOCK_CONVERSATION.get(dialect)
+        if stmt is None:
+            table = Conversation.__table__
+            built: Any = _dialect_insert(self.session)(Conversation).values(
+                platform=bindparam("key_platform"),
+                chat_id=bindparam("key_chat"),
+                user_id=bindparam("key_user"),
+                state="idle",
+                data={},
+                updated_at=bindparam("now"),
+            )
+            stmt = _LOCK_CONVERSATION[dialect] = built.on_conflict_do_update(
+                index_elements=["platform", "chat_id", "user_id"], set_={"state": table.c.state}
+            ).returning(Conversation)
+        row: Conversation = self.session.scalars(
+            stmt,
+            {"key_platform": platform, "key_chat": chat_id, "key_user": user_id, "now": now},
+            execution_options={"populate_existing": True},
+        ).one()
         # Held here until the unit of work ends: the session's identity map keeps only weak references.
         self._locked.append(row)
         return row
