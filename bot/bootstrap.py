@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
+from bot.commands import Audience
 from bot.config import Config
 from bot.core import HelpdeskCore, KnowledgeSearch, always_direct
 from bot.db.engine import create_db_engine, upgrade_database
@@ -61,6 +62,10 @@ class HelpdeskApp:
 
     direct_policies: dict[str, DirectPolicy] = field(default_factory=dict)
     """Per platform, the replies its adapter shows itself (see :meth:`deliver_directly`)."""
+
+    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
+        """The commands a platform menu offers ``audience`` in ``language`` (:meth:`HelpdeskCore.command_menu`)."""
+        return self.core.command_menu(audience, language)
 
     def handle(self, event: Event) -> list[Reply]:
         """Run ``event`` through the pipeline (:meth:`HelpdeskCore.process`), then deliver at once.

@@ -18,13 +18,15 @@ and answered with one generic apology. One bad event never stops the bot.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
 from bot.db.models import OutboxEntry, SuggestionLog
 from bot.db.uow import EventUnitOfWorkFactory, UnitOfWork
@@ -53,8 +55,6 @@ from bot.validation import parse_ticket_number
 
 logger = logging.getLogger(__name__)
 
-Audience = Literal["everyone", "technician", "team_lead"]
-"""Who sees a command in ``/help``."""
 
 _GREETING_WORDS = {
     "bonjour",
@@ -212,29 +212,32 @@ class HelpdeskCore:
         self._tickets = tickets
         self._knowledge = knowledge
         self._intake = IntakeFlow(tickets, self._guess_category, config.bot.max_message_chars, clock)
-        self._commands: dict[str, Callable[[SlashCommand, Translator], list[OutgoingMessage]]] = {
-            "help": self._cmd_help,
-            "start": self._cmd_help,
-            "new": self._cmd_new,
-            "ticket": self._cmd_ticket,
-            "mytickets": self._cmd_mytickets,
-            "cancel": self._cmd_cancel,
-            "kb": self._cmd_kb,
-            "lang": self._cmd_lang,
-            "comment": self._cmd_comment,
-            "claim": self._cmd_claim,
-            "assign": self._cmd_assign,
-            "note": self._cmd_note,
-            "reply": self._cmd_reply,
-            "wait": self._cmd_wait,
-            "resolve": self._cmd_resolve,
-            "reopen": self._cmd_reopen,
-            "priority": self._cmd_priority,
-            "queue": self._cmd_queue,
-            "mine": self._cmd_mine,
-        }
+        self.commands = CommandRegistry()
+        """Every command, built-in or from a feature: ``/help``, the platforms' menus and their spelling."""
         self._buttons: dict[str, HelpdeskCore.ButtonHandler] = {}
-        self._help_lines: list[tuple[Audience, str]] = []
+        builtins: list[tuple[str, HelpdeskCore.CommandHandler, Audience, str, str]] = [
+            ("start", self._cmd_help, "everyone", "", N_("start and see what I can do")),
+            ("help", self._cmd_help, "everyone", "", N_("what I can do")),
+            ("new", self._cmd_new, "everyone", "", N_("open a ticket")),
+            ("mytickets", self._cmd_mytickets, "everyone", "", N_("your open tickets")),
+            ("ticket", self._cmd_ticket, "everyone", N_("N"), N_("status and history of ticket N")),
+            ("comment", self._cmd_comment, "everyone", N_("N text"), N_("add information to ticket N")),
+            ("cancel", self._cmd_cancel, "everyone", N_("N"), N_("cancel ticket N")),
+            ("kb", self._cmd_kb, "everyone", N_("words"), N_("search the knowledge base")),
+            ("lang", self._cmd_lang, "everyone", "fr|en|nl", N_("change my language")),
+            ("queue", self._cmd_queue, "technician", "", N_("open tickets by priority and age")),
+            ("mine", self._cmd_mine, "technician", "", N_("tickets assigned to you")),
+            ("claim", self._cmd_claim, "technician", N_("N"), N_("take ticket N")),
+            ("assign", self._cmd_assign, "technician", N_("N USER"), N_("give ticket N to a technician")),
+            ("reply", self._cmd_reply, "technician", N_("N text"), N_("answer the requester")),
+            ("note", self._cmd_note, "technician", N_("N text"), N_("internal note")),
+            ("wait", self._cmd_wait, "technician", N_("N question"), N_("ask the requester and wait")),
+            ("resolve", self._cmd_resolve, "technician", N_("N text"), N_("resolve with a note for the requester")),
+            ("reopen", self._cmd_reopen, "technician", N_("N"), N_("reopen a resolved ticket")),
+            ("priority", self._cmd_priority, "technician", N_("N P1..P4"), N_("change the priority")),
+        ]
+        for name, handler, audience, usage, summary in builtins:
+            self.register_command(name, handler, audience=audience, usage=usage, summary=summary)
         self.problem_hooks: list[HelpdeskCore.ProblemHook] = []
         """Features that may answer a new problem before the knowledge base and the intake (duplicates)."""
 
@@ -244,16 +247,29 @@ class HelpdeskCore:
     """Returns messages (and sets ``conv``) to answer the problem itself, or None to let it through."""
 
     def register_command(
-        self, name: str, handler: CommandHandler, *, help_line: str | None = None, audience: Audience = "everyone"
+        self,
+        name: str,
+        handler: CommandHandler,
+        *,
+        audience: Audience = "everyone",
+        usage: str = "",
+        summary: str = "",
     ) -> None:
-        """Add a slash command (used by feature modules such as service levels).
+        """Add a slash command; built-ins and feature modules (service levels …) register alike.
 
-        ``help_line`` (a msgid marked with ``N_``) is listed by ``/help`` to ``audience``:
-        everyone, technicians, or team leads.
+        ``usage`` (``N text``) and ``summary`` (msgids marked with ``N_``) list it in ``/help`` and in the
+        platforms' menus for ``audience``: everyone, technicians, or team leads. Without a summary it
+        runs but is listed nowhere.
         """
-        self._commands[name.lower()] = handler
-        if help_line is not None:
-            self._help_lines.append((audience, help_line))
+        self.commands.add(Command(name.lower(), handler, audience, usage, summary))
+
+    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
+        """``(name, description)`` of the commands a platform menu offers ``audience`` in ``language``:
+        requesters get everyone's commands, technicians theirs and the team leads' too, and everyone's."""
+        audiences: tuple[Audience, ...] = (
+            ("everyone",) if audience == "everyone" else ("technician", "team_lead", "everyone")
+        )
+        return self.commands.menu(audiences, translator(language))
 
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
         """Route button values ``prefix:rest`` to ``handler(event, rest, t)``."""
@@ -291,7 +307,7 @@ class HelpdeskCore:
                 logger.info("%s event %s was already processed: skipped", platform, event.event_id)
                 return Outcome(duplicate=True)
             uow.conversations.lock(platform, event.place.chat_id, event.user.id, now)
-            messages = self._run(event, uow)
+            messages = [self._for_platform(message, platform) for message in self._run(event, uow)]
             replies = [Reply(event.place, message) for message in messages]
             kept: list[Reply] = []
             for reply in replies:
@@ -312,6 +328,11 @@ class HelpdeskCore:
             uow.commit()
             queued = tuple(uow.outbox.added())
         return Outcome(direct=tuple(kept), queued=queued)
+
+    def _for_platform(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
+        """``message`` with its commands written the way ``platform`` writes them (``/helpdesk claim`` in Slack)."""
+        text = self.commands.for_platform(platform, message.text)
+        return message if text == message.text else dataclasses.replace(message, text=text)
 
     def handle(self, event: Event) -> list[Reply]:
         """The pipeline with every reply returned for the caller to show (the console, tests)."""
@@ -747,12 +768,14 @@ class HelpdeskCore:
     # -- commands -------------------------------------------------------------------------------
 
     def _command(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
-        handler = self._commands.get(event.name.lower())
-        if handler is None:
+        command = self.commands.get(event.name)
+        if command is None:
             raise UnknownCommand(name=event.name[:40])
-        return handler(event, t)
+        messages: list[OutgoingMessage] = command.handler(event, t)  # type: ignore[assignment]
+        return messages
 
     def _cmd_help(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        platform = event.place.platform
         lines = [
             t(
                 "I am the IT service desk bot. Describe your problem in your own words: I look for a known fix "
@@ -760,38 +783,18 @@ class HelpdeskCore:
             ),
             "",
             t("Commands:"),
-            t("/new — open a ticket"),
-            t("/mytickets — your open tickets"),
-            t("/ticket N — status and history of ticket N"),
-            t("/comment N text — add information to ticket N"),
-            t("/cancel N — cancel ticket N"),
-            t("/kb words — search the knowledge base"),
-            t("/lang fr|en|nl — change my language"),
-            *self._registered_help("everyone", t),
+            *self._help_lines("everyone", t, platform),
         ]
         if self._roles.is_technician(event.user.key):
-            lines += [
-                "",
-                t("Technician commands:"),
-                t("/queue — open tickets by priority and age"),
-                t("/mine — tickets assigned to you"),
-                t("/claim N — take ticket N"),
-                t("/assign N USER — give ticket N to a technician"),
-                t("/reply N text — answer the requester"),
-                t("/note N text — internal note"),
-                t("/wait N question — ask the requester and wait"),
-                t("/resolve N text — resolve with a note for the requester"),
-                t("/reopen N — reopen a resolved ticket"),
-                t("/priority N P1..P4 — change the priority"),
-                *self._registered_help("technician", t),
-            ]
-        lead_lines = self._registered_help("team_lead", t)
+            lines += ["", t("Technician commands:"), *self._help_lines("technician", t, platform)]
+        lead_lines = self._help_lines("team_lead", t, platform)
         if lead_lines and self._roles.is_team_lead(event.user.key):
             lines += ["", t("Team lead commands:"), *lead_lines]
         return [OutgoingMessage("\n".join(lines))]
 
-    def _registered_help(self, audience: Audience, t: Translator) -> list[str]:
-        return [t(line) for who, line in self._help_lines if who == audience]
+    def _help_lines(self, audience: Audience, t: Translator, platform: str) -> list[str]:
+        listed = [c for c in self.commands.listed([audience]) if c.name not in ("start", "help")]
+        return [self.commands.help_line(c, t, platform) for c in listed]
 
     def _cmd_new(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         conv = self._load(event.user, event.place)

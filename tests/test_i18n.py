@@ -310,6 +310,7 @@ SAME_IN_FRENCH = frozenset(
         *("Description", "URL", "Type", "Contact", "Solution", "incident", "Impact", "Tickets", "helpline", "helpdesk"),
         *("{count} minute", "{count} minutes", "{count} ticket", "{count} tickets"),
         *("{count} suggestion", "{count} suggestions"),
+        *("N ARTICLE", "N helpline|helpdesk", "N question"),
     }
 )
 """Messages French writes exactly like English (words borrowed or shared, and numbers of them)."""

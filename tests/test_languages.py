@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -124,3 +125,31 @@ def test_the_technician_reads_cards_buttons_and_notices_in_their_own_language(ma
     piet.say("/lang en")
     english = "\n".join(piet.say("/claim 1") + piet.poll())
     assert "Status: in progress" in english and "[1] Waiting on requester" in english
+
+
+def test_slack_help_and_errors_name_its_single_slash_command(app: HelpdeskApp) -> None:
+    from bot.port import Place, SlashCommand
+
+    user = User("slack", "U0A1", "Anne Leroy", "en")
+    place = Place("slack", "D0A1")
+    [help_reply] = app.handle(SlashCommand(user, place, "help", ""))
+    text = help_reply.message.text
+    assert "/helpdesk mytickets — your open tickets" in text and "/helpdesk unfollow N —" in text
+    assert set(re.findall(r"(?<![\w/])/\w+", text)) == {"/helpdesk"}
+    [usage] = app.handle(SlashCommand(user, place, "ticket", ""))
+    assert "/helpdesk ticket N" in usage.message.text and " /ticket" not in usage.message.text
+    # The console writes them as they are typed there.
+    console_help = "\n".join(ConsoleChat(app, ANNE).say("/help"))
+    assert "/mytickets — vos tickets ouverts" in console_help and "/helpdesk" not in console_help
+
+
+def test_one_registry_feeds_help_and_menus(app: HelpdeskApp) -> None:
+    from bot.i18n import N_
+
+    app.core.register_command("ping", lambda event, t: [], usage=N_("N"), summary=N_("take ticket N"))
+    assert "/ping N — take ticket N" in "\n".join(ConsoleChat(app, User("console", "x", "X", "en")).say("/help"))
+    requesters = dict(app.core.command_menu("everyone", "nl"))
+    technicians = dict(app.core.command_menu("technician", "nl"))
+    assert {"new", "comment", "unfollow", "ping"} <= set(requesters) and "claim" not in requesters
+    assert {"mine", "claim", "new", "stats"} <= set(technicians)
+    assert requesters["ping"] == "Ticket N in behandeling nemen — /ping N"

@@ -51,7 +51,8 @@ class NotifyCommand:
         self._app.core.register_command(
             "notify",
             self,
-            help_line=N_("/notify email [address] | chat — your tickets' updates by mail too, or here only"),
+            usage=N_("email [address] | chat"),
+            summary=N_("your tickets' updates by mail too, or here only"),
         )
 
     def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:

@@ -31,11 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from telegram import BotCommandScopeChat, CallbackQuery, Chat, Message, Update
+from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, CallbackQuery, Chat, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest, RequestData
 
+from bot.commands import Audience
 from bot.port import Attachment, ButtonPress, Event, Messenger, Reply
 
 from . import commands
@@ -68,6 +69,10 @@ class CoreLike(Protocol):
 
     def handle(self, event: Event) -> list[Reply]:
         """Process one event; never raises for user errors."""
+        ...
+
+    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
+        """The commands a menu offers ``audience`` in ``language`` (see :meth:`bot.core.HelpdeskCore.command_menu`)."""
         ...
 
 
@@ -269,17 +274,21 @@ class TelegramAdapter:
     async def register_commands(self) -> None:
         """setMyCommands: requesters' menu per language, technicians' menu in their chat only."""
         bot = self.application.bot
+        menu = self.core.command_menu
         try:
+            private = BotCommandScopeAllPrivateChats()
             for language in (None, *commands.LANGUAGES):
                 menu_language = language or commands.DEFAULT_LANGUAGE
-                await bot.set_my_commands(commands.requester_commands(menu_language), language_code=language)
+                await bot.set_my_commands(
+                    commands.menu_commands(menu, "everyone", menu_language), scope=private, language_code=language
+                )
             chat = self.registry.technicians_chat
             if chat is not None:
                 scope = BotCommandScopeChat(chat)
                 for language in (None, *commands.LANGUAGES):
                     menu_language = language or commands.DEFAULT_LANGUAGE
                     await bot.set_my_commands(
-                        commands.technician_commands(menu_language), scope=scope, language_code=language
+                        commands.menu_commands(menu, "technician", menu_language), scope=scope, language_code=language
                     )
         except TelegramError as error:
             logger.warning("Could not register the command menus: %s", error)

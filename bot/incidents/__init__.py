@@ -43,15 +43,16 @@ def install(app: HelpdeskApp) -> None:
     desk = DuplicateDesk(app.config, app.uow, app.clock, app.notifier, app.technician_places, app.core)
     app.core.problem_hooks.append(desk.on_new_problem)
     app.core.register_button("dup", desk.on_button)
-    app.core.register_command("unfollow", desk.cmd_unfollow, help_line=N_("/unfollow N — stop following ticket N"))
+    app.core.register_command("unfollow", desk.cmd_unfollow, usage=N_("N"), summary=N_("stop following ticket N"))
     app.notifier.watchers.append(desk)
     problems = ProblemDesk(app.uow, app.clock, app.roles, app.tickets)
     app.core.register_command(
         "problem",
         problems.cmd_problem,
         audience="technician",
-        help_line=N_("/problem [new TITLE | P | resolve P TEXT] — problem records"),
+        usage=N_("[new TITLE | P | resolve P TEXT]"),
+        summary=N_("problem records"),
     )
     app.core.register_command(
-        "link", problems.cmd_link, audience="technician", help_line=N_("/link N P — link ticket N to problem P")
+        "link", problems.cmd_link, audience="technician", usage=N_("N P"), summary=N_("link ticket N to problem P")
     )

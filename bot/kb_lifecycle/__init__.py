@@ -163,11 +163,13 @@ def install(app: HelpdeskApp) -> None:
         "kbdraft",
         DraftCommand(app, Path(directory) if directory is not None else None),
         audience="technician",
-        help_line=N_("/kbdraft N — draft a knowledge-base article from resolved ticket N"),
+        usage=N_("N"),
+        summary=N_("draft a knowledge-base article from resolved ticket N"),
     )
     app.core.register_command(
         "kblink",
         LinkCommand(app),
         audience="technician",
-        help_line=N_("/kblink N ARTICLE — resolved ticket N was solved by ARTICLE: learn its wording"),
+        usage=N_("N ARTICLE"),
+        summary=N_("resolved ticket N was solved by ARTICLE: learn its wording"),
     )

@@ -56,5 +56,5 @@ def install(app: HelpdeskApp) -> None:
         return [OutgoingMessage(text, images=chart_images(report, t))]
 
     app.core.register_command(
-        "stats", stats, audience="team_lead", help_line=N_("/stats [7d|30d|YYYY-MM] — service desk statistics")
+        "stats", stats, audience="team_lead", usage=N_("[7d|30d|YYYY-MM]"), summary=N_("service desk statistics")
     )

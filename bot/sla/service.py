@@ -532,28 +532,29 @@ class ServiceLevels:
             "escalate",
             self.cmd_escalate,
             audience="technician",
-            help_line=N_("/escalate N [L2|L3] reason — hand the ticket over to the next level"),
+            usage=N_("N [L2|L3] reason"),
+            summary=N_("hand the ticket over to the next level"),
         )
         core.register_command(
             "visit",
             self.cmd_visit,
             audience="technician",
-            help_line=N_("/visit N YYYY-MM-DD HH:MM [place] — plan an on-site visit"),
+            usage=N_("N YYYY-MM-DD HH:MM [place]"),
+            summary=N_("plan an on-site visit"),
         )
         core.register_command(
-            "visits", self.cmd_visits, audience="technician", help_line=N_("/visits — your upcoming on-site visits")
+            "visits", self.cmd_visits, audience="technician", summary=N_("your upcoming on-site visits")
         )
-        core.register_command(
-            "complaint", self.cmd_complaint, help_line=N_("/complaint — make a complaint to the team leads")
-        )
+        core.register_command("complaint", self.cmd_complaint, summary=N_("make a complaint to the team leads"))
         core.register_command(
             "category",
             self.cmd_category,
             audience="technician",
-            help_line=N_("/category N helpline|helpdesk — route the ticket to the other team"),
+            usage=N_("N helpline|helpdesk"),
+            summary=N_("route the ticket to the other team"),
         )
         core.register_command(
-            "feedback", self.cmd_feedback, help_line=N_("/feedback N [1-5] comment — rate how ticket N was handled")
+            "feedback", self.cmd_feedback, usage=N_("N [1-5] comment"), summary=N_("rate how ticket N was handled")
         )
         core.register_button("visit", self.button_visit)
         core.register_button("sat", self.button_satisfaction)

@@ -7,9 +7,12 @@ callback queries with an accessible and an inaccessible message).
 
 from __future__ import annotations
 
+import functools
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,10 @@ from fake_telegram import BOT_ID, BOT_USERNAME, TOKEN, FakeTelegram
 
 from adapters.telegram.app import TelegramAdapter
 from adapters.telegram.config import TelegramConfig
+from bot.bootstrap import bootstrap
+from bot.commands import Audience
+from bot.config import parse_config
+from bot.core import HelpdeskCore
 from bot.port import Event, Reply
 
 TECH_CHAT = -1001847508954
@@ -36,6 +43,16 @@ class RecordingCore:
         self.events.append(event)
         self.threads.add(threading.current_thread().name)
         return self.respond(event)
+
+    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
+        """The real core's menus (built-ins and features), from one application bootstrapped per session."""
+        return _menu_core().command_menu(audience, language)
+
+
+@functools.cache
+def _menu_core() -> HelpdeskCore:
+    folder = Path(tempfile.mkdtemp(prefix="tg-menus-"))
+    return bootstrap(parse_config({"database": {"url": f"sqlite:///{folder}/menus.db"}})).core
 
 
 def free_port() -> int:

@@ -86,14 +86,18 @@ async def test_start_through_real_polling_reaches_core_and_answers(fake: FakeTel
 
 async def test_command_menus_per_language_and_technician_scope(fake: FakeTelegram, adapter: TelegramAdapter) -> None:
     calls = fake.calls_to("setMyCommands")
-    default_scope = [c for c in calls if "scope" not in c.params]
-    chat_scope = [c for c in calls if "scope" in c.params]
+    default_scope = [c for c in calls if c.params.get("scope") == {"type": "all_private_chats"}]
+    chat_scope = [c for c in calls if c.params.get("scope", {}).get("type") == "chat"]
+    assert len(default_scope) + len(chat_scope) == len(calls)
     assert sorted(str(c.params.get("language_code")) for c in default_scope) == ["None", "en", "fr", "nl"]
     assert sorted(str(c.params.get("language_code")) for c in chat_scope) == ["None", "en", "fr", "nl"]
     assert all(c.params["scope"] == {"type": "chat", "chat_id": TECH_CHAT} for c in chat_scope)
     requester_names = {cmd["command"] for cmd in default_scope[0].params["commands"]}
     technician_names = {cmd["command"] for cmd in chat_scope[0].params["commands"]}
     assert {"start", "mytickets", "ticket", "cancel", "kb", "lang", "help", "complaint", "feedback"} <= requester_names
+    # Every command the core registers is in the menus: nothing can be left out.
+    assert {"new", "comment", "unfollow"} <= requester_names
+    assert {"mine", "queue", "new", "comment", "stats"} <= technician_names
     assert not {"claim", "escalate", "visit", "stats"} & requester_names
     assert {
         "claim",
@@ -114,8 +118,11 @@ async def test_command_menus_per_language_and_technician_scope(fake: FakeTelegra
     } <= technician_names
     french = next(c for c in default_scope if c.params.get("language_code") is None)
     dutch = next(c for c in default_scope if c.params.get("language_code") == "nl")
-    assert french.params["commands"][1]["description"] == "Aide"
-    assert dutch.params["commands"][1]["description"] == "Hulp"
+    english = next(c for c in default_scope if c.params.get("language_code") == "en")
+    assert french.params["commands"][1] == {"command": "help", "description": "Ce que je sais faire"}
+    assert dutch.params["commands"][1] == {"command": "help", "description": "Wat ik kan"}
+    ticket = next(c for c in english.params["commands"] if c["command"] == "ticket")
+    assert ticket["description"] == "Status and history of ticket N — /ticket N"
 
 
 async def test_user_text_is_html_escaped(fake: FakeTelegram, adapter: TelegramAdapter, core: RecordingCore) -> None:
