@@ -82,3 +82,16 @@ def test_a_compound_of_two_known_words_is_read_as_both() -> None:
     # known words and words without two known parts stay whole
     assert kb._index.parse("verbinding draadloos").corrections == ()
     assert kb._index.parse("wifiblabla").corrections == ()
+
+
+def test_chat_abbreviations_are_written_out_before_matching() -> None:
+    from bot.knowledge import default_knowledge_dir
+    from bot.knowledge.text import expand_abbreviations
+
+    assert expand_abbreviations(tokenise("bjr jsp pk mon ordi doesnt start")) == tokenise(
+        "bonjour je sais pas pourquoi mon ordinateur does not start"
+    )
+    kb = KnowledgeBase.from_directory(default_knowledge_dir())
+    short = [(s.article.id, s.score) for s in kb.search("bjr, mon ordi est super lent")]
+    written = [(s.article.id, s.score) for s in kb.search("bonjour, mon ordinateur est super lent")]
+    assert short and short == written

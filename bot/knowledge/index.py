@@ -9,7 +9,8 @@ with the three stemmers, and whichever stem the index knows is used.
 Questions are also repaired before matching: a word the index does not know is corrected
 to the nearest known word when it is one or two typing errors away ("imprimente" ->
 "imprimante"), a run of words close to a lexicon phrase is read as that phrase ("mot de
-pase" -> "mot de passe"), SMS elisions are split ("jarrive" -> "arrive"), and a compound
+pase" -> "mot de passe"), SMS elisions are split ("jarrive" -> "arrive"), chat abbreviations
+are written out ("jsp", "doesnt", :data:`bot.knowledge.text.CHAT_ABBREVIATIONS`), and a compound
 word made of two known words is read as both ("netwerkwachtwoord" -> "netwerk wachtwoord").
 
 Scoring is BM25F (title, tags and body weighted, per-field length normalisation), over
@@ -42,6 +43,7 @@ from bot.knowledge.text import (
     all_stems,
     drop_greeting,
     everyday_words,
+    expand_abbreviations,
     is_stop_word,
     stem,
     stem_many,
@@ -548,7 +550,7 @@ class Index:
 
     def parse(self, text: str) -> ParsedQuery:
         """Repair, match the lexicon and weight the informative terms of a question."""
-        raw = drop_greeting(tokenise(text))
+        raw = drop_greeting(expand_abbreviations(tokenise(text)))
         tokens, corrections = self.repair(raw)
         covered = [False] * len(tokens)
         terms: dict[tuple[str, ...], QueryTerm] = {}

@@ -227,6 +227,76 @@ def all_stems(token: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# Chat and SMS abbreviations in everyday use, written out before a message is matched (articles are not
+# written this way). Only unambiguous ones: "tel" (also "such"), "ac" (also AC power) or "vs" are left out.
+CHAT_ABBREVIATIONS: dict[str, str] = {
+    # French
+    "bjr": "bonjour",
+    "bsr": "bonsoir",
+    "slt": "salut",
+    "cc": "coucou",
+    "dsl": "desole",
+    "pb": "probleme",
+    "pbm": "probleme",
+    "pblm": "probleme",
+    "prob": "probleme",
+    "qqn": "quelqu un",
+    "qqch": "quelque chose",
+    "qq": "quelques",
+    "jsp": "je sais pas",
+    "tjrs": "toujours",
+    "tjs": "toujours",
+    "pr": "pour",
+    "ds": "dans",
+    "avc": "avec",
+    "mtn": "maintenant",
+    "auj": "aujourd hui",
+    "pk": "pourquoi",
+    "pq": "pourquoi",
+    "dc": "donc",
+    "msg": "message",
+    "ordi": "ordinateur",
+    "appli": "application",
+    "rdv": "rendez vous",
+    "rep": "reponse",
+    # English
+    "thx": "thanks",
+    "ty": "thank you",
+    "u": "you",
+    "ur": "your",
+    "cant": "can not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "wasnt": "was not",
+    "arent": "are not",
+    "wont": "will not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "asap": "as soon as possible",
+    # Dutch
+    "ff": "even",
+    "mss": "misschien",
+    "idd": "inderdaad",
+    "wss": "waarschijnlijk",
+    "nie": "niet",
+}
+
+
+def expand_abbreviations(tokens: list[str]) -> list[str]:
+    """The tokens with chat abbreviations written out ("jsp" -> "je sais pas", "doesnt" -> "does not")."""
+    if not any(t in CHAT_ABBREVIATIONS for t in tokens):
+        return tokens
+    out: list[str] = []
+    for token in tokens:
+        full = CHAT_ABBREVIATIONS.get(token)
+        out.extend(full.split() if full else (token,))
+    return out
+
+
 _GREETINGS = _words("hi hello hey dear morning bonjour bonsoir salut coucou hallo dag goedemorgen goedemiddag beste")
 _ADDRESSEES = _words(
     "team all everyone everybody guys folks equipe tous tout monde le la l helpdesk servicedesk it iedereen allemaal"
