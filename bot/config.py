@@ -58,6 +58,11 @@ class BotSection(_Section):
     """Language used when the platform gives no hint and for technician channels."""
     max_message_chars: int = Field(default=40_000, ge=1_000)
     """Longer messages are refused politely (the user keeps their text)."""
+    intake_reminder_minutes: int = Field(default=120, ge=0)
+    """A requester who leaves an intake unanswered this long is reminded once, with the pending
+    question repeated (0: never)."""
+    intake_drop_minutes: int = Field(default=1440, ge=1)
+    """After the reminder, an intake still unanswered this long is dropped (the requester is told)."""
     processed_events_hours: float = Field(default=72.0, gt=0)
     """How long the identity of a handled platform event is kept to recognise a second delivery
     (Slack retries within minutes; Telegram keeps undelivered updates for 24 hours)."""

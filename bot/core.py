@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -376,6 +377,72 @@ class HelpdeskCore:
                     ephemeral=True,
                 )
             ]
+
+    def follow_up_abandoned_intakes(self) -> int:
+        """Remind once, then drop, the intakes their requesters left unanswered; returns how many.
+
+        An intake untouched for ``[bot] intake_reminder_minutes`` gets one reminder with its pending
+        question (and buttons) repeated; untouched ``intake_drop_minutes`` after that reminder, it is
+        dropped and the requester told, with the title they had given. Each conversation is handled
+        in its own unit of work with its row locked, as an event would be: an answer arriving at the
+        same moment is either seen first (and nothing is sent) or waits for this to finish.
+        """
+        settings = self._config.bot
+        if not settings.intake_reminder_minutes:
+            return 0
+        now = self._clock.now()
+        remind_before = now - timedelta(minutes=settings.intake_reminder_minutes)
+        drop_before = now - timedelta(minutes=settings.intake_drop_minutes)
+        with self._uow() as uow:
+            candidates = uow.conversations.abandoned_intakes(max(remind_before, drop_before))
+        followed = 0
+        for platform, chat_id, user_id in candidates:
+            with self._uow.event() as uow:
+                row = uow.conversations.lock(platform, chat_id, user_id, now)
+                if not row.state.startswith("intake:"):
+                    continue
+                reminded = "reminded_at" in row.data
+                if row.updated_at >= (drop_before if reminded else remind_before):
+                    continue
+                conv = ConversationState(row.state, copy.deepcopy(row.data))
+                t = translator(self._language(uow, User(platform, user_id)))
+                title = str(conv.data.get("title") or "")
+                if reminded:
+                    text = (
+                        t(
+                            "I have set aside the ticket you started (“{title}”): you had not come back to it. "
+                            "Write to me whenever you want to start again.",
+                            title=title,
+                        )
+                        if title
+                        else t(
+                            "I have set aside the ticket you started: you had not come back to it. "
+                            "Write to me whenever you want to start again."
+                        )
+                    )
+                    messages = [OutgoingMessage(text)]
+                    conv.reset()
+                else:
+                    messages = [
+                        OutgoingMessage(t("Shall we finish your ticket? The last question is still waiting for you:")),
+                        self._intake.prompt(conv, t),
+                    ]
+                    conv.data["reminded_at"] = now.isoformat()
+                uow.conversations.save(platform, chat_id, user_id, conv.state, conv.data, now)
+                for message in messages:
+                    uow.outbox.add(
+                        OutboxEntry(
+                            created_at=now,
+                            platform=platform,
+                            chat_id=chat_id,
+                            purpose="reply",
+                            payload=encode_message(message),
+                            next_attempt_at=now,
+                        )
+                    )
+                uow.commit()
+                followed += 1
+        return followed
 
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""

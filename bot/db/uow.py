@@ -574,6 +574,17 @@ class ConversationRepository:
         if row is not None:
             self.session.delete(row)
 
+    def abandoned_intakes(self, before: datetime, *, limit: int = 200) -> list[tuple[str, str, str]]:
+        """Keys (platform, chat, user) of conversations in the middle of an intake and untouched since
+        ``before``, oldest first."""
+        rows = self.session.execute(
+            select(Conversation.platform, Conversation.chat_id, Conversation.user_id)
+            .where(Conversation.state.like("intake:%"), Conversation.updated_at < before)
+            .order_by(Conversation.updated_at)
+            .limit(limit)
+        ).all()
+        return [(platform, chat_id, user_id) for platform, chat_id, user_id in rows]
+
     def lock(self, platform: str, chat_id: str, user_id: str, now: datetime) -> Conversation:
         """The conversation row, created idle when missing, locked until the end of the transaction.
 

@@ -994,7 +994,8 @@ def install(app: HelpdeskApp) -> None:
 
 def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
     """Run :meth:`ServiceLevels.run_due_actions` every ``[sla] poll_seconds`` in a background thread,
-    and the data-retention job (:func:`bot.privacy.service.anonymise_expired`) daily."""
+    the follow-up of abandoned intakes every minute, the purge of processed events hourly and the
+    data-retention job (:func:`bot.privacy.service.anonymise_expired`) daily."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     service = app.service_levels
@@ -1024,6 +1025,13 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
         except Exception:
             logger.exception("purge of processed events failed; retrying at the next one")
 
+    def follow_up_abandoned_intakes() -> None:
+        try:
+            if app.core.follow_up_abandoned_intakes():
+                app.dispatcher.wake()
+        except Exception:
+            logger.exception("follow-up of abandoned intakes failed; retrying at the next one")
+
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
         purge_processed_events,
@@ -1033,6 +1041,15 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    )
+    scheduler.add_job(
+        follow_up_abandoned_intakes,
+        "interval",
+        minutes=1,
+        id="abandoned-intakes",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=30),
     )
     scheduler.add_job(
         tick,
