@@ -95,3 +95,5 @@ def test_chat_abbreviations_are_written_out_before_matching() -> None:
     short = [(s.article.id, s.score) for s in kb.search("bjr, mon ordi est super lent")]
     written = [(s.article.id, s.score) for s in kb.search("bonjour, mon ordinateur est super lent")]
     assert short and short == written
+    explained = kb.search("bjr, mon ordi est super lent", explain=True)[0].explanation
+    assert explained is not None and ("ordi", "ordinateur") in explained.corrections

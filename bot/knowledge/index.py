@@ -39,6 +39,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.knowledge.articles import Article
 from bot.knowledge.lexicon import CONCEPT_PREFIX, Lexicon, outermost, token_forms
 from bot.knowledge.text import (
+    CHAT_ABBREVIATIONS,
     LANGS,
     all_stems,
     drop_greeting,
@@ -550,8 +551,11 @@ class Index:
 
     def parse(self, text: str) -> ParsedQuery:
         """Repair, match the lexicon and weight the informative terms of a question."""
-        raw = drop_greeting(expand_abbreviations(tokenise(text)))
+        typed = tokenise(text)
+        raw = drop_greeting(expand_abbreviations(typed))
         tokens, corrections = self.repair(raw)
+        written_out = [(t, CHAT_ABBREVIATIONS[t]) for t in dict.fromkeys(typed) if t in CHAT_ABBREVIATIONS]
+        corrections = written_out + corrections  # shown by kb search --explain
         covered = [False] * len(tokens)
         terms: dict[tuple[str, ...], QueryTerm] = {}
 
