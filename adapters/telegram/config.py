@@ -43,6 +43,8 @@ class TelegramConfig(BaseModel):
     """Checked against the ``X-Telegram-Bot-Api-Secret-Token`` header (or ``TELEGRAM_WEBHOOK_SECRET``)."""
     technicians_chat: int | None = None
     """The technicians' group id (negative); new-ticket cards are posted there."""
+    technicians_language: Literal["fr", "en", "nl"] | None = None
+    """The language of the cards and notices in the technicians' group (default: ``[bot] language``)."""
     technicians_forum: bool | None = None
     """Whether that group is a forum (one topic per ticket); ``None``: ask Telegram at start-up."""
     technicians: list[int] = Field(default_factory=list)

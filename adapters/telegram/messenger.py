@@ -431,10 +431,16 @@ class TelegramMessenger:
         loop: Callable[[], asyncio.AbstractEventLoop | None],
         *,
         timeout: float = 30.0,
+        languages: Callable[[str], str | None] | None = None,
     ) -> None:
         self._outbound = outbound
         self._loop = loop
         self._timeout = timeout
+        self._languages = languages
+
+    def language_for(self, chat_id: str) -> str | None:
+        """The language of whoever reads ``chat_id`` (cards and notices are rendered in it), if known."""
+        return self._languages(chat_id) if self._languages is not None else None
 
     def send(self, notification: Notification) -> SentMessage:
         """Deliver ``notification`` on the adapter's loop; raise :class:`DeliveryError` on failure."""

@@ -23,6 +23,7 @@ from fake_telegram import FakeTelegram
 from telegram import Update
 
 from adapters.telegram.app import TelegramAdapter
+from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.ratelimit import FloodLimiter
 from bot.port import (
     Attachment,
@@ -515,3 +516,23 @@ async def test_a_refused_photo_is_logged_and_never_stops_the_reply(
     assert record.levelname == "ERROR"
     assert "chart-1.png, chart-2.png" in record.getMessage() and str(REQUESTER) in record.getMessage()
     assert "image_process_failed" in record.getMessage().lower()
+
+
+async def test_cards_are_rendered_in_the_language_of_the_chat_they_reach(
+    fake: FakeTelegram, core: RecordingCore
+) -> None:
+    """The outbox asks the messenger: the technicians' group has its configured language, a private chat
+    its user's ``language_code`` (learnt from their updates)."""
+    adapter = TelegramAdapter(make_config(fake, technicians_forum=False, technicians_language="nl"), core)
+    messenger = adapter.messenger
+    assert isinstance(messenger, TelegramMessenger)
+    assert messenger.language_for(str(TECH_CHAT)) == "nl"
+    assert messenger.language_for(str(REQUESTER)) is None
+    core.respond = echo("Dag!")
+    await adapter.astart()
+    try:
+        fake.push_update(update(892252940, private_message(6560, "hallo", language="nl-BE")))
+        await fake.wait_for_calls("sendMessage")  # answered: the update went through the adapter
+    finally:
+        await adapter.astop()
+    assert messenger.language_for(str(REQUESTER)) == "nl"
