@@ -31,9 +31,9 @@ from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
 from bot.db.models import OutboxEntry, SuggestionLog
 from bot.db.uow import EventUnitOfWorkFactory, UnitOfWork
-from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand
+from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand, ValidationFailed
 from bot.i18n import N_, Translator, language_from_locale, translator
-from bot.intake import ConversationState, IntakeFlow
+from bot.intake import Caller, ConversationState, IntakeFlow
 from bot.outbox import encode_message
 from bot.port import (
     Attachment,
@@ -52,7 +52,7 @@ from bot.presenters import history_lines, one_line, take_over_button, technician
 from bot.roles import RoleDirectory
 from bot.text import clean_event, clean_fields, clean_user
 from bot.tickets import Actor, TicketService
-from bot.validation import parse_ticket_number
+from bot.validation import clean_email, clean_phone, parse_ticket_number
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +236,13 @@ class HelpdeskCore:
             ("resolve", self._cmd_resolve, "technician", N_("N text"), N_("resolve with a note for the requester")),
             ("reopen", self._cmd_reopen, "technician", N_("N"), N_("reopen a resolved ticket")),
             ("priority", self._cmd_priority, "technician", N_("N P1..P4"), N_("change the priority")),
+            (
+                "call",
+                self._cmd_call,
+                "technician",
+                N_("USER | ADDRESS | NAME NUMBER"),
+                N_("log a phone call as a ticket for the caller"),
+            ),
         ]
         for name, handler, audience, usage, summary in builtins:
             self.register_command(name, handler, audience=audience, usage=usage, summary=summary)
@@ -958,6 +965,48 @@ class HelpdeskCore:
             # Not ephemeral: a Telegram alert could not carry the button.
             return [OutgoingMessage(self.explain_error(taken, t), buttons=(take_over_button(t, taken),))]
         return [OutgoingMessage(t("You took {ref}.", ref=ticket_ref(number)), ephemeral=ephemeral)]
+
+    CALL_USAGE = "/call USER | ADDRESS | NAME NUMBER"
+
+    def _cmd_call(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
+        """``/call WHO``: a technician logs a phone call; the intake's questions are asked of them."""
+        self._roles.require_technician(event.user.key)
+        caller = self._caller(event.user.platform, event.args.strip())
+        conv = self._load(event.user, event.place)
+        messages = self._intake.start(conv, event.user, "", t, caller=caller)
+        self._save(event.user, event.place, conv)
+        return messages
+
+    def _caller(self, platform: str, who: str) -> Caller:
+        """Who phoned: a platform user (``platform:id``, a Slack mention), a mail address, or a name and number."""
+        if not who:
+            raise InvalidCommand(usage=self.CALL_USAGE)
+        first, _, rest = who.partition(" ")
+        default = self._config.bot.language
+        if first.startswith("<@") or (":" in first and "@" not in first):
+            actor = self._resolve_user(platform, first)
+            user_platform, _, user_id = actor.key.partition(":")
+            with self._uow() as uow:
+                chat = uow.conversations.chat_of(user_platform, user_id) or user_id
+                language = uow.preferences.language(actor.key) or default
+            name = rest.strip() or actor.name
+            email = user_id if user_platform == "email" else ""
+            return Caller(user_platform, user_id, chat, name[:200], language, email=email)
+        if "@" in first:
+            try:
+                address = clean_email(first).lower()
+            except ValidationFailed:
+                raise InvalidCommand(usage=self.CALL_USAGE) from None
+            return Caller("email", address, address, (rest.strip() or address)[:200], default, email=address)
+        match = re.match(r"^(.*?)\s*(\+?\d[\d ./()-]{5,})$", who)
+        if match is None or not match.group(1).strip():
+            raise InvalidCommand(usage=self.CALL_USAGE)
+        try:
+            phone = clean_phone(match.group(2))
+        except ValidationFailed:
+            raise InvalidCommand(usage=self.CALL_USAGE) from None
+        digits = re.sub(r"\D", "", phone)
+        return Caller("phone", digits, digits, match.group(1).strip()[:200], default, phone=phone)
 
     def _cmd_assign(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, who = parse_number(event.args, "/assign N USER")

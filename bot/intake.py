@@ -18,14 +18,22 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.clock import Clock
 from bot.errors import ValidationFailed
 from bot.i18n import N_, Translator
 from bot.port import Attachment, Button, OutgoingMessage, Place, User
-from bot.presenters import CATEGORY_LABELS, IMPACT_LABELS, TYPE_LABELS, URGENCY_LABELS, started_text, started_value
+from bot.presenters import (
+    CATEGORY_LABELS,
+    IMPACT_LABELS,
+    TYPE_LABELS,
+    URGENCY_LABELS,
+    started_text,
+    started_value,
+    ticket_ref,
+)
 from bot.tickets import TicketDraft, TicketService
 from bot.validation import TITLE_MAX, clean_email, clean_phone, clean_text, clean_title, clean_url
 
@@ -70,6 +78,20 @@ def propose_title(text: str) -> str:
     return first[:1].upper() + first[1:] if first else flat[:80]
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who phoned, for a call a technician logs (``/call``): the ticket's requester."""
+
+    platform: str
+    """Where they are told of their ticket's updates: a chat platform, ``email``, or ``phone`` (nowhere)."""
+    user_id: str
+    chat_id: str
+    name: str
+    language: str
+    email: str = ""
+    phone: str = ""
+
+
 class IntakeFlow:
     """Runs the intake steps for one conversation at a time."""
 
@@ -90,8 +112,13 @@ class IntakeFlow:
         attachments: tuple[Attachment, ...] = (),
         *,
         ticket_type: str = "incident",
+        caller: Caller | None = None,
     ) -> list[OutgoingMessage]:
-        """Begin an intake from the user's first message (may be empty: ``/new``)."""
+        """Begin an intake from the user's first message (may be empty: ``/new``).
+
+        With ``caller``, a technician logs a phone call: the same questions are asked of them, and
+        the ticket is the caller's (channel ``phone``), with the caller's contact details.
+        """
         conv.state = "intake:title"
         conv.data = {
             "first_message": first_message,
@@ -106,12 +133,20 @@ class IntakeFlow:
             "history": [],
             "rejected": {},
         }
-        if user.phone:
+        phone = caller.phone if caller is not None else user.phone
+        if caller is not None:
+            conv.data.update(
+                caller=asdict(caller), channel="phone", contact_name=caller.name, contact_email=caller.email
+            )
+        if phone:
             try:
-                conv.data["contact_phone"] = clean_phone(user.phone)
+                conv.data["contact_phone"] = clean_phone(phone)
             except ValidationFailed:
                 conv.data["contact_phone"] = ""
         self._add_attachments(conv, attachments)
+        if caller is not None:
+            intro = t("A call from {name}: let's record it as a ticket. Type “cancel” at any time.", name=caller.name)
+            return [OutgoingMessage(intro), self.prompt(conv, t)]
         if first_message:
             intro = t(
                 "I found no article that fixes this, so let's open a ticket together. "
@@ -537,11 +572,23 @@ class IntakeFlow:
             contact_phone=data.get("contact_phone", ""),
             contact_email=data.get("contact_email", ""),
             attachments=[Attachment(**a) for a in data.get("attachments", [])],
+            channel=data.get("channel", ""),
         )
-        ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
+        caller = Caller(**data["caller"]) if isinstance(data.get("caller"), dict) else None
+        if caller is None:
+            ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
+            conv.reset()
+            conv.data["opened_ticket"] = ticket.id
+            return []
+        requester = User(caller.platform, caller.user_id, caller.name, caller.language, email=caller.email or None)
+        ticket = self._tickets.open(requester, Place(caller.platform, caller.chat_id), draft, caller.language)
         conv.reset()
-        conv.data["opened_ticket"] = ticket.id
-        return []
+        told = t("They are told on their platform.") if caller.platform != "phone" else t("Tell them the number.")
+        return [
+            OutgoingMessage(
+                t("{ref} is open for {name} (phone call).", ref=ticket_ref(ticket.id), name=caller.name) + " " + told
+            )
+        ]
 
     @staticmethod
     def _add_attachments(conv: ConversationState, attachments: tuple[Attachment, ...]) -> None:

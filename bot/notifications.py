@@ -34,6 +34,8 @@ TechnicianPlaces = Callable[[Ticket], Sequence[Place]]
 
 MAIL_PLATFORM = "email"
 MAIL_COPY = "mail_copy"
+PHONE_ONLY = "phone"
+"""``origin_platform`` of a caller known only by name and number: there is nothing to write to."""
 """Outbox purpose of the copy by mail of a requester's update (``/notify email``)."""
 
 
@@ -280,7 +282,8 @@ class Notifier:
         self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *, purpose: str = "update"
     ) -> None:
         place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
-        self._add(uow, ticket, place, message, purpose=purpose)
+        if ticket.origin_platform != PHONE_ONLY:
+            self._add(uow, ticket, place, message, purpose=purpose)
         if ticket.origin_platform != MAIL_PLATFORM:
             address = uow.preferences.notify_email(ticket.requester_key)
             if address:

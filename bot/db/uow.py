@@ -552,6 +552,15 @@ class ConversationRepository:
         """The stored conversation, if any."""
         return self.session.get(Conversation, (platform, chat_id, user_id))
 
+    def chat_of(self, platform: str, user_id: str) -> str | None:
+        """The chat where that user last talked to the bot (their direct chat, as a rule), if any."""
+        return self.session.scalars(
+            select(Conversation.chat_id)
+            .where(Conversation.platform == platform, Conversation.user_id == user_id)
+            .order_by(Conversation.updated_at.desc())
+            .limit(1)
+        ).first()
+
     def save(self, platform: str, chat_id: str, user_id: str, state: str, data: dict[str, Any], now: datetime) -> None:
         """Store the conversation's state and data (insert or update)."""
         row = self.get(platform, chat_id, user_id)
