@@ -4,6 +4,11 @@ name can clear, retitle or recolour a technician's terminal, or make text read b
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from adapters.console.chat import ConsoleChat, render
@@ -79,3 +84,27 @@ def test_a_requesters_mrkdwn_is_shown_as_typed_in_slack() -> None:
     header = [block for block in rendered.blocks if block["type"] == "header"]
     assert header[0]["text"]["type"] == "plain_text" and "*URGENT* <!channel>" in header[0]["text"]["text"]
     assert "&lt;!here&gt;" in rendered.text and "<!" not in rendered.text
+
+
+def test_a_piped_chat_survives_escape_sequences_odd_digits_and_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[bot]\nlanguage = "en"\n\n[database]\nurl = "sqlite:///{tmp_path}/chat.db"\n')
+    lines = [
+        b"\x1b[2J\x1b]0;pwned\x07hello",
+        b"My printer prints blank pages since this morning",
+        "²".encode(),
+        b"0" * 5000,
+        b"caf\xe9 \xff\xfe broken bytes",
+        b"/unfollow 99999999999999999999",
+    ]
+    env = {**os.environ, "HELPDESK_CONFIG": str(config)}
+    code = "import sys; sys.argv = ['helpdesk-bot', 'chat', '--user', 'mallory']; from bot.cli import entry; entry()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=b"\n".join(lines) + b"\n", env=env, cwd=tmp_path, capture_output=True
+    )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "\x1b" not in out and "\x07" not in out
+    assert "mallory> hello" in out and "caf\ufffd" in out
+    assert "Sorry, something went wrong" not in out and "Traceback" not in done.stderr.decode()
+    assert "Usage: /unfollow N" in out

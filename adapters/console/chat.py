@@ -47,6 +47,11 @@ Screen = Callable[[list[str], tuple[Button, ...], Place | None], None]
 _THREAD_LINE = re.compile(r"^#(\d{1,9})\s+(.+)$", re.DOTALL)
 
 
+def _button_number(text: str, buttons: int) -> bool:
+    """``text`` is the number of one of ``buttons`` numbered buttons (ASCII digits: "²" is no number)."""
+    return len(text) <= 3 and text.isascii() and text.isdigit() and 1 <= int(text) <= buttons
+
+
 def image_line(image: Image) -> str:
     """One image as a line: ``[PNG] title — file name (size)``; the tag is the file's format."""
     kind = image.filename.rsplit(".", 1)[-1].upper() if "." in image.filename else "FILE"
@@ -171,7 +176,7 @@ class ConsoleChat:
         text = line.rstrip("\n")
         stripped = text.strip()
         line_id = f"line:{uuid.uuid4().hex}"
-        if stripped.isdigit() and self._buttons and 1 <= int(stripped) <= len(self._buttons):
+        if _button_number(stripped, len(self._buttons)):
             value = self._buttons[int(stripped) - 1].value
             return ButtonPress(self.user, self._buttons_place, value, event_id=line_id)
         if stripped.startswith("/") and len(stripped) > 1:

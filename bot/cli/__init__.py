@@ -18,6 +18,7 @@ are imported only when they run (:class:`LazyGroup`), so that ``helpdesk-bot cha
 from __future__ import annotations
 
 import getpass
+import io
 import logging
 import signal
 import sys
@@ -270,6 +271,7 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     """Talk to the bot in this terminal. Piped input is read one line per message."""
     from adapters.console import ConsoleChat, ConsoleConfig
     from bot.port import User
+    from bot.text import terminal_safe
 
     config = _config(ctx)
     console = ConsoleConfig(**config.adapters.get("console", {}))
@@ -278,6 +280,9 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     user = User("console", name, display_name=name.replace(".", " ").title(), locale=lang)
     session = ConsoleChat(app, user, technician=role == "technician", out=sys.stdout, triage_chat=console.triage_chat)
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Bytes that are not UTF-8 become U+FFFD instead of ending the chat with a UnicodeDecodeError.
+        sys.stdin.reconfigure(errors="replace")
     stop = threading.Event()
     if interactive:
         click.echo(f"helpdesk-bot — {name} ({role}). Type your message, /help for commands, Ctrl-D to quit.")
@@ -300,7 +305,7 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
             if not line.strip():
                 continue
             if not interactive:
-                click.echo(f"{name}> {line.rstrip()}")
+                click.echo(f"{name}> {terminal_safe(line.rstrip())}")
             session.say(line)
     except KeyboardInterrupt:
         pass
