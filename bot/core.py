@@ -364,7 +364,7 @@ class HelpdeskCore:
             uow.restart()
             if event.event_id and not uow.processed.record(event.place.platform, event.event_id, self._clock.now()):
                 return []
-            return [OutgoingMessage(self.explain_error(error, t), ephemeral=True)]
+            return [OutgoingMessage(self.explain_error(error, t), ephemeral=True), *self._pending_question(event, t)]
         except Exception:
             logger.exception(
                 "unexpected error on %s from %s in %s:%s (event %s)",
@@ -450,6 +450,13 @@ class HelpdeskCore:
                 uow.commit()
                 followed += 1
         return followed
+
+    def _pending_question(self, event: Event, t: Translator) -> list[OutgoingMessage]:
+        """The intake question the user was answering, asked again after a refused command or button."""
+        if isinstance(event, ButtonPress) or event.place.thread_id is not None:
+            return []
+        conv = self._load(event.user, event.place)
+        return [self._intake.prompt(conv, t)] if conv.state.startswith("intake:") else []
 
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""
