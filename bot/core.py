@@ -532,7 +532,8 @@ class HelpdeskCore:
                         length=len(text),
                         limit=limit,
                     )
-                )
+                ),
+                *self._pending_question(event, t),
             ]
         if event.unsupported or event.edited:
             return self._unusable(event, self._load(event.user, event.place.in_thread(None)), t)

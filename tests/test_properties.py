@@ -79,7 +79,7 @@ COMMANDS = [
     "complaint",
 ]
 PROPERTIES = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
