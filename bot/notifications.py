@@ -25,7 +25,7 @@ from bot.i18n import Translator, translator
 from bot.outbox import encode_message
 from bot.port import Button, OutgoingMessage, Place
 from bot.presenters import technician_buttons, ticket_card, ticket_ref
-from bot.rendering import Line, encode_lines, later, later_plural, render_lines
+from bot.rendering import Line, Phrase, decode_phrase, encode_lines, encode_phrase, later, later_plural, render_lines
 
 if TYPE_CHECKING:
     from bot.tickets import Actor
@@ -81,67 +81,56 @@ class Notifier:
 
     def status_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, action: str) -> None:
         """Claim, assign, reopen, cancel, close."""
-        t = translator(ticket.requester_locale)
         ref = ticket_ref(ticket.id)
         assignee = ticket.assignee_name or ""
         texts = {
-            "claim": t("{ref}: {name} is taking care of your ticket.", ref=ref, name=assignee),
-            "assign": t("{ref}: your ticket is now handled by {name}.", ref=ref, name=assignee),
-            "reopen": t("{ref} is reopened: a technician will look at it again.", ref=ref),
-            "cancel": t("{ref} is cancelled.", ref=ref),
-            "close": t("{ref} is closed. Thank you!", ref=ref),
+            "claim": later("{ref}: {name} is taking care of your ticket.", ref=ref, name=assignee),
+            "assign": later("{ref}: your ticket is now handled by {name}.", ref=ref, name=assignee),
+            "reopen": later("{ref} is reopened: a technician will look at it again.", ref=ref),
+            "cancel": later("{ref} is cancelled.", ref=ref),
+            "close": later("{ref} is closed. Thank you!", ref=ref),
         }
-        self._to_requester(uow, ticket, OutgoingMessage(text=texts[action]))
+        self._to_requester_later(uow, ticket, [texts[action]])
         self.card_changed(uow, ticket)
         self._watch(uow, ticket, action)
 
     def technician_replied(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str) -> None:
         """A technician's public answer."""
-        t = translator(ticket.requester_locale)
-        name = actor.name
-        body = t("{ref} — {name} writes:", ref=ticket_ref(ticket.id), name=name) + "\n" + text
-        self._to_requester(uow, ticket, OutgoingMessage(text=body))
+        header = later("{ref} — {name} writes:", ref=ticket_ref(ticket.id), name=actor.name)
+        self._to_requester_later(uow, ticket, [header, text])
         self.card_changed(uow, ticket)
 
     def waiting_on_requester(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, question: str) -> None:
         """The technician needs an answer: the requester replies in the thread."""
-        t = translator(ticket.requester_locale)
-        name = actor.name
-        body = (
-            t("{ref} — {name} needs information from you:", ref=ticket_ref(ticket.id), name=name)
-            + "\n"
-            + question
-            + "\n"
-            + t("Reply to this message to answer; the ticket waits for you.")
-        )
-        self._to_requester(uow, ticket, OutgoingMessage(text=body, expects_text=True))
+        lines: list[Line] = [
+            later("{ref} — {name} needs information from you:", ref=ticket_ref(ticket.id), name=actor.name),
+            question,
+            later("Reply to this message to answer; the ticket waits for you."),
+        ]
+        self._to_requester_later(uow, ticket, lines, expects_text=True)
         self.card_changed(uow, ticket)
 
     def resolved(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, resolution: str) -> None:
         """The fix, with a way to say it is still broken."""
-        t = translator(ticket.requester_locale)
-        body = (
-            t("{ref} is resolved:", ref=ticket_ref(ticket.id))
-            + "\n"
-            + resolution
-            + "\n"
-            + t("If the problem is still there, press “Still broken” and the ticket reopens.")
-        )
+        lines: list[Line] = [
+            later("{ref} is resolved:", ref=ticket_ref(ticket.id)),
+            resolution,
+            later("If the problem is still there, press “Still broken” and the ticket reopens."),
+        ]
         buttons = (
-            Button(t("Solved, thanks"), f"confirm:{ticket.id}", "primary"),
-            Button(t("Still broken"), f"stillbroken:{ticket.id}", "danger"),
+            (later("Solved, thanks"), f"confirm:{ticket.id}", "primary"),
+            (later("Still broken"), f"stillbroken:{ticket.id}", "danger"),
         )
-        self._to_requester(uow, ticket, OutgoingMessage(text=body, buttons=buttons))
+        self._to_requester_later(uow, ticket, lines, buttons=buttons)
         self.card_changed(uow, ticket)
         self._watch(uow, ticket, "resolve", resolution)
 
     def priority_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old: str) -> None:
         """The priority was changed by a technician."""
-        t = translator(ticket.requester_locale)
-        text = t(
+        line = later(
             "{ref}: priority changed from {old} to {new}.", ref=ticket_ref(ticket.id), old=old, new=ticket.priority
         )
-        self._to_requester(uow, ticket, OutgoingMessage(text=text))
+        self._to_requester_later(uow, ticket, [line])
         self.card_changed(uow, ticket)
 
     def taken_over(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, previous: str) -> None:
@@ -181,6 +170,10 @@ class Notifier:
 
         A card is drawn from the ticket as it is now, with the buttons of its current status.
         """
+        if spec.get("reader") == "requester" and ticket_id is not None:
+            requester = uow.tickets.get(ticket_id)
+            if requester is not None:
+                language = uow.preferences.language(requester.requester_key) or requester.requester_locale
         t = translator(language)
         if "card" in spec:
             ticket = uow.tickets.get(int(spec["card"]))
@@ -188,7 +181,12 @@ class Notifier:
                 return OutgoingMessage(text=ticket_ref(int(spec["card"])))
             card = ticket_card(t, ticket, self._clock.now(), for_technicians=True)
             return OutgoingMessage(text=card.headline, card=card, buttons=technician_buttons(t, ticket))
-        return OutgoingMessage(text=render_lines(t, spec.get("lines", [])))
+        buttons = tuple(
+            Button(decode_phrase(label).render(t), value, style) for label, value, style in spec.get("buttons", [])
+        )
+        return OutgoingMessage(
+            text=render_lines(t, spec.get("lines", [])), buttons=buttons, expects_text=bool(spec.get("expects_text"))
+        )
 
     def card_changed(self, uow: UnitOfWork, ticket: Ticket) -> None:
         """Queue the technicians' card in its new state (older queued versions are dropped)."""
@@ -277,6 +275,25 @@ class Notifier:
     def _watch(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str = "") -> None:
         for watcher in self.watchers:
             watcher.ticket_update(uow, ticket, action, detail)
+
+    def _to_requester_later(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        lines: Sequence[Line],
+        *,
+        buttons: Sequence[tuple[Phrase, str, str | None]] = (),
+        expects_text: bool = False,
+    ) -> None:
+        """A status update for the requester, rendered on delivery in their language at that moment
+        (their ``/lang`` choice, else the language the ticket was opened in)."""
+        spec: dict[str, Any] = {"reader": "requester", "lines": encode_lines(lines)}
+        if buttons:
+            spec["buttons"] = [[encode_phrase(label), value, style] for label, value, style in buttons]
+        if expects_text:
+            spec["expects_text"] = True
+        place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
+        self._add(uow, ticket, place, {"render": spec}, purpose="update")
 
     def _to_requester(
         self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *, purpose: str = "update"

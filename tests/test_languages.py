@@ -153,3 +153,18 @@ def test_one_registry_feeds_help_and_menus(app: HelpdeskApp) -> None:
     assert {"new", "comment", "unfollow", "ping"} <= set(requesters) and "claim" not in requesters
     assert {"mine", "claim", "new", "stats"} <= set(technicians)
     assert requesters["ping"] == "Ticket N in behandeling nemen — /ping N"
+
+
+def test_the_requesters_updates_are_rendered_in_their_language_when_delivered(make_app: AppFactory) -> None:
+    """A status update waits in the outbox language-neutral: a requester who switches language before it
+    reaches them reads it, and its buttons, in the new language."""
+    requester = ConsoleChat(make_app(), User("console", "anne", "Anne Leroy", "fr", email="anne@example.be"))
+    technician = ConsoleChat(make_app(), BOB, technician=True)
+    for line in ("/new", "Écran noir", "skip", "skip", "skip", "2", "1", "2", "1", "1"):
+        requester.say(line)
+    technician.poll()
+    technician.say("/resolve 1 Câble remplacé")
+    screen = "\n".join(requester.say("/lang nl"))
+    assert "Ik spreek voortaan Nederlands met u." in screen
+    assert "[#1] Ticket #1 is opgelost:" in screen and "[#1] [1] Opgelost, bedankt  [2] Nog steeds defect" in screen
+    assert "résolu" not in screen
