@@ -371,3 +371,15 @@ def test_numbers_units_and_dates_follow_the_french_locale() -> None:
     assert when_text(t, moment, datetime(2027, 1, 4, tzinfo=UTC)) == "lun. 7 décembre 2026 à 10:00"
     assert when_text(translator("nl"), moment, moment) == "ma 7 december om 10:00"
     assert when_text(translator("en"), moment, moment) == "Mon 7 December at 10:00"
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    ["messages.pot", "en/LC_MESSAGES/messages.po", "fr/LC_MESSAGES/messages.po", "nl/LC_MESSAGES/messages.po"],
+)
+def test_every_catalog_is_a_well_formed_po_file(catalog: str) -> None:
+    """A msgid without its msgstr (a merge gone wrong) would be printed as a warning at start-up."""
+    from babel.messages.pofile import read_po
+
+    with (LOCALES / catalog).open(encoding="utf-8") as handle:
+        read_po(handle, abort_invalid=True)
