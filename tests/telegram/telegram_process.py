@@ -71,8 +71,9 @@ def main(database_url: str, api_url: str, knowledge_dir: str, port: str, secret:
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "handled":
+                wanted = int(argument)
                 with finished:
-                    done = finished.wait_for(lambda: count[0] >= int(argument), timeout=60)
+                    done = finished.wait_for(lambda wanted=wanted: count[0] >= wanted, timeout=60)
                 print("handled" if done else "timeout", file=protocol, flush=True)
             elif command == "quit":
                 break

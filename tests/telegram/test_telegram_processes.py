@@ -43,8 +43,11 @@ class BotProcess:
     def __init__(self, database_url: str, fake: FakeTelegram) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "telegram_process.py"), database_url, fake.base_url, str(KB_DIR)]
-            + [str(self.port), SECRET],
+            [
+                sys.executable,
+                str(HERE / "telegram_process.py"),
+                *(database_url, fake.base_url, str(KB_DIR), str(self.port), SECRET),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
