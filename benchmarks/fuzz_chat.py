@@ -10,7 +10,8 @@ and terminal escape sequences, bidi overrides, huge lines, markup (mrkdwn, HTML,
 odd Unicode, web addresses with brackets, commands with huge, negative or non-ASCII numbers,
 button numbers and the intake's control words, mixed with ordinary problems so that the intake,
 the knowledge-base suggestions and the technician commands are reached. The baseline is exported
-with ``git archive`` and imported from there (``PYTHONPATH``) with the same interpreter.
+and the measured revision (``HEAD`` by default) are exported with ``git archive`` and imported from
+there (``PYTHONPATH``) with the same interpreter, so the figures are those of committed code.
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ def run_chat(source: Path, work: Path, run: int, lines: list[str], tally: Tally)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default="3c1d603", help="git revision to compare with (default: 3c1d603)")
+    parser.add_argument("--current", default="HEAD", help="git revision measured against it (default: HEAD)")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--lines", type=int, default=100, help="lines per run")
     parser.add_argument("--seed", type=int, default=13)
@@ -215,7 +217,10 @@ def main() -> None:
         batch = [rng.choice(PROBLEMS)] + [fuzz_line(rng) for _ in range(args.lines - 1)]
         batches.append(batch)
     with tempfile.TemporaryDirectory() as tmp:
-        sources = {f"baseline {args.baseline}": export(args.baseline, Path(tmp) / "baseline"), "current": ROOT}
+        sources = {
+            f"baseline {args.baseline}": export(args.baseline, Path(tmp) / "baseline"),
+            f"current {args.current}": export(args.current, Path(tmp) / "current"),
+        }
         tallies = {name: Tally() for name in sources}
         for run, batch in enumerate(batches):
             for name, source in sources.items():
