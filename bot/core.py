@@ -458,6 +458,16 @@ class HelpdeskCore:
         conv = self._load(event.user, event.place)
         return [self._intake.prompt(conv, t)] if conv.state.startswith("intake:") else []
 
+    def pending_question(self, user: User, place: Place) -> OutgoingMessage | None:
+        """The question a conversation is waiting on (the intake's current step, with its buttons),
+        for a terminal that starts again in the middle of it; None when nothing is pending."""
+        with self._uow() as uow:
+            row = uow.conversations.get(place.platform, place.chat_id, user.id)
+            if row is None or not row.state.startswith("intake:"):
+                return None
+            conv = ConversationState(row.state, copy.deepcopy(row.data))
+        return self._intake.prompt(conv, translator(self.language_of(user)))
+
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""
         with self._uow() as uow:

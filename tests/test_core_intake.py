@@ -413,6 +413,25 @@ def test_restart_mid_intake_continues_where_it_was(make_app: AppFactory, request
     assert "Your ticket #1 is open: “My screen stays black after the update”" in screen
 
 
+@pytest.mark.parametrize("index", [1, 5, 7, 8], ids=["description", "impact", "contact", "summary"])
+def test_a_restarted_terminal_repeats_the_pending_question_and_its_buttons(
+    make_app: AppFactory, requester: ConsoleChat, index: int
+) -> None:
+    before = reach(requester, index)
+    requester.app.close()
+
+    chat = ConsoleChat(make_app(), requester.user)
+    shown = chat.resume()
+    assert shown == before[-len(shown) :] and STEPS[index][1] in "\n".join(shown)
+    # Numbers are button presses again: the first button moves on as it did before the restart.
+    following = "\n".join(chat.say(FORWARD[index] if index < len(FORWARD) else "1"))
+    assert (STEPS[index + 1][1] if index + 1 < len(STEPS) else "Your ticket #1 is open") in following
+
+
+def test_a_terminal_with_nothing_pending_shows_nothing_on_start(requester: ConsoleChat) -> None:
+    assert requester.resume() == []
+
+
 def test_restart_keeps_typed_values_and_rejected_input(make_app: AppFactory, requester: ConsoleChat) -> None:
     reach(requester, 3)
     requester.say("not a url")

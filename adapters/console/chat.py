@@ -214,6 +214,16 @@ class ConsoleChat:
                 self._held = None
             return self._transcript[start:]
 
+    def resume(self) -> list[str]:
+        """Show the question this person's conversation waits on, with its buttons (a terminal
+        started again in the middle of an intake): numbers typed next press those buttons."""
+        with self._lock:
+            start = len(self._transcript)
+            question = self.app.core.pending_question(self.user, self.place)
+            if question is not None:
+                self._show(render(question), question.buttons, self.place)
+            return self._transcript[start:]
+
     def poll(self) -> list[str]:
         """Show notifications other terminals caused (a technician's change, a new ticket): those already
         delivered since the last call, and those still due for this terminal's chats."""

@@ -300,6 +300,7 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     try:
         if app.service_levels is not None:
             app.service_levels.run_due_actions()
+        session.resume()
         session.poll()
         for line in sys.stdin:
             if not line.strip():
