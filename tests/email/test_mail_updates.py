@@ -159,3 +159,26 @@ def test_notify_email_refuses_what_is_not_an_allowed_address(
             assert uow.preferences.notify_email(ALICE.key) is None
     finally:
         adapter.stop()
+
+
+def test_a_call_logged_for_a_mail_address_is_acknowledged_by_mail_and_answered_there(
+    desk: MailDesk, app: HelpdeskApp
+) -> None:
+    tech = desk.tech
+    tech.say(f"/call {JEAN} Jean Dupont")
+    for line in ["Imprimante du 2e étage en panne", "1", "1", "1", "1", "1", "2", "1"]:
+        tech.say(line)
+    shown = tech.say("1")  # open the ticket from the summary
+    with app.uow() as uow:
+        (ticket,) = uow.tickets.for_requester(f"email:{JEAN}")
+        number, channel = ticket.id, ticket.channel
+    assert channel == "phone"
+    assert any(f"#{number} is open for Jean Dupont (phone call)" in line for line in shown)
+
+    app.dispatcher.dispatch_due(chat_ids=[JEAN])
+    ack = desk.next_mail()
+    assert ack["To"] == JEAN
+    assert ack["Subject"] == f"[#{number}] Imprimante du 2e étage en panne"
+    # His reply by mail is a comment on the ticket logged for him.
+    assert desk.send(_reply_to(ack, "Elle affiche l'erreur E-502.")) == {"comment": 1}
+    assert ("comment", "Elle affiche l'erreur E-502.") in desk.history(number)
