@@ -292,20 +292,28 @@ class Notifier:
             spec["buttons"] = [[encode_phrase(label), value, style] for label, value, style in buttons]
         if expects_text:
             spec["expects_text"] = True
-        place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
-        self._add(uow, ticket, place, {"render": spec}, purpose="update")
+        for place, place_purpose in self._requester_places(uow, ticket, "update"):
+            self._add(uow, ticket, place, {"render": spec}, purpose=place_purpose)
 
     def _to_requester(
         self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *, purpose: str = "update"
     ) -> None:
-        place = Place(ticket.origin_platform, ticket.origin_chat_id, None)
+        for place, place_purpose in self._requester_places(uow, ticket, purpose):
+            self._add(uow, ticket, place, message, purpose=place_purpose)
+
+    @staticmethod
+    def _requester_places(uow: UnitOfWork, ticket: Ticket, purpose: str) -> list[tuple[Place, str]]:
+        """Where the requester hears of ``ticket``: its own thread (none for a caller known only by
+        name and number), and their mail address too when they chose ``/notify email``."""
+        places = []
         if ticket.origin_platform != PHONE_ONLY:
-            self._add(uow, ticket, place, message, purpose=purpose)
+            places.append((Place(ticket.origin_platform, ticket.origin_chat_id, None), purpose))
         if ticket.origin_platform != MAIL_PLATFORM:
             address = uow.preferences.notify_email(ticket.requester_key)
             if address:
-                # The requester chose /notify email: the same update by mail, in the ticket's mail thread.
-                self._add(uow, ticket, Place(MAIL_PLATFORM, address, None), message, purpose=MAIL_COPY)
+                # The same update by mail, in the ticket's mail thread.
+                places.append((Place(MAIL_PLATFORM, address, None), MAIL_COPY))
+        return places
 
     def _add(
         self,
