@@ -4,6 +4,7 @@ name can clear, retitle or recolour a technician's terminal, or make text read b
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console.chat import ConsoleChat, render
+from adapters.console.chat import ConsoleChat, PromptScreen, render
 from adapters.slack.render import render_message
 from bot.bootstrap import HelpdeskApp
 from bot.port import OutgoingMessage, TicketCard, User
@@ -108,3 +109,14 @@ def test_a_piped_chat_survives_escape_sequences_odd_digits_and_bytes_that_are_no
     assert "mallory> hello" in out and "caf\ufffd" in out
     assert "Sorry, something went wrong" not in out and "Traceback" not in done.stderr.decode()
     assert "Usage: /unfollow N" in out
+
+
+def test_a_notice_arriving_while_typing_is_printed_above_the_typed_line() -> None:
+    out = io.StringIO()
+    screen = PromptScreen(out, "alice> ", lambda: "my printer is bro")
+    screen.write("bot> before the prompt\n")
+    screen.reading = True
+    screen.write("bot> [#1] #1: Bob is taking care of your ticket.\n")
+    assert out.getvalue() == (
+        "bot> before the prompt\n\r\x1b[2Kbot> [#1] #1: Bob is taking care of your ticket.\nalice> my printer is bro"
+    )

@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from bot.bootstrap import HelpdeskApp
 from bot.port import (
@@ -43,6 +43,20 @@ from bot.port import (
 from bot.text import terminal_safe
 
 PLATFORM = "console"
+
+
+class Output(Protocol):
+    """Where a terminal writes: a text stream, or a :class:`PromptScreen`."""
+
+    def write(self, text: str, /) -> int:
+        """Write ``text``."""
+        ...
+
+    def flush(self) -> None:
+        """Flush."""
+        ...
+
+
 Screen = Callable[[list[str], tuple[Button, ...], Place | None], None]
 _THREAD_LINE = re.compile(r"^#(\d{1,9})\s+(.+)$", re.DOTALL)
 
@@ -135,7 +149,7 @@ class ConsoleChat:
         user: User,
         *,
         technician: bool = False,
-        out: TextIO | None = None,
+        out: Output | None = None,
         triage_chat: str = "triage",
     ) -> None:
         self.app = app
@@ -251,3 +265,41 @@ class ConsoleChat:
             for line in lines:
                 self._out.write(f"bot> {line}\n")
             self._out.flush()
+
+
+class PromptScreen:
+    """The output of an interactive terminal with a prompt (``alice> ``) and readline editing.
+
+    While the person is typing (:attr:`reading`), a notice from someone else is printed above the
+    line being typed: the line is cleared, the notice written, then the prompt and what was typed so
+    far are shown again, so nothing typed is lost or garbled. ``typed`` returns the line buffer
+    (``readline.get_line_buffer``).
+    """
+
+    def __init__(self, out: TextIO, prompt: str, typed: Callable[[], str]) -> None:
+        self._out = out
+        self.prompt = prompt
+        self._typed = typed
+        self.reading = False
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Write ``text``; above the line being typed when the person is typing."""
+        with self._lock:
+            if not self.reading:
+                return self._out.write(text)
+            self._out.write("\r\x1b[2K" + text)
+            self._out.write(self.prompt + self._typed())
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush the terminal."""
+        self._out.flush()
+
+    def read_line(self) -> str:
+        """One typed line (``input`` with the prompt, so readline edits it and keeps the history)."""
+        self.reading = True
+        try:
+            return input(self.prompt)
+        finally:
+            self.reading = False

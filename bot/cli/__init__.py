@@ -270,6 +270,7 @@ def init(directory: Path) -> None:
 def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None) -> None:
     """Talk to the bot in this terminal. Piped input is read one line per message."""
     from adapters.console import ConsoleChat, ConsoleConfig
+    from adapters.console.chat import PromptScreen
     from bot.port import User
     from bot.text import terminal_safe
 
@@ -278,8 +279,15 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     app = _bootstrap(config)
     name = user_name or getpass.getuser()
     user = User("console", name, display_name=name.replace(".", " ").title(), locale=lang)
-    session = ConsoleChat(app, user, technician=role == "technician", out=sys.stdout, triage_chat=console.triage_chat)
     interactive = sys.stdin.isatty()
+    screen: PromptScreen | None = None
+    if interactive:
+        import readline
+
+        screen = PromptScreen(sys.stdout, f"{name}> ", readline.get_line_buffer)
+    session = ConsoleChat(
+        app, user, technician=role == "technician", out=screen or sys.stdout, triage_chat=console.triage_chat
+    )
     if isinstance(sys.stdin, io.TextIOWrapper):
         # Bytes that are not UTF-8 become U+FFFD instead of ending the chat with a UnicodeDecodeError.
         sys.stdin.reconfigure(errors="replace")
@@ -302,7 +310,7 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
             app.service_levels.run_due_actions()
         session.resume()
         session.poll()
-        for line in sys.stdin:
+        for line in _typed_lines(screen):
             if not line.strip():
                 continue
             if not interactive:
@@ -313,6 +321,18 @@ def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None)
     finally:
         stop.set()
         app.close()
+
+
+def _typed_lines(screen: Any) -> Iterator[str]:
+    """The lines of the chat: read at the prompt of ``screen`` in a terminal, else from the pipe."""
+    if screen is None:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield screen.read_line()
+        except EOFError:
+            return
 
 
 @main.command()
