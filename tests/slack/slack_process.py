@@ -27,6 +27,8 @@ from bot.config import Config
 
 
 def main(database_url: str, api_url: str, knowledge_dir: str) -> None:
+    # stdout carries the handshake only; anything else the process prints goes to stderr
+    protocol, sys.stdout = sys.stdout, sys.stderr
     config = Config.model_validate(
         {"database": {"url": database_url}, "bot": {"language": "en"}, "knowledge": {"directory": knowledge_dir}}
     )
@@ -46,15 +48,15 @@ def main(database_url: str, api_url: str, knowledge_dir: str) -> None:
     )
     adapter = build_slack_adapter(app, slack)
     adapter.start()
-    print(f"ready {adapter.http_port}", flush=True)
+    print(f"ready {adapter.http_port}", file=protocol, flush=True)
     try:
         for line in sys.stdin:
             command = line.strip()
             if command == "idle":
                 adapter.wait_idle(30)
-                print("idle", flush=True)
+                print("idle", file=protocol, flush=True)
             elif command == "dispatch":
-                print(f"dispatched {app.dispatch_pending()}", flush=True)
+                print(f"dispatched {app.dispatch_pending()}", file=protocol, flush=True)
             elif command == "quit":
                 break
     finally:
