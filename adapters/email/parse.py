@@ -27,6 +27,8 @@ from typing import Literal
 from inscriptis import get_text
 from mailparser_reply import EmailReplyParser
 
+from bot.text import clean_input, clean_name
+
 MailKind = Literal["person", "auto_reply", "bounce", "bulk"]
 
 REPLY_LANGUAGES = ["fr", "en", "nl"]
@@ -122,7 +124,7 @@ def classify(message: Message) -> tuple[MailKind, str]:
     content_type = message.get_content_type()
     if content_type == "multipart/report" and message.get_param("report-type") == "delivery-status":
         return "bounce", "multipart/report; report-type=delivery-status"
-    sender = parseaddr(_header(message, "From"))[1]
+    sender = parseaddr(clean_input(_header(message, "From")))[1]
     return_path = _header(message, "Return-Path")
     if _BOUNCE_SENDERS.match(sender) or return_path == "<>":
         return "bounce", f"sender {sender or return_path}"
@@ -238,7 +240,7 @@ def parse_mail(raw: bytes) -> InboundMail:
     message = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     kind, reason = classify(message)
-    name, address = parseaddr(_header(message, "From"))
+    name, address = parseaddr(clean_input(_header(message, "From")))
     reply_to = getaddresses([_header(message, "Reply-To")]) if _header(message, "Reply-To") else []
     own_ids = _ids(_header(message, "Message-ID"))
     message_id = own_ids[0] if own_ids else "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -256,11 +258,13 @@ def parse_mail(raw: bytes) -> InboundMail:
         or _header(message, "Accept-Language")
     ).split(",")[0]
     sender = (address or (reply_to[0][1] if reply_to else "")).strip().lower()
+    # What the sender wrote enters the bot here: cleaned like every chat message (bot.text).
+    full_text = clean_input(full_text)
     return InboundMail(
         message_id=message_id,
         sender=sender,
-        sender_name=" ".join(name.split()),
-        subject=" ".join(_header(message, "Subject").split()),
+        sender_name=clean_name(name),
+        subject=" ".join(clean_input(_header(message, "Subject")).split()),
         body=strip_history(full_text) if kind == "person" else full_text,
         full_text=full_text,
         in_reply_to=thread,

@@ -179,3 +179,20 @@ def test_a_sender_over_the_hourly_quota_opens_no_more_tickets(
     assert strict_adapter.poll_once().outcomes == {"ticket": 2, "refused": 1}
     assert _tickets(app) == 2
     assert len(mailbox.message_ids("Helpdesk.Failed")) == 1
+
+
+def test_escape_sequences_and_bidi_overrides_in_a_mail_never_reach_the_ticket(desk: MailDesk) -> None:
+    outcomes = desk.send(
+        make_mail(
+            "\x1b]0;pwned\x07Imprimante \u202ebloquée",
+            "Bonjour,\n\n\x1b[2J\x1b[31mL'imprimante du 2e étage\x1b[0m est bloquée.\n",
+            message_id=f"{uuid.uuid4().hex}@commune.example",
+        )
+    )
+    assert outcomes == {"ticket": 1}
+    with desk.app.uow() as uow:
+        (ticket,) = uow.tickets.for_requester(f"email:{JEAN}")
+        assert ticket.title == "Imprimante bloquée"
+        assert "L'imprimante du 2e étage est bloquée." in ticket.description
+        assert "\x1b" not in ticket.description
+        assert ticket.contact_name == ticket.requester_name == "Jean Dupont"
