@@ -12,8 +12,11 @@ import gc
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fake_slack import VALID_TOKEN, FakeSlack
@@ -23,6 +26,9 @@ from slack_payloads import dm_message, event_body
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.messenger import make_web_client
+from bot.db.engine import create_db_engine, upgrade_database
+from bot.ops.health import Readiness
+from bot.ops.server import OpsServer
 
 
 def settles(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -76,3 +82,42 @@ def test_socket_mode_delivers_events_and_reports_its_connection(
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
     assert not adapter.connected()
+
+
+def readyz(server: OpsServer) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(server.url + "/readyz", timeout=10) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return int(refused.code), refused.read().decode()
+
+
+def test_readyz_follows_the_socket_mode_connection(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, core: RecordingCore, tmp_path: Path
+) -> None:
+    fake_slack.socket_mode_url = lambda: socket_mode.url
+    client = make_web_client(VALID_TOKEN, base_url=fake_slack.api_url)
+    adapter = SlackAdapter(core, slack_config(fake_slack, mode="socket", app_token="xapp-1-A111-test"), client=client)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    upgrade_database(engine)
+    server = OpsServer("127.0.0.1", 0, Readiness(engine, [adapter], max_outbox_backlog=10, max_outbox_due_seconds=300))
+    server.start()
+    adapter.start()
+    try:
+        socket_mode.wait_until(lambda: socket_mode.open_connections == 1)
+        assert settles(adapter.connected)
+        status, body = readyz(server)
+        assert status == 200 and "ok adapter:slack connected" in body, body
+
+        fake_slack.unavailable("apps.connections.open", times=1_000_000)
+        socket_mode.drop()
+        fake_slack.wait_for("apps.connections.open", count=2, timeout=30)
+        status, body = readyz(server)
+        assert status == 503 and "FAIL adapter:slack disconnected" in body, body
+    finally:
+        adapter.stop()
+        server.stop()
+        engine.dispose()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()

@@ -1,4 +1,5 @@
-"""``TelegramAdapter.connected()``, which ``/readyz`` reads: whether Telegram answers the polls.
+"""``TelegramAdapter.connected()``, which ``/readyz`` reads: whether Telegram answers the polls
+(polling mode) or the webhook server runs (webhook mode, checked through the ops listener).
 
 Through python-telegram-bot's real polling against the local fake Bot API: connected after the start,
 disconnected while every ``getUpdates`` is refused (a 502 from a proxy), connected again once a poll
@@ -7,10 +8,18 @@ is answered, and disconnected after the stop.
 
 from __future__ import annotations
 
-from conftest import RecordingCore, make_config
+import asyncio
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from conftest import RecordingCore, free_port, make_config
 from fake_telegram import FakeTelegram
 
 from adapters.telegram.app import TelegramAdapter
+from bot.db.engine import create_db_engine, upgrade_database
+from bot.ops.health import Readiness
+from bot.ops.server import OpsServer
 
 
 async def test_connected_follows_whether_telegram_answers_the_polls(fake: FakeTelegram, core: RecordingCore) -> None:
@@ -34,3 +43,44 @@ async def test_connected_follows_whether_telegram_answers_the_polls(fake: FakeTe
     finally:
         await adapter.astop()
     assert not adapter.connected()
+
+
+def _readyz(server: OpsServer) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(server.url + "/readyz", timeout=10) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return int(refused.code), refused.read().decode()
+
+
+async def test_readyz_in_webhook_mode_follows_the_webhook_server(
+    fake: FakeTelegram, core: RecordingCore, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = make_config(
+        fake,
+        technicians_forum=False,
+        mode="webhook",
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_port=port,
+        webhook_secret="secret-for-tests",
+    )
+    adapter = TelegramAdapter(config, core)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    upgrade_database(engine)
+    server = OpsServer("127.0.0.1", 0, Readiness(engine, [adapter], max_outbox_backlog=10, max_outbox_due_seconds=300))
+    server.start()
+    try:
+        status, body = await asyncio.to_thread(_readyz, server)
+        assert status == 503 and "FAIL adapter:telegram disconnected" in body  # not started yet
+        await adapter.astart()
+        assert fake.calls_to("setWebhook")
+        status, body = await asyncio.to_thread(_readyz, server)
+        assert status == 200 and "ok adapter:telegram connected" in body, body
+        await adapter.astop()
+        status, body = await asyncio.to_thread(_readyz, server)
+        assert status == 503 and "FAIL adapter:telegram disconnected" in body, body
+    finally:
+        await adapter.astop()
+        server.stop()
+        engine.dispose()
