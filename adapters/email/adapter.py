@@ -51,6 +51,13 @@ class EmailAdapter:
         self._thread = threading.Thread(target=self.reader.run, args=(self._stop,), name="email-imap", daemon=True)
         self._thread.start()
 
+    def connected(self) -> bool:
+        """Whether the mailbox is read (``/readyz``): the reader runs and its last round reached the
+        IMAP server (a refused login, an unreachable server or a dropped connection make it false
+        until a round succeeds again)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and self.reader.reachable is not False
+
     def stop(self) -> None:
         """Stop reading and log out; idempotent."""
         self._stop.set()

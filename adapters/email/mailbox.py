@@ -65,6 +65,9 @@ class MailboxReader:
         self._client: IMAPClient | None = None
         self._folders: dict[str, str] = {}
         self.on_round: Callable[[RoundReport], None] | None = None
+        self.on_failure: Callable[[Exception], None] | None = None
+        self.reachable: bool | None = None
+        """Whether the last round reached the mailbox (``None`` before the first one): ``/readyz``."""
         """Called after every round (tests wait on it instead of sleeping)."""
 
     # -- connection -------------------------------------------------------------------------
@@ -174,9 +177,13 @@ class MailboxReader:
         while not stop.is_set():
             try:
                 self.process_pending()
+                self.reachable = True
                 backoff = 1.0
                 self._wait(stop)
-            except Exception:
+            except Exception as error:
+                self.reachable = False
+                if self.on_failure is not None:
+                    self.on_failure(error)
                 logger.exception(
                     "mailbox %s@%s failed; reconnecting in %.0f s",
                     self._config.imap_user,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from mail_servers import Mailbox, SmtpSink, make_mail
+from mail_servers import Mailbox, SmtpSink, email_config, make_mail
 
 from adapters.email.adapter import EmailAdapter
 from adapters.email.mailbox import RoundReport
@@ -50,3 +50,30 @@ def test_mail_delivered_while_the_reader_idles_opens_a_ticket(
     email_adapter.stop()
     with app.uow() as uow:
         assert len(uow.tickets.for_requester("email:jean.dupont@commune.example")) == 1
+
+
+def test_the_adapter_reports_whether_it_reaches_the_mailbox(
+    app: HelpdeskApp, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
+    assert not EmailAdapter(app, email_config(mailbox, smtp_sink)).connected()  # not started
+
+    reading = EmailAdapter(app, email_config(mailbox, smtp_sink))
+    rounds = threading.Event()
+    reading.reader.on_round = lambda report: rounds.set()
+    reading.start()
+    try:
+        assert rounds.wait(30)
+        assert reading.connected()
+    finally:
+        reading.stop()
+    assert not reading.connected()
+
+    refused = EmailAdapter(app, email_config(mailbox, smtp_sink, imap_password="wrong password"))
+    failed = threading.Event()
+    refused.reader.on_failure = lambda error: failed.set()
+    refused.start()
+    try:
+        assert failed.wait(30)
+        assert not refused.connected()
+    finally:
+        refused.stop()
