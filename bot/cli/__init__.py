@@ -17,8 +17,6 @@ are imported only when they run (:class:`LazyGroup`), so that ``helpdesk-bot cha
 
 from __future__ import annotations
 
-import getpass
-import io
 import logging
 import signal
 import sys
@@ -103,8 +101,9 @@ def database_problem(url: str, error: BaseException) -> str | None:
     return f"cannot reach the database {safe}: {reason}"
 
 
-def _bootstrap(config: Config) -> Any:
-    """:func:`bot.bootstrap.bootstrap`, with an unreachable database answered in one line."""
+def bootstrap_app(config: Config) -> Any:
+    """:func:`bot.bootstrap.bootstrap`, with an unreachable database answered in one line (for commands,
+    the adapters' included)."""
     from bot.bootstrap import bootstrap
 
     try:
@@ -183,14 +182,29 @@ class LazyGroup(click.Group):
     def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        self._plugins_listed = False
+
+    def _plugin_commands(self) -> None:
+        """Add the commands adapters declare under the ``helpdesk_bot.commands`` entry points
+        (``chat`` comes from the console adapter), still imported only when used."""
+        if self._plugins_listed:
+            return
+        self._plugins_listed = True
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group="helpdesk_bot.commands"):
+            self.lazy_commands.setdefault(point.name, point.value)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         super().add_command(_with_config_option(cmd), name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self._plugin_commands()
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name not in self.lazy_commands:
+            self._plugin_commands()
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
             command = getattr(import_module(module_name), attribute)
@@ -229,7 +243,9 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     ctx.obj["config_path"] = config_path
 
 
-def _config(ctx: click.Context) -> Config:
+def context_config(ctx: click.Context) -> Config:
+    """The configuration a command runs with (``--config``, ``HELPDESK_CONFIG``, ``./bot.toml`` or the
+    embedded default), its problems answered in one readable message."""
     try:
         return _load(ctx.find_root().obj.get("config_path"))
     except ConfigError as error:
@@ -251,91 +267,6 @@ def init(directory: Path) -> None:
 
 
 @main.command()
-@click.option("--user", "user_name", default=None, help="Who you are in this terminal (default: your login).")
-@click.option(
-    "--as",
-    "role",
-    type=click.Choice(["requester", "technician"]),
-    default="requester",
-    show_default=True,
-    help="Try the technician commands with --as technician.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["fr", "en", "nl"]),
-    default=None,
-    help="Your language (default: the [bot] language, French).",
-)
-@click.pass_context
-def chat(ctx: click.Context, user_name: str | None, role: str, lang: str | None) -> None:
-    """Talk to the bot in this terminal. Piped input is read one line per message."""
-    from adapters.console import ConsoleChat, ConsoleConfig
-    from adapters.console.chat import PromptScreen
-    from bot.port import User
-    from bot.text import terminal_safe
-
-    config = _config(ctx)
-    console = ConsoleConfig(**config.adapters.get("console", {}))
-    app = _bootstrap(config)
-    name = user_name or getpass.getuser()
-    user = User("console", name, display_name=name.replace(".", " ").title(), locale=lang)
-    interactive = sys.stdin.isatty()
-    screen: PromptScreen | None = None
-    if interactive:
-        import readline
-
-        screen = PromptScreen(sys.stdout, f"{name}> ", readline.get_line_buffer)
-    session = ConsoleChat(
-        app, user, technician=role == "technician", out=screen or sys.stdout, triage_chat=console.triage_chat
-    )
-    if isinstance(sys.stdin, io.TextIOWrapper):
-        # Bytes that are not UTF-8 become U+FFFD instead of ending the chat with a UnicodeDecodeError.
-        sys.stdin.reconfigure(errors="replace")
-    stop = threading.Event()
-    if interactive:
-        click.echo(f"helpdesk-bot — {name} ({role}). Type your message, /help for commands, Ctrl-D to quit.")
-
-        def _poll() -> None:
-            while not stop.wait(console.poll_seconds):
-                try:
-                    if app.service_levels is not None:
-                        app.service_levels.run_due_actions()
-                    session.poll()
-                except Exception:
-                    logger.exception("polling for updates failed")
-
-        threading.Thread(target=_poll, name="console-poll", daemon=True).start()
-    try:
-        if app.service_levels is not None:
-            app.service_levels.run_due_actions()
-        session.resume()
-        session.poll()
-        for line in _typed_lines(screen):
-            if not line.strip():
-                continue
-            if not interactive:
-                click.echo(f"{name}> {terminal_safe(line.rstrip())}")
-            session.say(line)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        app.close()
-
-
-def _typed_lines(screen: Any) -> Iterator[str]:
-    """The lines of the chat: read at the prompt of ``screen`` in a terminal, else from the pipe."""
-    if screen is None:
-        yield from sys.stdin
-        return
-    while True:
-        try:
-            yield screen.read_line()
-        except EOFError:
-            return
-
-
-@main.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Start every adapter enabled in the configuration, plus the outbox dispatcher and the ops listener.
@@ -351,7 +282,7 @@ def run(ctx: click.Context) -> None:
     from bot.ops import metrics
     from bot.plugins import discover_adapters
 
-    config = _config(ctx)
+    config = context_config(ctx)
     if config.ops.log_format == "json":
         _use_json_logs()
     specs = discover_adapters()
@@ -373,7 +304,7 @@ def run(ctx: click.Context) -> None:
         )
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SecretFilter(secrets))
-    app = _bootstrap(config)
+    app = bootstrap_app(config)
     metrics.instrument_app(app)
     adapters = []
     for name, section in enabled:
@@ -469,7 +400,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every pending migration to the configured database."""
     from bot.db.engine import create_db_engine, upgrade_database
 
-    config = _config(ctx)
+    config = context_config(ctx)
     engine = create_db_engine(config.database.url)
     try:
         upgrade_database(engine)
@@ -488,7 +419,7 @@ def db_backup(ctx: click.Context, path: Path) -> None:
     """Copy the SQLite database into the new file PATH, safely while the bot runs (PostgreSQL: pg_dump)."""
     from bot.ops.backup import BackupError, backup_sqlite
 
-    config = _config(ctx)
+    config = context_config(ctx)
     try:
         tickets = backup_sqlite(config.database.url, path)
     except BackupError as error:
@@ -504,7 +435,7 @@ def db_restore(ctx: click.Context, path: Path, force: bool) -> None:
     """Copy the backup PATH into the configured SQLite database (stop the bot first)."""
     from bot.ops.backup import BackupError, restore_sqlite
 
-    config = _config(ctx)
+    config = context_config(ctx)
     try:
         tickets = restore_sqlite(config.database.url, path, force=force)
     except BackupError as error:

@@ -22,11 +22,11 @@ from bot.rendering import payload_text
 
 @contextmanager
 def _database(ctx: click.Context) -> Iterator[UnitOfWorkFactory]:
-    from bot.cli import _config
+    from bot.cli import context_config
     from bot.db.engine import create_db_engine, upgrade_database
     from bot.db.uow import unit_of_work_factory
 
-    config = _config(ctx.find_root())
+    config = context_config(ctx.find_root())
     engine = create_db_engine(config.database.url)
     try:
         upgrade_database(engine)

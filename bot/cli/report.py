@@ -58,14 +58,14 @@ def report(
 
     Days are in the service desk's time zone ([sla.calendar] timezone); both ends are included.
     """
-    from bot.cli import _config
+    from bot.cli import context_config
     from bot.db.engine import create_db_engine, upgrade_database
     from bot.db.uow import unit_of_work_factory
     from bot.reports import make_report
     from bot.reports.stats import period_between
     from bot.sla.calendar import BusinessCalendar
 
-    config = _config(ctx.find_root())
+    config = context_config(ctx.find_root())
     calendar = BusinessCalendar(config.sla.calendar)
     now = SystemClock().now()
     last: date = until.date() if until else now.astimezone(calendar.tz).date()
