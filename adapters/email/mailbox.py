@@ -66,6 +66,7 @@ class MailboxReader:
         self._folders: dict[str, str] = {}
         self.on_round: Callable[[RoundReport], None] | None = None
         self.on_failure: Callable[[Exception], None] | None = None
+        self._idle = False
         self.reachable: bool | None = None
         """Whether the last round reached the mailbox (``None`` before the first one): ``/readyz``."""
         """Called after every round (tests wait on it instead of sleeping)."""
@@ -99,6 +100,8 @@ class MailboxReader:
         except Exception:
             _quietly(client.logout)
             raise
+        # Read once per connection: asking again while the reader idles would send a command mid-IDLE.
+        self._idle = bool(client.has_capability("IDLE"))
         self._client = client
         return client
 
@@ -119,7 +122,7 @@ class MailboxReader:
     @property
     def supports_idle(self) -> bool:
         """Whether the server offers IMAP IDLE."""
-        return bool(self._client is not None and self._client.has_capability("IDLE"))
+        return self._client is not None and self._idle
 
     # -- one round --------------------------------------------------------------------------
 
