@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
-from bot.commands import Audience
 from bot.config import Config
 from bot.core import HelpdeskCore, KnowledgeSearch, always_direct
 from bot.db.engine import create_db_engine, upgrade_database
@@ -28,7 +27,19 @@ from bot.features import install_features
 from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
 from bot.outbox import OutboxDispatcher
-from bot.port import DirectPolicy, Event, Messenger, Place, Reply, User
+from bot.port import (
+    AdapterHost,
+    Audience,
+    DirectPolicy,
+    Event,
+    HelpdeskPort,
+    Messenger,
+    OutgoingMessage,
+    Place,
+    Reply,
+    Role,
+    User,
+)
 from bot.presenters import set_display_timezone
 from bot.roles import RoleDirectory
 from bot.tickets import TicketService
@@ -41,7 +52,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class HelpdeskApp:
-    """Everything a running bot needs, built by :func:`bootstrap`."""
+    """Everything a running bot needs, built by :func:`bootstrap`.
+
+    Adapters see it as an :class:`~bot.port.AdapterHost` (the inbound port and the wiring they do at
+    start); features get the parts they plug into.
+    """
 
     config: Config
     engine: Engine
@@ -81,6 +96,22 @@ class HelpdeskApp:
         if outcome.queued and not self._deliver_now(outcome.queued):
             self.dispatcher.wake()
         return list(outcome.direct)
+
+    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
+        """The user's open tickets as cards (:meth:`HelpdeskCore.open_tickets_for`)."""
+        return self.core.open_tickets_for(user)
+
+    def language_of(self, user: User) -> str:
+        """The user's language (:meth:`HelpdeskCore.language_of`)."""
+        return self.core.language_of(user)
+
+    def pending_question(self, user: User, place: Place) -> OutgoingMessage | None:
+        """The question a conversation waits on (:meth:`HelpdeskCore.pending_question`)."""
+        return self.core.pending_question(user, place)
+
+    def grant_role(self, user_key: str, role: Role) -> None:
+        """Give ``user_key`` a role (an adapter's configured technicians and team leads)."""
+        self.roles.grant(user_key, role)
 
     def deliver_directly(self, platform: str, policy: DirectPolicy) -> None:
         """Let ``platform``'s adapter show the replies ``policy`` picks; every other reply goes to the outbox.
@@ -134,6 +165,14 @@ class HelpdeskApp:
         if self.routing is not None:
             return list(self.routing(ticket))
         return list(self.technician_places)
+
+    def messenger_for(self, platform: str) -> Messenger | None:
+        """The messenger registered for ``platform``, if any."""
+        return self.dispatcher.messenger_for(platform)
+
+    def deliver_due(self, chat_ids: Sequence[str] | None = None) -> int:
+        """Deliver the due outbox entries now (only those for ``chat_ids`` when given); how many were sent."""
+        return self.dispatcher.dispatch_due(chat_ids=chat_ids)
 
     def dispatch_pending(self) -> int:
         """Deliver every due outbox entry now; returns how many were sent."""
@@ -191,3 +230,13 @@ def bootstrap(
         app.register_messenger(messenger)
     install_features(app)
     return app
+
+
+def as_port(core: HelpdeskCore, app: HelpdeskApp) -> tuple[HelpdeskPort, AdapterHost]:
+    """The core as the inbound port and the application as the adapters' host.
+
+    Written down so that mypy (strict) proves :class:`HelpdeskCore` satisfies
+    :class:`~bot.port.HelpdeskPort` and :class:`HelpdeskApp` satisfies :class:`~bot.port.AdapterHost`:
+    a method an adapter calls that either lacks, or types differently, fails the type check here.
+    """
+    return core, app

@@ -13,12 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from bot.i18n import Translator
-
-Audience = Literal["everyone", "technician", "team_lead"]
-"""Who a command is for: everyone, technicians, or team leads."""
+from bot.port import Audience as Audience  # defined with the port; re-exported for the registry's users
 
 COMMAND_PREFIXES: dict[str, str] = {"slack": "/helpdesk "}
 """How a platform starts a command, when it is not ``/``: Slack has one slash command, ``/helpdesk``."""

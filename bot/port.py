@@ -10,6 +10,13 @@ this module, the way Zulip's bot framework does with its ``BotHandler`` protocol
   thread, the new-ticket card for technicians) leave the core through the
   outbox and reach the platform through the adapter's :class:`Messenger`.
 
+The calls an adapter makes are typed once, here: :class:`HelpdeskPort` (handle an event, open a
+ticket from a form, a user's tickets, a command menu …) and :class:`AdapterHost`, the port plus the
+wiring an adapter's builder does at start (roles, technician places, its messenger, which replies
+it shows itself). :class:`bot.core.HelpdeskCore` is a :class:`HelpdeskPort` and
+:class:`bot.bootstrap.HelpdeskApp` an :class:`AdapterHost`; mypy checks both (see
+:func:`bot.bootstrap.as_port`).
+
 Nothing here knows about Slack or Telegram. All text is plain text: each
 adapter escapes it for its own markup before sending. Images (the charts of
 ``/stats``) travel as bytes in a direct :class:`Reply` only, never through the outbox.
@@ -17,13 +24,19 @@ adapter escapes it for its own markup before sending. Images (the charts of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 PlatformName = str
 """``"console"``, ``"slack"`` or ``"telegram"``."""
+
+Audience = Literal["everyone", "technician", "team_lead"]
+"""Who a command is for: everyone, technicians, or team leads."""
+
+Role = Literal["technician", "team_lead"]
+"""A role an adapter's configuration grants (team leads can do everything technicians can)."""
 
 
 @dataclass(frozen=True)
@@ -286,4 +299,69 @@ class Messenger(Protocol):
         When ``notification.edit_message_id`` is set, edit that message instead.
         Raise :class:`DeliveryError` when the platform does not take it.
         """
+        ...
+
+
+class HelpdeskPort(Protocol):
+    """The inbound port: everything an adapter asks of the core while it runs.
+
+    :class:`bot.core.HelpdeskCore` implements it (every reply returned to the caller); so does
+    :class:`bot.bootstrap.HelpdeskApp`, which also delivers the outbox entries an event queued at
+    once and returns only the replies the platform's :data:`DirectPolicy` keeps for the adapter.
+    """
+
+    def handle(self, event: Event) -> list[Reply]:
+        """Handle one event in one unit of work; never raises for the event's own failure
+        (a domain error is a polite reply, anything else an apology)."""
+        ...
+
+    def open_ticket_from_form(
+        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
+    ) -> list[Reply]:
+        """Open a ticket from a complete form (once per ``event_id``); raises
+        :class:`~bot.errors.ValidationFailed` (``field=<name>``) for the first bad field."""
+        ...
+
+    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
+        """The user's open tickets, each with its card (Slack's App Home)."""
+        ...
+
+    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
+        """``(name, description)`` of the commands a platform menu offers ``audience`` in ``language``."""
+        ...
+
+    def language_of(self, user: User) -> str:
+        """The user's language: their /lang choice, else their platform locale, else the default."""
+        ...
+
+    def pending_question(self, user: User, place: Place) -> OutgoingMessage | None:
+        """The question ``user``'s conversation at ``place`` waits on (an intake step), or ``None``."""
+        ...
+
+
+class AdapterHost(HelpdeskPort, Protocol):
+    """The port plus what an adapter wires at start: the running application as adapters see it."""
+
+    def grant_role(self, user_key: str, role: Role) -> None:
+        """Give ``user_key`` (``"slack:U…"``) a role from the adapter's configuration."""
+        ...
+
+    def add_technician_place(self, place: Place) -> None:
+        """Post new-ticket cards (and ticket updates for technicians) at ``place``."""
+        ...
+
+    def register_messenger(self, messenger: Messenger) -> None:
+        """Let the outbox deliver to ``messenger.platform``."""
+        ...
+
+    def messenger_for(self, platform: PlatformName) -> Messenger | None:
+        """The messenger registered for ``platform``, if any."""
+        ...
+
+    def deliver_directly(self, platform: PlatformName, policy: DirectPolicy) -> None:
+        """Let ``platform``'s adapter show the replies ``policy`` picks; the others go through the outbox."""
+        ...
+
+    def deliver_due(self, chat_ids: Sequence[str] | None = None) -> int:
+        """Deliver the due outbox entries now (only those for ``chat_ids`` when given); how many were sent."""
         ...

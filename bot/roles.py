@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 from bot.errors import PermissionDenied
-
-Role = Literal["technician", "team_lead"]
+from bot.port import Role as Role  # defined with the port; re-exported
 
 
 class RoleDirectory:

@@ -23,3 +23,28 @@ def test_no_module_under_bot_imports_an_adapter() -> None:
                 f"{path.relative_to(BOT.parent)}: {name}" for name in names if name.split(".")[0] == "adapters"
             ]
     assert offenders == []
+
+
+ADAPTERS = BOT.parent / "adapters"
+
+
+def test_adapters_use_the_port_protocol_not_their_own() -> None:
+    """The calls an adapter makes on the core are typed once, by ``bot.port.HelpdeskPort``/``AdapterHost``:
+    no Protocol under ``adapters/`` declares one of their methods again."""
+    from bot.port import AdapterHost
+
+    port_methods = {name for name in dir(AdapterHost) if not name.startswith("_")}
+    redeclared = []
+    for path in sorted(ADAPTERS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases}
+            if "Protocol" not in bases:
+                continue
+            redeclared += [
+                f"{path.relative_to(BOT.parent)}: {node.name}.{item.name}"
+                for item in node.body
+                if isinstance(item, ast.FunctionDef) and item.name in port_methods
+            ]
+    assert redeclared == []

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from bot.bootstrap import HelpdeskApp
 from bot.port import (
+    AdapterHost,
     Button,
     ButtonPress,
     DeliveryError,
@@ -145,7 +145,7 @@ class ConsoleChat:
 
     def __init__(
         self,
-        app: HelpdeskApp,
+        app: AdapterHost,
         user: User,
         *,
         technician: bool = False,
@@ -171,14 +171,14 @@ class ConsoleChat:
         self._held: list[tuple[list[str], tuple[Button, ...], Place | None]] | None = None
         self._lock = threading.RLock()
         if technician:
-            app.roles.grant(user.key, "technician")
+            app.grant_role(user.key, "technician")
         app.add_technician_place(self.triage)
-        messenger = app.dispatcher.messenger_for(PLATFORM)
+        messenger = app.messenger_for(PLATFORM)
         if not isinstance(messenger, ConsoleMessenger):
             messenger = ConsoleMessenger()
             app.register_messenger(messenger)
         for chat_id in self.chats:
-            messenger.subscribe(chat_id, self._show, lambda: app.core.language_of(user))
+            messenger.subscribe(chat_id, self._show, lambda: app.language_of(user))
 
     @property
     def chats(self) -> list[str]:
@@ -222,7 +222,7 @@ class ConsoleChat:
                         self._text_place = event.place.in_thread(None)
                 for lines, buttons, place in held:
                     self._show(lines, buttons, place)
-                self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+                self.app.deliver_due(self.chats)
             finally:
                 self._answering = False
                 self._held = None
@@ -233,7 +233,7 @@ class ConsoleChat:
         started again in the middle of an intake): numbers typed next press those buttons."""
         with self._lock:
             start = len(self._transcript)
-            question = self.app.core.pending_question(self.user, self.place)
+            question = self.app.pending_question(self.user, self.place)
             if question is not None:
                 self._show(render(question), question.buttons, self.place)
             return self._transcript[start:]
@@ -245,7 +245,7 @@ class ConsoleChat:
             start = len(self._transcript)
             self._answering = True
             try:
-                self.app.dispatcher.dispatch_due(chat_ids=self.chats)
+                self.app.deliver_due(self.chats)
             finally:
                 self._answering = False
             unread, self._unread = self._unread, []

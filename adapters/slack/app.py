@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
@@ -49,85 +49,23 @@ from adapters.slack.render import (
 from bot.errors import HelpdeskError, ValidationFailed
 from bot.i18n import language_from_locale, translator
 from bot.port import (
+    AdapterHost,
     ButtonPress,
-    DirectPolicy,
     Event,
+    HelpdeskPort,
     Messenger,
-    OutgoingMessage,
     Place,
     Reply,
+    Role,
     SlashCommand,
     TextMessage,
     User,
 )
-from bot.roles import Role
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
-
-
-class HelpdeskCoreLike(Protocol):
-    """What the adapter needs from :class:`bot.core.HelpdeskCore`."""
-
-    def handle(self, event: Event) -> list[Reply]:
-        """Handle one event; user errors come back as polite replies."""
-        ...
-
-    def open_ticket_from_form(
-        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
-    ) -> list[Reply]:
-        """Open a ticket from the intake modal (once per ``event_id``); raises :class:`ValidationFailed`."""
-        ...
-
-    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
-        """The user's open tickets (each with its card), for App Home."""
-        ...
-
-
-class RoleGranter(Protocol):
-    """The part of the role directory the adapter fills from its configuration."""
-
-    def grant(self, user_key: str, role: Role) -> None:
-        """Give ``user_key`` (``"slack:U…"``) a role."""
-        ...
-
-
-class HelpdeskAppLike(Protocol):
-    """What :func:`build_slack_adapter` needs from :class:`bot.bootstrap.HelpdeskApp`."""
-
-    @property
-    def core(self) -> HelpdeskCoreLike:
-        """The core facade."""
-        ...
-
-    def handle(self, event: Event) -> list[Reply]:
-        """The pipeline; returns the replies :func:`direct_reply` kept for the adapter."""
-        ...
-
-    def open_ticket_from_form(
-        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
-    ) -> list[Reply]:
-        """The core's form intake, delivering its outbox entries afterwards."""
-        ...
-
-    def deliver_directly(self, platform: str, policy: DirectPolicy) -> None:
-        """Keep the replies ``policy`` picks for the adapter; the others go through the outbox."""
-        ...
-
-    @property
-    def roles(self) -> RoleGranter:
-        """The role directory."""
-        ...
-
-    def add_technician_place(self, place: Place) -> None:
-        """Where new-ticket cards go."""
-        ...
-
-    def register_messenger(self, messenger: Messenger) -> None:
-        """Let the outbox reach Slack."""
-        ...
 
 
 def direct_reply(event: Event, reply: Reply) -> bool:
@@ -251,7 +189,7 @@ class SlackAdapter:
 
     def __init__(
         self,
-        core: HelpdeskCoreLike,
+        core: HelpdeskPort,
         config: SlackConfig,
         *,
         client: WebClient | None = None,
@@ -757,37 +695,18 @@ class SlackHTTPServer:
         return Handler
 
 
-class _AppCore:
-    """The core as the adapter sees it: events go through ``app.handle`` so the outbox wakes up at once."""
-
-    def __init__(self, app: HelpdeskAppLike) -> None:
-        self._app = app
-
-    def handle(self, event: Event) -> list[Reply]:
-        return self._app.handle(event)
-
-    def open_ticket_from_form(
-        self, user: User, place: Place, fields: dict[str, str], *, event_id: str = ""
-    ) -> list[Reply]:
-        return self._app.open_ticket_from_form(user, place, fields, event_id=event_id)
-
-    def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
-        return self._app.core.open_tickets_for(user)
-
-
-def build_slack_adapter(app: HelpdeskAppLike, config: SlackConfig) -> SlackAdapter:
+def build_slack_adapter(app: AdapterHost, config: SlackConfig) -> SlackAdapter:
     """Create the adapter for a bootstrapped application.
 
     Grants the configured technicians and team leads (and the user group's members),
     declares the triage channel as the place for new-ticket cards and registers the
     messenger with the outbox.
     """
-    roles = app.roles
-    adapter = SlackAdapter(_AppCore(app), config, grant_role=roles.grant)
+    adapter = SlackAdapter(app, config, grant_role=app.grant_role)
     for user_id in config.technicians:
-        roles.grant(f"{ev.PLATFORM}:{user_id}", "technician")
+        app.grant_role(f"{ev.PLATFORM}:{user_id}", "technician")
     for user_id in config.team_leads:
-        roles.grant(f"{ev.PLATFORM}:{user_id}", "team_lead")
+        app.grant_role(f"{ev.PLATFORM}:{user_id}", "team_lead")
     adapter.sync_usergroup()
     if config.triage_channel:
         app.add_technician_place(Place(ev.PLATFORM, config.triage_channel))

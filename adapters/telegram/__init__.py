@@ -35,9 +35,9 @@ def build_telegram_adapter(app: HelpdeskApp, config: TelegramConfig) -> Telegram
     so the notifications an event caused leave at once).
     """
     for user_id in config.technicians:
-        app.roles.grant(f"{PLATFORM}:{user_id}", "technician")
+        app.grant_role(f"{PLATFORM}:{user_id}", "technician")
     for user_id in config.team_leads:
-        app.roles.grant(f"{PLATFORM}:{user_id}", "team_lead")
+        app.grant_role(f"{PLATFORM}:{user_id}", "team_lead")
     adapter = TelegramAdapter(config, app, callback_store=CallbackDataStore(app.uow, app.clock))
     adapter.registry.attach(ChatFacts(app.uow, app.clock))  # topics and prompts survive restarts
     if config.technicians_chat is not None:

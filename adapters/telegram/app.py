@@ -29,16 +29,15 @@ import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, CallbackQuery, Chat, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.commands import Audience
 from bot.i18n import language_from_locale
-from bot.port import Attachment, ButtonPress, Event, Messenger, Reply
+from bot.port import Attachment, ButtonPress, Event, HelpdeskPort, Messenger, Reply
 
 from . import commands
 from .config import TelegramConfig
@@ -63,18 +62,6 @@ def direct_reply(event: Event, reply: Reply) -> bool:
     delivered (and retried through an outage) by the dispatcher.
     """
     return isinstance(event, ButtonPress) and reply.message.ephemeral
-
-
-class CoreLike(Protocol):
-    """The part of :class:`bot.core.HelpdeskCore` the adapter uses."""
-
-    def handle(self, event: Event) -> list[Reply]:
-        """Process one event; never raises for user errors."""
-        ...
-
-    def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
-        """The commands a menu offers ``audience`` in ``language`` (see :meth:`bot.core.HelpdeskCore.command_menu`)."""
-        ...
 
 
 def quiet_http_logs() -> None:
@@ -142,7 +129,7 @@ class TelegramAdapter:
     def __init__(
         self,
         config: TelegramConfig,
-        core: CoreLike,
+        core: HelpdeskPort,
         *,
         after_handle: Callable[[], object] | None = None,
         limiter: FloodLimiter | None = None,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from telegram import BotCommand
 
-from bot.commands import Audience
+from bot.port import Audience
 
 DEFAULT_LANGUAGE = "fr"
 LANGUAGES = ("fr", "en", "nl")

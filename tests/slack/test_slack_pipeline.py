@@ -14,7 +14,7 @@ from fake_slack import VALID_TOKEN, FakeSlack
 from slack_harness import dispatch, slack_config
 from slack_payloads import dm_message, event_body
 
-from adapters.slack.app import SlackAdapter, _AppCore, direct_reply
+from adapters.slack.app import SlackAdapter, direct_reply
 from adapters.slack.messenger import make_web_client
 from bot.bootstrap import HelpdeskApp
 from bot.clock import FrozenClock
@@ -30,7 +30,7 @@ def slack_app(
     """The bootstrapped core (frozen clock, test KB) wired like build_slack_adapter, with a non-sleeping client."""
     app = make_app()
     client = make_web_client(VALID_TOKEN, base_url=fake_slack.api_url, sleep=sleeps.append)
-    adapter = SlackAdapter(_AppCore(app), slack_config(fake_slack), client=client, grant_role=app.roles.grant)
+    adapter = SlackAdapter(app, slack_config(fake_slack), client=client, grant_role=app.grant_role)
     app.register_messenger(adapter.messenger)
     app.deliver_directly("slack", direct_reply)
     yield app, adapter
