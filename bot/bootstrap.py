@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.core import HelpdeskCore, KnowledgeSearch, always_direct
+from bot.core import HelpdeskCore, KnowledgeSearch, Outcome, always_direct
 from bot.db.engine import create_db_engine, upgrade_database
 from bot.db.models import Ticket
-from bot.db.uow import SqlUnitOfWorkFactory, unit_of_work_factory
+from bot.db.uow import OutboxLease, SqlUnitOfWorkFactory, unit_of_work_factory
 from bot.features import install_features
 from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
@@ -85,15 +85,17 @@ class HelpdeskApp:
     def handle(self, event: Event) -> list[Reply]:
         """Run ``event`` through the pipeline (:meth:`HelpdeskCore.process`), then deliver at once.
 
-        After the event's single commit, the outbox entries it queued — its replies, the
-        technicians' card, a requester's thread update — are delivered here, in the caller's
-        thread, by id (no polling delay, no search for due entries: the answer to a message
-        leaves as soon as it is saved). Only when some could not be sent now is the background
+        The outbox entries the event queues — its replies, the technicians' card, a requester's
+        thread update — are written already claimed by this process's dispatcher (a lease, in the
+        event's own transaction) and delivered here, after the event's single commit, in the
+        caller's thread (no polling delay, no search for due entries, no claim transaction: the
+        answer to a message leaves as soon as it is saved). Only when some could not be sent now is the background
         dispatcher woken. Returns the replies the adapter shows itself. An entry whose delivery
         fails stays in the outbox and is retried with backoff.
         """
-        outcome = self.core.process(event, self.direct_policies.get(event.place.platform, always_direct))
-        if outcome.queued and not self._deliver_now(outcome.queued):
+        lease = self.dispatcher.lease_for_event()
+        outcome = self.core.process(event, self.direct_policies.get(event.place.platform, always_direct), lease=lease)
+        if outcome.queued and not (lease is not None and self._deliver_now(outcome, lease)):
             self.dispatcher.wake()
         return list(outcome.direct)
 
@@ -143,12 +145,13 @@ class HelpdeskApp:
             uow.commit()
         return count
 
-    def _deliver_now(self, entry_ids: Sequence[int]) -> bool:
-        """Deliver an event's entries; whether all were sent (the rest stays in the outbox, retried)."""
+    def _deliver_now(self, outcome: Outcome, lease: OutboxLease) -> bool:
+        """Deliver an event's leased entries; whether all it queued were sent (the rest stays in the outbox,
+        retried)."""
         try:
-            return self.dispatcher.deliver(entry_ids)
+            return self.dispatcher.deliver_leased(outcome.leased, lease) == len(outcome.queued)
         except Exception:
-            logger.exception("immediate delivery of outbox entries %s failed; the outbox retries them", entry_ids)
+            logger.exception("immediate delivery of outbox entries %s failed; the outbox retries them", outcome.queued)
             return False
 
     def register_messenger(self, messenger: Messenger) -> None:

@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
 from bot.db.models import OutboxEntry, SuggestionLog
-from bot.db.uow import EventUnitOfWorkFactory, UnitOfWork
+from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease, UnitOfWork
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand, ValidationFailed
 from bot.i18n import N_, Translator, language_from_locale, translator
 from bot.intake import Caller, ConversationState, IntakeFlow
@@ -173,6 +173,8 @@ class Outcome:
     """Replies the adapter shows itself (its :data:`~bot.port.DirectPolicy`, and images)."""
     queued: tuple[int, ...] = ()
     """Ids of the outbox entries the event queued (its replies and notifications): deliver them now."""
+    leased: tuple[DueEntry, ...] = ()
+    """Those of them written already claimed by the lease given to :meth:`HelpdeskCore.process`."""
     duplicate: bool = False
     """The event was processed before: nothing was done."""
 
@@ -285,7 +287,9 @@ class HelpdeskCore:
 
     # -- the entry point ----------------------------------------------------------------------
 
-    def process(self, event: Event, direct: DirectPolicy = always_direct) -> Outcome:
+    def process(
+        self, event: Event, direct: DirectPolicy = always_direct, *, lease: OutboxLease | None = None
+    ) -> Outcome:
         """The pipeline: handle one event in exactly one unit of work, committed once.
 
         0. clean what the user typed (:func:`bot.text.clean_event`: no escape sequence, control
@@ -305,12 +309,16 @@ class HelpdeskCore:
         sentence in the user's language (the event stays recorded: a retry gets nothing more);
         anything else is logged with its context, rolled back and answered with an apology, and
         the event is not recorded, so a redelivery is processed afresh. The caller shows
-        ``Outcome.direct`` and delivers the entries ``Outcome.queued``.
+        ``Outcome.direct`` and delivers the entries ``Outcome.queued``; with a ``lease`` (a dispatcher's,
+        :meth:`~bot.outbox.OutboxDispatcher.lease_for_event`), those for its platforms are written already
+        claimed by it (``Outcome.leased``), so delivering them needs no claim of its own.
         """
         event = clean_event(event)
         now = self._clock.now()
         platform = event.place.platform
         with self._uow.event() as uow:
+            if lease is not None:
+                uow.outbox.lease_new_entries(lease)
             if event.event_id and not uow.processed.record(platform, event.event_id, now):
                 logger.info("%s event %s was already processed: skipped", platform, event.event_id)
                 return Outcome(duplicate=True)
@@ -334,8 +342,8 @@ class HelpdeskCore:
                     )
                 )
             uow.commit()
-            queued = tuple(uow.outbox.added())
-        return Outcome(direct=tuple(kept), queued=queued)
+            queued, leased = uow.outbox.added_entries()
+        return Outcome(direct=tuple(kept), queued=tuple(entry.id for entry in queued), leased=tuple(leased))
 
     def _for_platform(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
         """``message`` with its commands written the way ``platform`` writes them (``/helpdesk claim`` in Slack)."""

@@ -7,8 +7,10 @@ ticket change that caused it, so a crash never loses one. The dispatcher then:
    locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers), and claims
    them in the same transaction with one UPDATE that sets a lease (``lease_until``) and a fresh
    random ``lease_token``, so that two dispatchers — two bot processes on one PostgreSQL —
-   never send the same entry at the same time; after an event, the entries it queued are
-   claimed by id (:meth:`OutboxDispatcher.deliver`), with no search for due entries;
+   never send the same entry at the same time; the entries an incoming event queues are written
+   already leased to the dispatcher of the process handling it, in the event's own transaction
+   (:meth:`OutboxDispatcher.lease_for_event`), and delivered right after its commit with no claim
+   of their own (:meth:`OutboxDispatcher.deliver_leased`);
 2. sends them one after the other while a keeper thread renews the leases (so a slow platform
    never lets a lease lapse under a live sender), recording each delivery at once with an
    UPDATE that only counts while the row still carries this dispatcher's token (*fencing*: a
@@ -50,7 +52,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import OutboxSection
 from bot.db.models import OutboxEntry
-from bot.db.uow import DueEntry, UnitOfWork, UnitOfWorkFactory
+from bot.db.uow import DueEntry, OutboxLease, UnitOfWork, UnitOfWorkFactory
 from bot.port import Button, DeliveryError, Messenger, Notification, OutgoingMessage, Place, SentMessage, TicketCard
 
 logger = logging.getLogger(__name__)
@@ -245,18 +247,44 @@ class OutboxDispatcher:
         with self._lock:
             return self._rounds(limit, chat_ids=chats)
 
-    def deliver(self, entry_ids: Sequence[int]) -> bool:
-        """Deliver these entries now — those an event has just queued — without looking for others.
+    def lease_for_event(self) -> OutboxLease | None:
+        """A lease for the entries an incoming event is about to queue (see
+        :meth:`~bot.db.uow.OutboxRepository.lease_new_entries`); ``None`` without a messenger.
 
-        Returns whether every one of them was sent; what was not (a failure, a platform without a
-        messenger here, an entry waiting for its thread's anchor) is left to :meth:`dispatch_due`.
+        A process that dies between the event's commit and the delivery leaves its entries claimed,
+        with ``attempted_at`` set: another dispatcher takes them once the lease expires and sends them
+        as in doubt, exactly as after a death in the middle of a send.
         """
-        if not entry_ids:
-            return True
         if not self._messengers:
-            return False
+            return None
+        now = self._clock.now()
+        return OutboxLease(uuid.uuid4().hex, self.platforms, now, now + self.lease)
+
+    def deliver_leased(self, entries: Sequence[DueEntry], lease: OutboxLease) -> int:
+        """Deliver entries written already claimed by ``lease`` (:meth:`lease_for_event`); returns how many
+        were sent.
+
+        No claim transaction: the event's commit took the leases. An entry waiting for its thread's anchor
+        is given back at once (for :meth:`dispatch_due`); entries whose lease has already run out are left
+        alone (another dispatcher may have taken them).
+        """
+        if not entries or self._clock.now() >= lease.until:
+            return 0
         with self._lock:
-            return self._rounds(len(entry_ids), ids=list(entry_ids)) == len(entry_ids)
+            batch: list[tuple[DueEntry, Notification]] = []
+            waiting: list[int] = []
+            with self._uow() as uow:
+                for entry in entries:
+                    notification = self._prepare(uow, entry)
+                    if notification is None:
+                        waiting.append(entry.id)
+                    else:
+                        batch.append((entry, notification))
+            if waiting:
+                with self._uow() as uow:
+                    uow.outbox.release(waiting, lease.token)
+                    uow.commit()
+            return self._send(batch, lease.token) if batch else 0
 
     def run_forever(self, stop: threading.Event) -> None:
         """Background loop: deliver, then wait for a wake-up or the poll interval."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.bootstrap import HelpdeskApp
 from bot.clock import FrozenClock
@@ -70,6 +70,51 @@ def test_replies_go_through_the_outbox_and_leave_at_once(platform_app: HelpdeskA
     assert sent.place == DM and sent.purpose == "reply" and "Hello Una" in sent.message.text
     with platform_app.uow() as uow:
         assert uow.outbox.count_pending() == 0
+
+
+def test_an_events_replies_are_written_claimed_and_delivered_without_a_claim_of_their_own(
+    platform_app: HelpdeskApp, messenger: FakeMessenger
+) -> None:
+    statements: list[str] = []
+    commits: list[int] = []
+    event.listen(platform_app.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    event.listen(platform_app.engine, "commit", lambda _conn: commits.append(1))
+
+    say(platform_app, "hello", "e1")
+
+    [sent] = messenger.sent
+    assert not sent.in_doubt
+    # The event's commit (its reply written already leased) and the delivery's record: no claim between.
+    assert len(commits) == 2
+    outbox_reads = [sql for sql in statements if sql.lstrip().startswith("SELECT") and "FROM outbox" in sql]
+    claims = [sql for sql in statements if sql.lstrip().startswith("UPDATE outbox SET attempts")]
+    assert outbox_reads == [] and claims == []
+    with platform_app.uow() as uow:
+        [entry] = uow.session.scalars(select(OutboxEntry)).all()
+        assert (entry.status, entry.attempts, entry.lease_token, entry.attempted_at) == ("sent", 1, None, None)
+
+
+def test_replies_of_a_process_that_died_before_delivering_wait_for_the_lease_then_go_in_doubt(
+    make_app: AppFactory, make_messenger: type[FakeMessenger], clock: FrozenClock
+) -> None:
+    dead, alive = make_app(outbox={"lease_seconds": 60}), make_app(outbox={"lease_seconds": 60})
+    survivor = make_messenger()
+    dead.register_messenger(make_messenger())
+    alive.register_messenger(survivor)
+    # The first process commits the event (its reply written claimed by it) and dies before sending.
+    outcome = dead.core.process(
+        TextMessage(UNA, DM, "hello", event_id="e1"), nothing_direct, lease=dead.dispatcher.lease_for_event()
+    )
+    assert len(outcome.leased) == len(outcome.queued) == 1
+
+    assert alive.dispatch_pending() == 0  # the lease holds: nobody else sends it
+    clock.advance(timedelta(seconds=61))
+    assert alive.dispatch_pending() == 1
+    [sent] = survivor.sent
+    assert sent.in_doubt  # the platform may have it already: Slack looks it up before posting again
+    with alive.uow() as uow:
+        [entry] = uow.session.scalars(select(OutboxEntry)).all()
+        assert (entry.status, entry.attempts) == ("sent", 2)
 
 
 def test_a_duplicate_commits_nothing_and_answers_nothing(platform_app: HelpdeskApp, messenger: FakeMessenger) -> None:

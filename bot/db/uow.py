@@ -51,6 +51,8 @@ OPEN_STATUSES = ("new", "in_progress", "waiting")
 
 _ADDED_ENTRIES = "outbox_added"
 """``Session.info`` key of the outbox entries queued in the session (:meth:`OutboxRepository.added`)."""
+_LEASE = "outbox_lease"
+"""``Session.info`` key of the lease new entries are written with (:meth:`OutboxRepository.lease_new_entries`)."""
 
 _DUE_COLUMNS = (
     "id",
@@ -81,6 +83,21 @@ class DueEntry(NamedTuple):
     attempted_at: datetime | None
 
 
+class OutboxLease(NamedTuple):
+    """A dispatcher's claim on the entries an event is about to queue, written with them.
+
+    The entries for ``platforms`` are inserted already leased (``lease_token``, ``lease_until``,
+    ``attempted_at``, one attempt), in the event's own transaction: the dispatcher that handles the
+    event delivers them right after its commit with no claim of its own (no second transaction),
+    and no other dispatcher takes them while the lease runs.
+    """
+
+    token: str
+    platforms: tuple[str, ...]
+    now: datetime
+    until: datetime
+
+
 # Statements of the hot path, built once (plain Core on the tables: no ORM compilation, cached SQL).
 _tickets: Table = Ticket.__table__  # type: ignore[assignment]
 _outbox: Table = OutboxEntry.__table__  # type: ignore[assignment]
@@ -100,6 +117,15 @@ _CLAIM_MANY = (
         attempted_at=bindparam("now"),
         attempts=_outbox.c.attempts + 1,
     )
+)
+_RELEASE = (
+    update(_outbox)
+    .where(
+        _outbox.c.id.in_(bindparam("ids", expanding=True)),
+        _outbox.c.status == "pending",
+        _outbox.c.lease_token == bindparam("token"),
+    )
+    .values(lease_until=None, lease_token=None, attempted_at=None, attempts=_outbox.c.attempts - 1)
 )
 _MARK_SENT = (
     update(_outbox)
@@ -286,15 +312,48 @@ class OutboxRepository:
         self.session = session
 
     def add(self, entry: OutboxEntry) -> None:
-        """Queue one notification (in the caller's transaction); see :meth:`added`."""
+        """Queue one notification (in the caller's transaction); see :meth:`added`.
+
+        Under :meth:`lease_new_entries`, an entry for one of the lease's platforms is written already
+        claimed by that lease.
+        """
+        lease: OutboxLease | None = self.session.info.get(_LEASE)
+        if lease is not None and entry.platform in lease.platforms:
+            entry.lease_token = lease.token
+            entry.lease_until = lease.until
+            entry.attempted_at = lease.now
+            entry.attempts = 1
         self.session.add(entry)
         self.session.info.setdefault(_ADDED_ENTRIES, []).append(entry)
+
+    def lease_new_entries(self, lease: OutboxLease) -> None:
+        """Write every entry queued from now on in this session already claimed by ``lease`` (those for its
+        platforms): the caller delivers them right after the commit (:meth:`added_entries`)."""
+        self.session.info[_LEASE] = lease
 
     def added(self) -> list[int]:
         """Ids of the entries queued in this session since the last call (after the flush or commit that
         gave them their ids): what an event delivers at once."""
-        entries: list[OutboxEntry] = self.session.info.pop(_ADDED_ENTRIES, [])
-        return [entry.id for entry in entries if entry.id is not None]
+        return [entry.id for entry in self.added_entries()[0]]
+
+    def added_entries(self) -> tuple[list[OutboxEntry], list[DueEntry]]:
+        """The entries queued in this session since the last call (after the commit that gave them their
+        ids), and of those, the ones written under the current lease, as a dispatch round reads them."""
+        entries: list[OutboxEntry] = [e for e in self.session.info.pop(_ADDED_ENTRIES, []) if e.id is not None]
+        lease: OutboxLease | None = self.session.info.get(_LEASE)
+        leased = [
+            DueEntry(*(getattr(entry, name) for name in _DUE_COLUMNS))
+            for entry in entries
+            if lease is not None and entry.lease_token == lease.token
+        ]
+        return entries, leased
+
+    def release(self, entry_ids: Sequence[int], token: str) -> int:
+        """Give back entries ``token`` holds without an attempt (not sent, not failed): due again at once."""
+        if not entry_ids:
+            return 0
+        result = self.session.execute(_RELEASE, {"ids": list(entry_ids), "token": token})
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def lock_due(
         self,
