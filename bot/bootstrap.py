@@ -111,6 +111,10 @@ class HelpdeskApp:
         """The question a conversation waits on (:meth:`HelpdeskCore.pending_question`)."""
         return self.core.pending_question(user, place)
 
+    def is_technician(self, user_key: str) -> bool:
+        """Whether ``user_key`` is a technician or a team lead (:meth:`HelpdeskCore.is_technician`)."""
+        return self.core.is_technician(user_key)
+
     def grant_role(self, user_key: str, role: Role) -> None:
         """Give ``user_key`` a role (an adapter's configured technicians and team leads)."""
         self.roles.grant(user_key, role)
@@ -133,6 +137,21 @@ class HelpdeskApp:
             self.dispatcher.dispatch_due(chat_ids=(place.chat_id,))
         except Exception:
             logger.exception("immediate delivery to %s failed; the outbox retries it", place.chat_id)
+        self.dispatcher.wake()
+        return replies
+
+    def log_call_from_form(
+        self,
+        technician: User,
+        place: Place,
+        caller: dict[str, str],
+        fields: dict[str, str],
+        *,
+        event_id: str = "",
+    ) -> list[Reply]:
+        """Log a phone call from a complete form (see :meth:`HelpdeskCore.log_call_from_form`), then wake the
+        outbox so the caller's confirmation and the technicians' card leave at once."""
+        replies = self.core.log_call_from_form(technician, place, caller, fields, event_id=event_id)
         self.dispatcher.wake()
         return replies
 

@@ -476,6 +476,10 @@ class HelpdeskCore:
             conv = ConversationState(row.state, copy.deepcopy(row.data))
         return self._intake.prompt(conv, translator(self.language_of(user)))
 
+    def is_technician(self, user_key: str) -> bool:
+        """Whether ``user_key`` (``platform:id``) is a technician or a team lead (may log calls, claim…)."""
+        return self._roles.is_technician(user_key)
+
     def language_of(self, user: User) -> str:
         """The user's language: their /lang choice, else their platform locale, else the default."""
         with self._uow() as uow:
@@ -1008,31 +1012,98 @@ class HelpdeskCore:
         if not who:
             raise InvalidCommand(usage=self.CALL_USAGE)
         first, _, rest = who.partition(" ")
-        default = self._config.bot.language
         if first.startswith("<@") or (":" in first and "@" not in first):
-            actor = self._resolve_user(platform, first)
-            user_platform, _, user_id = actor.key.partition(":")
-            with self._uow() as uow:
-                chat = uow.conversations.chat_of(user_platform, user_id) or user_id
-                language = uow.preferences.language(actor.key) or default
-            name = rest.strip() or actor.name
-            email = user_id if user_platform == "email" else ""
-            return Caller(user_platform, user_id, chat, name[:200], language, email=email)
+            return self._caller_of_user(self._resolve_user(platform, first), rest.strip())
         if "@" in first:
             try:
-                address = clean_email(first).lower()
+                return self._caller_of_address(first, rest.strip())
             except ValidationFailed:
                 raise InvalidCommand(usage=self.CALL_USAGE) from None
-            return Caller("email", address, address, (rest.strip() or address)[:200], default, email=address)
         match = re.match(r"^(.*?)\s*(\+?\d[\d ./()-]{5,})$", who)
         if match is None or not match.group(1).strip():
             raise InvalidCommand(usage=self.CALL_USAGE)
         try:
-            phone = clean_phone(match.group(2))
+            return self._caller_of_number(match.group(1), match.group(2))
         except ValidationFailed:
             raise InvalidCommand(usage=self.CALL_USAGE) from None
+
+    def _caller_of_user(self, actor: Actor, name: str) -> Caller:
+        """A caller known on a platform: told in their chat with the bot, in their language."""
+        user_platform, _, user_id = actor.key.partition(":")
+        with self._uow() as uow:
+            chat = uow.conversations.chat_of(user_platform, user_id) or user_id
+            language = uow.preferences.language(actor.key) or self._config.bot.language
+        email = user_id if user_platform == "email" else ""
+        return Caller(user_platform, user_id, chat, (name or actor.name)[:200], language, email=email)
+
+    def _caller_of_address(self, address: str, name: str) -> Caller:
+        """A caller known by a mail address (raises :class:`ValidationFailed` for a bad one): told by mail."""
+        address = clean_email(address).lower()
+        return Caller("email", address, address, (name or address)[:200], self._config.bot.language, email=address)
+
+    def _caller_of_number(self, name: str, number: str) -> Caller:
+        """A caller known only by name and number (raises :class:`ValidationFailed` for a bad number)."""
+        phone = clean_phone(number)
         digits = re.sub(r"\D", "", phone)
-        return Caller("phone", digits, digits, match.group(1).strip()[:200], default, phone=phone)
+        return Caller("phone", digits, digits, name.strip()[:200], self._config.bot.language, phone=phone)
+
+    def log_call_from_form(
+        self,
+        technician: User,
+        place: Place,
+        caller: dict[str, str],
+        fields: dict[str, str],
+        *,
+        event_id: str = "",
+    ) -> list[Reply]:
+        """Log a phone call from a complete form (Slack's call modal): the caller's ticket, channel ``phone``.
+
+        ``caller`` holds who phoned — ``user`` (a ``platform:id`` key, or an id on ``technician``'s
+        platform), else ``email``, else ``name`` and ``phone`` — and the form's ``fields`` are those of
+        :meth:`open_ticket_from_form`, answered by the technician; the caller's name, phone and address
+        fill the contact fields the technician left empty. Only technicians log calls
+        (:class:`~bot.errors.PermissionDenied` otherwise). One unit of work, once per ``event_id``; raises
+        :class:`~bot.errors.ValidationFailed` with ``field=caller_…`` or the intake field's name, and then
+        commits nothing. The caller is told on their platform or by mail through the outbox; the returned
+        reply is the technician's acknowledgement.
+        """
+        technician, fields = clean_user(technician), clean_fields(fields)
+        caller = clean_fields(caller)
+        self._roles.require_technician(technician.key)
+        now = self._clock.now()
+        with self._uow.event() as uow:
+            if event_id and not uow.processed.record(place.platform, event_id, now):
+                logger.info("%s call form %s was already processed: skipped", place.platform, event_id)
+                return []
+            t = translator(self._language(uow, technician))
+            who = self._caller_of_form(technician.platform, caller)
+            contact = {
+                "contact_name": fields.get("contact_name") or who.name,
+                "contact_phone": fields.get("contact_phone") or who.phone,
+                "contact_email": fields.get("contact_email") or who.email,
+            }
+            draft = self._intake.draft_from_form(technician, {**fields, **contact}, t)
+            text = self._intake.open_call(who, dataclasses.replace(draft, channel="phone"), t)
+            uow.commit()
+        return [Reply(place, OutgoingMessage(text, ephemeral=True))]
+
+    def _caller_of_form(self, platform: str, caller: dict[str, str]) -> Caller:
+        name = (caller.get("name") or "").strip()
+        if caller.get("user"):
+            return self._caller_of_user(self._resolve_user(platform, caller["user"]), name)
+        if caller.get("email"):
+            try:
+                return self._caller_of_address(caller["email"], name)
+            except ValidationFailed as problem:
+                raise ValidationFailed(problem.msgid, field="caller_email", **problem.params) from None
+        if name and caller.get("phone"):
+            try:
+                return self._caller_of_number(name, caller["phone"])
+            except ValidationFailed as problem:
+                raise ValidationFailed(problem.msgid, field="caller_phone", **problem.params) from None
+        raise ValidationFailed(
+            "Say who called: a user, an e-mail address, or a name and a phone number.", field="caller_user"
+        )
 
     def _cmd_assign(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         number, who = parse_number(event.args, "/assign N USER")

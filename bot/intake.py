@@ -580,15 +580,19 @@ class IntakeFlow:
             conv.reset()
             conv.data["opened_ticket"] = ticket.id
             return []
+        text = self.open_call(caller, draft, t)
+        conv.reset()
+        return [OutgoingMessage(text)]
+
+    def open_call(self, caller: Caller, draft: TicketDraft, t: Translator) -> str:
+        """Open the ticket of a phone call for ``caller`` (inside the caller's unit of work).
+
+        Returns the technician's acknowledgement: the number, and whether the caller is told.
+        """
         requester = User(caller.platform, caller.user_id, caller.name, caller.language, email=caller.email or None)
         ticket = self._tickets.open(requester, Place(caller.platform, caller.chat_id), draft, caller.language)
-        conv.reset()
         told = t("They are told on their platform.") if caller.platform != "phone" else t("Tell them the number.")
-        return [
-            OutgoingMessage(
-                t("{ref} is open for {name} (phone call).", ref=ticket_ref(ticket.id), name=caller.name) + " " + told
-            )
-        ]
+        return t("{ref} is open for {name} (phone call).", ref=ticket_ref(ticket.id), name=caller.name) + " " + told
 
     @staticmethod
     def _add_attachments(conv: ConversationState, attachments: tuple[Attachment, ...]) -> None:

@@ -326,6 +326,23 @@ class HelpdeskPort(Protocol):
         """The user's open tickets, each with its card (Slack's App Home)."""
         ...
 
+    def log_call_from_form(
+        self,
+        technician: User,
+        place: Place,
+        caller: dict[str, str],
+        fields: dict[str, str],
+        *,
+        event_id: str = "",
+    ) -> list[Reply]:
+        """Log a phone call from a complete form (Slack's call modal): the caller's ticket, channel ``phone``,
+        once per ``event_id``; raises :class:`~bot.errors.ValidationFailed` (``field=<name>``)."""
+        ...
+
+    def is_technician(self, user_key: str) -> bool:
+        """Whether ``user_key`` (``platform:id``) is a technician or a team lead (may log calls)."""
+        ...
+
     def command_menu(self, audience: Audience, language: str) -> list[tuple[str, str]]:
         """``(name, description)`` of the commands a platform menu offers ``audience`` in ``language``."""
         ...

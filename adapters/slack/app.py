@@ -35,10 +35,12 @@ from adapters.slack.config import SlackConfig
 from adapters.slack.messenger import SlackMessenger, make_web_client
 from adapters.slack.render import (
     BUTTON_ACTION_PREFIX,
+    CALL_CALLBACK_ID,
     INTAKE_CALLBACK_ID,
     OPEN_INTAKE_ACTION,
     PROMPT_CALLBACK_ID,
     RenderedMessage,
+    call_modal,
     home_view,
     intake_modal,
     notice_modal,
@@ -295,6 +297,7 @@ class SlackAdapter:
         app.shortcut("report_problem")(self._on_open_intake)
         app.view(INTAKE_CALLBACK_ID)(self._on_intake_submitted)
         app.view(PROMPT_CALLBACK_ID)(self._on_prompt_submitted)
+        app.view(CALL_CALLBACK_ID)(self._on_call_submitted)
         app.error(self._on_error)
 
     def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
@@ -356,6 +359,8 @@ class SlackAdapter:
             # The trigger id expires 3 seconds after the command: open the form now, not after a queue.
             user = self.directory.user(str(body.get("user_id") or ""))
             self._open_intake(str(body.get("trigger_id") or ""), user, ev.slash_command(body, user).place)
+            return
+        if ev.slash_command_name(body) == "call" and self._open_call(body):
             return
         self._later(self._handle_command, body, respond)
 
@@ -426,6 +431,82 @@ class SlackAdapter:
         self._deliver(replies, Origin(user_id, dm))
         summary = "\n\n".join(reply.message.text for reply in replies if reply.message.text)
         self._update_view(view_id, notice_modal(locale, summary, title_key="created_title"))
+
+    def _open_call(self, body: dict[str, Any]) -> bool:
+        """``/helpdesk call`` alone, typed by a technician: open the call modal at once (the trigger id
+        lasts 3 seconds). False when the core should answer instead (arguments given, not a technician)."""
+        if ev.slash_command(body, User(ev.PLATFORM, "")).args:
+            return False
+        user_id = str(body.get("user_id") or "")
+        if not self.core.is_technician(f"{ev.PLATFORM}:{user_id}"):
+            return False
+        locale = self.directory.user(user_id).locale
+        metadata = {"locale": locale or "", "channel": str(body.get("channel_id") or "")}
+        try:
+            self.client.views_open(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=call_modal(locale, {}, private_metadata=metadata),
+            )
+        except (SlackClientError, OSError) as error:
+            logger.error("cannot open the call modal for %s: %s", user_id, error)
+        return True
+
+    def _on_call_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str((body.get("user") or {}).get("id") or "")
+        metadata = _metadata(view)
+        locale = metadata.get("locale") or self.directory.cached_locale(user_id)
+        caller, fields = ev.call_fields(view)
+        errors = ev.validate_call(caller, fields, locale)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack(
+            response_action="update",
+            view=notice_modal(locale, text_for(locale, "call_pending"), title_key="call_title"),
+        )
+        self._later(self._log_call, user_id, view, caller, fields, metadata, locale)
+
+    def _log_call(
+        self,
+        user_id: str,
+        view: dict[str, Any],
+        caller: dict[str, str],
+        fields: dict[str, str],
+        metadata: dict[str, str],
+        locale: str | None,
+    ) -> None:
+        """The call modal → the caller's ticket; a refused value reopens the modal with the problem shown."""
+        view_id = str(view.get("id") or "")
+        prefill = {**fields, **{f"caller_{k}": v for k, v in caller.items()}}
+        try:
+            technician = self.directory.user(user_id)
+            place = Place(ev.PLATFORM, metadata.get("channel") or self.directory.dm_place(user_id).chat_id)
+            who = dict(caller)
+            if who.get("user"):
+                # A Slack caller: their profile's number and address complete what the technician left empty.
+                slack_user = self.directory.user(who["user"])
+                known = ev.contact_prefill(self.directory.profile(slack_user.id), slack_user)
+                who["user"] = f"{ev.PLATFORM}:{slack_user.id}"
+                who["name"] = who.get("name") or known["contact_name"]
+                fields = {
+                    **fields,
+                    "contact_phone": who.get("phone") or known["contact_phone"],
+                    "contact_email": who.get("email") or known["contact_email"],
+                }
+            replies = self.core.log_call_from_form(technician, place, who, fields, event_id=ev.view_identity(view))
+        except HelpdeskError as error:
+            problem = _translate(error, locale)
+            self._update_view(view_id, call_modal(locale, prefill, private_metadata=metadata, problem=problem))
+            return
+        except Exception:
+            logger.exception("call modal of %s could not become a ticket", user_id)
+            problem = text_for(locale, "call_failed")
+            self._update_view(view_id, call_modal(locale, prefill, private_metadata=metadata, problem=problem))
+            return
+        if not replies:
+            return  # a second delivery of a submission already logged
+        summary = "\n\n".join(reply.message.text for reply in replies if reply.message.text)
+        self._update_view(view_id, notice_modal(locale, summary, title_key="call_done_title"))
 
     def _on_prompt_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The answer typed in a prompt modal goes to the core as a message at the original place."""

@@ -16,7 +16,15 @@ from urllib.parse import urlparse
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from adapters.slack.render import IMPACT_CODES, INTAKE_FIELDS, PROMPT_FIELD, URGENCY_CODES, text_for
+from adapters.slack.render import (
+    CALL_FIELDS,
+    CALLER_FIELDS,
+    IMPACT_CODES,
+    INTAKE_FIELDS,
+    PROMPT_FIELD,
+    URGENCY_CODES,
+    text_for,
+)
 from bot.port import Attachment, ButtonPress, Place, SlashCommand, TextMessage, User
 
 PLATFORM = "slack"
@@ -227,8 +235,24 @@ def button_press(body: Payload, action: Payload, user: User) -> ButtonPress:
 
 def intake_fields(view: Payload) -> dict[str, str]:
     """The submitted intake modal → ``{field: value}`` for each of :data:`INTAKE_FIELDS` ('' if empty)."""
+    return _view_values(view, INTAKE_FIELDS)
+
+
+def call_fields(view: Payload) -> tuple[dict[str, str], dict[str, str]]:
+    """The submitted call modal → (who called, the intake's fields).
+
+    Who called is ``{"user": "U…", "email": …, "name": …, "phone": …}`` ('' where empty); the
+    intake's fields are those of :func:`intake_fields` without the contact ones.
+    """
+    values = _view_values(view, CALL_FIELDS)
+    caller = {name.removeprefix("caller_"): values.pop(name) for name in CALLER_FIELDS}
+    return caller, values
+
+
+def _view_values(view: Payload, names: tuple[str, ...]) -> dict[str, str]:
+    """``view.state.values`` → ``{block_id: value}`` for ``names``: selects give the chosen value or user."""
     values: Payload = (view.get("state") or {}).get("values") or {}
-    fields = dict.fromkeys(INTAKE_FIELDS, "")
+    fields = dict.fromkeys(names, "")
     for block_id, actions in values.items():
         if block_id not in fields or not isinstance(actions, Mapping):
             continue
@@ -238,6 +262,8 @@ def intake_fields(view: Payload) -> dict[str, str]:
             if state.get("type") == "static_select":
                 option = state.get("selected_option") or {}
                 fields[block_id] = str(option.get("value") or "")
+            elif state.get("type") == "users_select":
+                fields[block_id] = str(state.get("selected_user") or "")
             else:
                 fields[block_id] = str(state.get("value") or "").strip()
     return fields
@@ -276,22 +302,45 @@ def validate_intake(fields: Mapping[str, str], locale: str | None) -> dict[str, 
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in url:
             errors["url"] = text_for(locale, "err.url")
-    email = fields.get("contact_email", "")
-    if email:
-        try:
-            validate_email(email, check_deliverability=False)
-        except EmailNotValidError:
-            errors["contact_email"] = text_for(locale, "err.email")
-    phone = fields.get("contact_phone", "")
-    if phone:
-        try:
-            valid = phonenumbers.is_possible_number(phonenumbers.parse(phone, "BE"))
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            errors["contact_phone"] = text_for(locale, "err.phone")
+    for field in ("contact_email", "caller_email"):
+        if fields.get(field) and not _valid_email(fields[field]):
+            errors[field] = text_for(locale, "err.email")
+    for field in ("contact_phone", "caller_phone"):
+        if fields.get(field) and not _valid_phone(fields[field]):
+            errors[field] = text_for(locale, "err.phone")
     if fields.get("impact") and fields["impact"] not in IMPACT_CODES:
         errors["impact"] = text_for(locale, "err.choice")
     if fields.get("urgency") and fields["urgency"] not in URGENCY_CODES:
         errors["urgency"] = text_for(locale, "err.choice")
     return errors
+
+
+def validate_call(caller: Mapping[str, str], fields: Mapping[str, str], locale: str | None) -> dict[str, str]:
+    """Slack-side checks of the call modal: who called (a user, else an address, else a name and a
+    number), then the intake's fields as in :func:`validate_intake`; ``{block_id: message}``."""
+    errors = validate_intake({**fields, **{f"caller_{k}": v for k, v in caller.items()}}, locale)
+    if not (caller.get("user") or caller.get("email")):
+        if caller.get("phone") and not caller.get("name"):
+            errors.setdefault("caller_name", text_for(locale, "err.caller_name"))
+        elif caller.get("name") and not caller.get("phone"):
+            errors.setdefault("caller_phone", text_for(locale, "err.caller_phone"))
+        elif not caller.get("phone"):
+            errors["caller_user"] = text_for(locale, "err.caller")
+    if len(caller.get("name", "")) > 200:
+        errors.setdefault("caller_name", text_for(locale, "err.too_long", limit=200))
+    return errors
+
+
+def _valid_email(address: str) -> bool:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _valid_phone(number: str) -> bool:
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(number, "BE")))
+    except phonenumbers.NumberParseException:
+        return False

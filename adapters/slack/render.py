@@ -48,6 +48,7 @@ BUTTON_ACTION_PREFIX = "hd_btn_"
 OPEN_INTAKE_ACTION = "hd_open_intake"
 INTAKE_CALLBACK_ID = "hd_intake"
 PROMPT_CALLBACK_ID = "hd_prompt"
+CALL_CALLBACK_ID = "hd_call"
 PROMPT_FIELD = "answer"
 
 INTAKE_FIELDS: tuple[str, ...] = (
@@ -63,6 +64,11 @@ INTAKE_FIELDS: tuple[str, ...] = (
     "contact_email",
 )
 """Field names of the intake modal: each is the ``block_id`` and ``action_id`` of its input."""
+
+CALLER_FIELDS: tuple[str, ...] = ("caller_user", "caller_email", "caller_name", "caller_phone")
+"""Who called, in the call modal: a Slack user (``users_select``), else an address, else a name and number."""
+CALL_FIELDS: tuple[str, ...] = (*CALLER_FIELDS, *INTAKE_FIELDS[:7])
+"""Every field of the call modal: the caller, then the intake's questions (the contact is the caller)."""
 
 IMPACT_CODES: tuple[str, ...] = IMPACTS
 URGENCY_CODES: tuple[str, ...] = URGENCIES
@@ -111,6 +117,20 @@ _CATALOG: dict[str, dict[str, str]] = {
         "prompt_label": "Texte",
         "err.answer_required": "Tapez un texte.",
         "truncated": "… (texte raccourci)",
+        "call_title": "Appel téléphonique",
+        "call_intro": "Qui a appelé\u202f? Un utilisateur Slack, ou une adresse e-mail, ou un nom et un numéro. "
+        "Puis le problème, tel que l'appelant le décrit\u202f: il sera prévenu sur sa plateforme ou par e-mail.",
+        "caller_user": "Utilisateur Slack",
+        "caller_email": "Adresse e-mail de l'appelant",
+        "caller_name": "Nom de l'appelant",
+        "caller_phone": "Numéro de l'appelant",
+        "caller_hint": "Obligatoire sans utilisateur ni adresse e-mail",
+        "err.caller": "Indiquez qui a appelé\u202f: un utilisateur, une adresse e-mail, ou un nom et un numéro.",
+        "err.caller_name": "Indiquez aussi le nom de l'appelant.",
+        "err.caller_phone": "Indiquez aussi le numéro de l'appelant.",
+        "call_pending": "Enregistrement de l'appel…",
+        "call_done_title": "Appel enregistré",
+        "call_failed": "Désolé, l'appel n'a pas pu être enregistré. Réessayez dans un instant.",
     },
     "en": {
         "modal_title": "Report a problem",
@@ -155,6 +175,20 @@ _CATALOG: dict[str, dict[str, str]] = {
         "prompt_label": "Text",
         "err.answer_required": "Please type some text.",
         "truncated": "… (text shortened)",
+        "call_title": "Phone call",
+        "call_intro": "Who called? A Slack user, or an e-mail address, or a name and a number. "
+        "Then the problem, as the caller describes it: they are told on their platform or by e-mail.",
+        "caller_user": "Slack user",
+        "caller_email": "Caller's e-mail address",
+        "caller_name": "Caller's name",
+        "caller_phone": "Caller's number",
+        "caller_hint": "Required without a user or an e-mail address",
+        "err.caller": "Say who called: a user, an e-mail address, or a name and a number.",
+        "err.caller_name": "Give the caller's name too.",
+        "err.caller_phone": "Give the caller's number too.",
+        "call_pending": "Logging the call…",
+        "call_done_title": "Call logged",
+        "call_failed": "Sorry, the call could not be logged. Try again in a moment.",
     },
     "nl": {
         "modal_title": "Een probleem melden",
@@ -199,6 +233,20 @@ _CATALOG: dict[str, dict[str, str]] = {
         "prompt_label": "Tekst",
         "err.answer_required": "Typ een tekst.",
         "truncated": "… (tekst ingekort)",
+        "call_title": "Telefoonoproep",
+        "call_intro": "Wie belde er? Een Slack-gebruiker, of een e-mailadres, of een naam en een nummer. "
+        "Dan het probleem, zoals de beller het beschrijft: die wordt op zijn platform of per e-mail verwittigd.",
+        "caller_user": "Slack-gebruiker",
+        "caller_email": "E-mailadres van de beller",
+        "caller_name": "Naam van de beller",
+        "caller_phone": "Nummer van de beller",
+        "caller_hint": "Verplicht zonder gebruiker of e-mailadres",
+        "err.caller": "Geef aan wie er belde: een gebruiker, een e-mailadres, of een naam en een nummer.",
+        "err.caller_name": "Geef ook de naam van de beller.",
+        "err.caller_phone": "Geef ook het nummer van de beller.",
+        "call_pending": "De oproep wordt geregistreerd…",
+        "call_done_title": "Oproep geregistreerd",
+        "call_failed": "Sorry, de oproep kon niet worden geregistreerd. Probeer het zo opnieuw.",
     },
 }
 
@@ -406,6 +454,31 @@ def _select(field: str, codes: Sequence[str], initial: str | None, locale: str |
     return element
 
 
+def _problem_inputs(locale: str | None, prefill: Mapping[str, str]) -> list[Block]:
+    """The intake's questions about the problem (title to urgency), shared by the intake and call modals."""
+    get = prefill.get
+    return [
+        _input("title", locale, _text_input(get("title"), max_length=200), optional=False, hint="title_hint"),
+        _input(
+            "description",
+            locale,
+            _text_input(get("description"), multiline=True),
+            optional=False,
+            hint="description_hint",
+        ),
+        _input("error_message", locale, _text_input(get("error_message"), multiline=True), optional=True),
+        _input("url", locale, _text_input(get("url"), max_length=2000), optional=True),
+        _input("started", locale, _text_input(get("started"), max_length=200), optional=True, hint="started_hint"),
+        _input("impact", locale, _select("impact", IMPACT_CODES, get("impact") or "me", locale), optional=False),
+        _input(
+            "urgency",
+            locale,
+            _select("urgency", URGENCY_CODES, get("urgency") or "medium", locale),
+            optional=False,
+        ),
+    ]
+
+
 def intake_modal(
     locale: str | None,
     prefill: Mapping[str, str],
@@ -425,24 +498,7 @@ def intake_modal(
     if problem:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {mrkdwn(problem, 2900)}"}})
     blocks += [
-        _input("title", locale, _text_input(get("title"), max_length=200), optional=False, hint="title_hint"),
-        _input(
-            "description",
-            locale,
-            _text_input(get("description"), multiline=True),
-            optional=False,
-            hint="description_hint",
-        ),
-        _input("error_message", locale, _text_input(get("error_message"), multiline=True), optional=True),
-        _input("url", locale, _text_input(get("url"), max_length=2000), optional=True),
-        _input("started", locale, _text_input(get("started"), max_length=200), optional=True, hint="started_hint"),
-        _input("impact", locale, _select("impact", IMPACT_CODES, get("impact") or "me", locale), optional=False),
-        _input(
-            "urgency",
-            locale,
-            _select("urgency", URGENCY_CODES, get("urgency") or "medium", locale),
-            optional=False,
-        ),
+        *_problem_inputs(locale, prefill),
         _input("contact_name", locale, _text_input(get("contact_name"), max_length=200), optional=False),
         _input("contact_phone", locale, _text_input(get("contact_phone"), max_length=50), optional=True),
         _input("contact_email", locale, _text_input(get("contact_email"), max_length=254), optional=True),
@@ -451,6 +507,53 @@ def intake_modal(
         "type": "modal",
         "callback_id": INTAKE_CALLBACK_ID,
         "title": plain(text_for(locale, "modal_title"), MAX_VIEW_TITLE),
+        "submit": plain(text_for(locale, "submit"), MAX_VIEW_TITLE),
+        "close": plain(text_for(locale, "close"), MAX_VIEW_TITLE),
+        "private_metadata": truncate(json.dumps(dict(private_metadata or {})), MAX_PRIVATE_METADATA, ""),
+        "blocks": blocks,
+    }
+
+
+def call_modal(
+    locale: str | None,
+    prefill: Mapping[str, str],
+    *,
+    private_metadata: Mapping[str, str] | None = None,
+    problem: str | None = None,
+) -> Block:
+    """The "Phone call" modal a technician fills while on the phone: who called, then the intake's questions.
+
+    Who called is a Slack user (``caller_user``, a ``users_select``), else an e-mail address, else a name
+    and a number; the name, number and address also complete a Slack user's contact details.
+    ``problem`` (already translated) is shown at the top when the core refused a value.
+    """
+    get = prefill.get
+    blocks: list[Block] = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text_for(locale, "call_intro"))}]}
+    ]
+    if problem:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {mrkdwn(problem, 2900)}"}})
+    user: Block = {"type": "users_select"}
+    if get("caller_user"):
+        user["initial_user"] = get("caller_user")
+    blocks += [
+        _input("caller_user", locale, user, optional=True),
+        _input("caller_email", locale, _text_input(get("caller_email"), max_length=254), optional=True),
+        _input("caller_name", locale, _text_input(get("caller_name"), max_length=200), optional=True),
+        _input(
+            "caller_phone",
+            locale,
+            _text_input(get("caller_phone"), max_length=50),
+            optional=True,
+            hint="caller_hint",
+        ),
+        {"type": "divider"},
+        *_problem_inputs(locale, prefill),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CALL_CALLBACK_ID,
+        "title": plain(text_for(locale, "call_title"), MAX_VIEW_TITLE),
         "submit": plain(text_for(locale, "submit"), MAX_VIEW_TITLE),
         "close": plain(text_for(locale, "close"), MAX_VIEW_TITLE),
         "private_metadata": truncate(json.dumps(dict(private_metadata or {})), MAX_PRIVATE_METADATA, ""),

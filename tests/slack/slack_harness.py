@@ -27,6 +27,8 @@ class RecordingCore:
     cards: list[OutgoingMessage] = field(default_factory=list)
     answer: Callable[[Event], list[Reply]] | None = None
     form_error: Exception | None = None
+    calls: list[tuple[User, Place, dict[str, str], dict[str, str], str]] = field(default_factory=list)
+    technicians: set[str] = field(default_factory=lambda: {f"slack:{TECHNICIAN}"})
     gate: threading.Event | None = None
     """When set, ``handle`` waits for it: proves that Slack was acknowledged before processing."""
 
@@ -49,6 +51,24 @@ class RecordingCore:
 
     def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
         return list(self.cards)
+
+    def log_call_from_form(
+        self,
+        technician: User,
+        place: Place,
+        caller: dict[str, str],
+        fields: dict[str, str],
+        *,
+        event_id: str = "",
+    ) -> list[Reply]:
+        self.calls.append((technician, place, dict(caller), dict(fields), event_id))
+        if self.form_error is not None:
+            raise self.form_error
+        text = f"#8 is open for {caller.get('name')} (phone call)."
+        return [Reply(place, OutgoingMessage(text=text, ephemeral=True))]
+
+    def is_technician(self, user_key: str) -> bool:
+        return user_key in self.technicians
 
 
 def slack_config(fake: FakeSlack, **overrides: object) -> SlackConfig:

@@ -210,12 +210,15 @@ def shortcut(callback_id: str = "report_problem", *, user: str = "U111") -> str:
 
 
 def state_values(fields: dict[str, str]) -> dict[str, Any]:
-    """``view.state.values`` for the intake modal (selects for impact and urgency, text inputs otherwise)."""
+    """``view.state.values`` for the intake and call modals (selects for impact and urgency, a users_select
+    for the caller, text inputs otherwise)."""
     values: dict[str, Any] = {}
     for name, value in fields.items():
         if name in ("impact", "urgency"):
             option = {"text": {"type": "plain_text", "text": value}, "value": value} if value else None
             values[name] = {name: {"type": "static_select", "selected_option": option}}
+        elif name == "caller_user":
+            values[name] = {name: {"type": "users_select", "selected_user": value or None}}
         else:
             values[name] = {name: {"type": "plain_text_input", "value": value or None}}
     return values
