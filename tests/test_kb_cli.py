@@ -152,3 +152,12 @@ def test_kb_search_does_not_load_the_configuration_model(tmp_path: Path) -> None
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "printer-paper-jam" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_search_explain_says_why_the_best_candidates_are_not_suggested() -> None:
+    code, out = run("search", "mon scan n'arrive jamais dans ma boîte mail", "--knowledge", str(FIXTURES), "--explain")
+    assert code == 0
+    assert "decision:      suggested" in out and "topic reach:" in out
+    assert "Not suggested:" in out and "decision:      not suggested: confidence under the threshold" in out
+    code, out = run("search", "bonjour", "--knowledge", str(FIXTURES), "--explain")
+    assert code == 0 and "No article" in out

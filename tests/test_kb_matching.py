@@ -260,3 +260,75 @@ def test_context_groups_come_from_the_lexicon_and_merge() -> None:
     local = Lexicon.from_mapping({"groups": {"site": ["bâtiment B"]}, "context": ["site"]}, source="local.yaml")
     assert base.merged(local).context == {"telework", "site"}
     assert "telework" in Lexicon.default().context
+
+
+# --- abstention: the question must reach the article's own statement of its subject -----------
+
+
+@pytest.fixture(scope="module")
+def hr_kb() -> KnowledgeBase:
+    articles = [
+        _article(
+            "leave-request",
+            "Demander un congé dans le portail RH",
+            "fr",
+            ("congé", "portail RH", "absence"),
+            "Connectez-vous au portail RH, choisissez Congés puis Nouvelle demande. Les documents du personnel, "
+            "comme la fiche de paie, se trouvent dans un autre menu.",
+        ),
+        _article("printer-jam", "Papier coincé dans l'imprimante", "fr", ("imprimante", "bourrage"), "Ouvrez le bac."),
+        _article("vpn", "Connexion VPN impossible", "fr", ("vpn", "télétravail"), "Lancez FortiClient."),
+    ]
+    # a very low threshold, so that what decides below is the topic reach and not the threshold
+    return KnowledgeBase(articles, threshold=0.005)
+
+
+def test_a_question_matching_only_the_body_is_withheld_and_explained(hr_kb: KnowledgeBase) -> None:
+    question = "je ne trouve pas ma fiche de paie"
+    assert hr_kb.search(question) == []
+    [candidate, *_] = hr_kb.considered(question)
+    assert candidate.article.id == "leave-request" and candidate.withheld
+    assert candidate.score >= hr_kb.threshold
+    explanation = candidate.explanation
+    assert explanation is not None and explanation.topic_reach == 0.0
+    assert explanation.decision.startswith("not suggested") and "title" in explanation.decision
+    assert explanation.to_dict()["decision"] == explanation.decision
+    assert "topic reach:   0% of no title, tag or question" in str(explanation)
+
+
+def test_a_question_about_the_articles_subject_is_suggested(hr_kb: KnowledgeBase) -> None:
+    [best] = hr_kb.search("comment demander un congé dans le portail RH", limit=1, explain=True)
+    assert best.article.id == "leave-request" and not best.withheld
+    assert best.explanation is not None and best.explanation.decision == "suggested"
+    assert best.explanation.topic_reach == 1.0 and best.explanation.topic_statement.startswith(("title", "tag"))
+
+
+def test_topic_reach_is_measured_on_the_articles_title_tags_and_questions(hr_kb: KnowledgeBase) -> None:
+    index = hr_kb._index
+    leave = hr_kb.get("leave-request")
+    assert leave is not None
+    half = index.topic_reach(index.parse("le portail ne répond pas"), leave)
+    assert 0.0 < half.share < 1.0 and half.statement == 'tag "portail RH"'
+    assert index.topic_reach(index.parse("fiche de paie"), leave).share == 0.0
+    with_question = KnowledgeBase(
+        [
+            Article(
+                "payslip",
+                "Documents RH",
+                "fr",
+                (),
+                "helpdesk",
+                "Menu Documents.",
+                Path("p.md"),
+                questions=("où est ma fiche de paie",),
+            )
+        ]
+    )
+    article = with_question.articles[0]
+    reach = with_question._index.topic_reach(with_question._index.parse("fiche de paie introuvable"), article)
+    assert reach.share > 0.5 and reach.statement == 'question "où est ma fiche de paie"'
+
+
+def test_threshold_zero_withholds_nothing(hr_kb: KnowledgeBase) -> None:
+    everything = KnowledgeBase(list(hr_kb.articles), threshold=0)
+    assert [s.article.id for s in everything.search("je ne trouve pas ma fiche de paie")][:1] == ["leave-request"]

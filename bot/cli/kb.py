@@ -75,7 +75,11 @@ def kb() -> None:
     "(default: the configured [bot] language, else fr).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (JSON Lines when QUERY is '-').")
-@click.option("--explain", is_flag=True, help="Show why each article matched.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show why each article matched, and why the best candidates that are not suggested were held back.",
+)
 def search(
     query: str,
     knowledge: Path | None,
@@ -97,12 +101,30 @@ def search(
             else:
                 click.echo(f"> {text}")
                 _print_table(found, explain)
+                if explain and text.strip():
+                    _print_held_back(base, text, found, limit, lang)
         return
     found = base.search(query, limit=limit, explain=explain, lang=lang)
     if as_json:
         click.echo(json.dumps(_as_json(found, explain), ensure_ascii=False, indent=2))
     else:
         _print_table(found, explain)
+        if explain:
+            _print_held_back(base, query, found, limit, lang)
+
+
+def _print_held_back(base: KnowledgeBase, query: str, found: list[Suggestion], limit: int, lang: str | None) -> None:
+    """The best candidates that are not suggested, with the reason (threshold or topic reach)."""
+    shown = {s.article.group_key for s in found}
+    held = [s for s in base.considered(query, limit=limit, lang=lang) if s.article.group_key not in shown]
+    if not held:
+        return
+    click.echo("Not suggested:")
+    for s in held:
+        click.echo(f"{s.score:5.2f}  {s.article.id}  [{s.article.lang}] {s.article.title}")
+        if s.explanation is not None:
+            click.echo(str(s.explanation))
+            click.echo("")
 
 
 def _config_path() -> Path | None:

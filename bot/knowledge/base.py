@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import threading
@@ -10,18 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.articles import Article, article_files, load_articles
-from bot.knowledge.index import Explanation, Index, ParsedQuery, ScoredArticle
+from bot.knowledge.index import TOPIC_REACH_CONFIDENCE, Explanation, Index, ParsedQuery, ScoredArticle
 from bot.knowledge.lexicon import LEXICON_FILE_NAME, Lexicon
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """An article proposed for a question; ``score`` is the calibrated confidence in 0..1."""
+    """An article proposed for a question; ``score`` is the calibrated confidence in 0..1.
+
+    ``withheld`` marks a candidate that is not suggested whatever its score: the question barely
+    reaches the article's own statement of its subject (:meth:`bot.knowledge.index.Index.topic_reach`).
+    A threshold of 0 withholds nothing (every candidate is shown).
+    """
 
     article: Article
     score: float
     explanation: Explanation | None
     explanation_query: str = ""
+    withheld: bool = False
 
 
 def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
@@ -139,8 +146,16 @@ class KnowledgeBase:
             ranked = self._with_learned(query, ranked, explain)
         if self._unhelpful:
             ranked = sorted((self._lowered(query, s) for s in ranked), key=lambda s: -s.score)
-        found = [s for s in ranked if s.score >= self.threshold]
+        found = [s for s in ranked if s.score >= self.threshold and not s.withheld]
         return self.one_per_group(found, lang)[:limit]
+
+    def considered(self, query: str, *, limit: int = 3, lang: str | None = None) -> list[Suggestion]:
+        """The best candidates, one per translation group, whether suggested or not, each with its
+        explanation (which says the decision): what ``kb search --explain`` shows beside the
+        suggestions."""
+        if limit <= 0:
+            return []
+        return self.one_per_group(self._run(query, limit * 3 + 3, True), lang)[:limit]
 
     def one_per_group(self, suggestions: Sequence[Suggestion], lang: str | None) -> list[Suggestion]:
         """Keep the best suggestion of each translation group, swapped for its ``lang`` translation."""
@@ -155,7 +170,7 @@ class KnowledgeBase:
                 translation = self._translations.get((key, lang))
                 if translation is not None:
                     explanation = self.explain(s.explanation_query, translation.id) if s.explanation else None
-                    s = Suggestion(translation, s.score, explanation, s.explanation_query)
+                    s = dataclasses.replace(s, article=translation, explanation=explanation)
             result.append(s)
         return result
 
@@ -191,9 +206,22 @@ class KnowledgeBase:
                     best[r.article.id] = (r, parsed, reading)
         ranked = sorted(best.values(), key=lambda e: (-e[0].confidence, -e[0].score, e[0].article.id))[:limit]
         return [
-            Suggestion(r.article, r.confidence, index.explain(parsed, r, self.threshold) if explain else None, text)
+            Suggestion(
+                r.article,
+                r.confidence,
+                index.explain(parsed, r, self.threshold) if explain else None,
+                text,
+                withheld=self._withheld(parsed, r),
+            )
             for r, parsed, text in ranked
         ]
+
+    def _withheld(self, parsed: ParsedQuery, scored: ScoredArticle) -> bool:
+        """True for a candidate over the threshold held back for lack of topic reach (measured only
+        where it can decide: between the threshold and TOPIC_REACH_CONFIDENCE)."""
+        if not 0 < self.threshold <= scored.confidence < TOPIC_REACH_CONFIDENCE:
+            return False
+        return self._index.topic_reach(parsed, scored.article).withholds(scored.confidence)
 
     UNHELPFUL_SIMILARITY: float = 0.5
     """A message this similar (share of informative terms in common) to one that an article did
@@ -255,12 +283,7 @@ class KnowledgeBase:
             return suggestion
         for other in negatives:
             if other and len(keys & other) / len(keys | other) >= self.UNHELPFUL_SIMILARITY:
-                return Suggestion(
-                    suggestion.article,
-                    suggestion.score * self.UNHELPFUL_FACTOR,
-                    suggestion.explanation,
-                    suggestion.explanation_query,
-                )
+                return dataclasses.replace(suggestion, score=suggestion.score * self.UNHELPFUL_FACTOR)
         return suggestion
 
     def reload_if_changed(self) -> bool:

@@ -71,6 +71,11 @@ DIGIT_FACTOR = 0.5
 UNKNOWN_FACTOR = 0.55
 COMPOUND_PART = 4  # letters of each part of a split compound word
 UNCOVERED_FACTOR = 1.4  # an unknown word weighs 1.0; a key seen nowhere at full idf would be 1 / 0.55
+TOPIC_REACH = 0.2
+"""An article is suggested with a confidence under :data:`TOPIC_REACH_CONFIDENCE` only when the question
+reaches at least this share (by idf) of one of the author's own statements of what the article is
+about: its title, one of its tags or one of its example questions (see :meth:`Index.topic_reach`)."""
+TOPIC_REACH_CONFIDENCE = 0.5
 _VOWELS = frozenset("aeiouyh")
 # the French "re-" prefix is only split off French verb forms ("rebloque", "reconnecter"), not "report"
 _FRENCH_VERB_ENDINGS = ("e", "es", "er", "ez", "ent", "ons", "ais", "ait", "ee", "ees", "is", "it", "ir")
@@ -99,6 +104,23 @@ class ParsedQuery:
 
 
 @dataclass(frozen=True)
+class TopicReach:
+    """How much of an article's own statement of its subject a question matches.
+
+    ``share`` is the best share (by idf) of the index keys of the title, one tag or one example
+    question that the question's terms match; ``statement`` names it (``title "..."``, empty when the
+    question matches none of them).
+    """
+
+    share: float
+    statement: str
+
+    def withholds(self, confidence: float) -> bool:
+        """True when an article with this ``confidence`` is not suggested for lack of topic reach."""
+        return confidence < TOPIC_REACH_CONFIDENCE and self.share < TOPIC_REACH
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why an article was (or was not) suggested for a question."""
 
@@ -112,6 +134,9 @@ class Explanation:
     coverage: float
     confidence: float
     threshold: float
+    topic_reach: float = 1.0
+    topic_statement: str = ""
+    decision: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able view."""
@@ -126,6 +151,9 @@ class Explanation:
             "coverage": round(self.coverage, 4),
             "confidence": round(self.confidence, 4),
             "threshold": self.threshold,
+            "topic_reach": round(self.topic_reach, 4),
+            "topic_statement": self.topic_statement,
+            "decision": self.decision,
         }
 
     def __str__(self) -> str:
@@ -138,6 +166,8 @@ class Explanation:
             f"  synonyms:      {', '.join(f'{q} -> {c}' for q, c in self.synonyms) or '-'}",
             f"  corrections:   {', '.join(f'{a} -> {b}' for a, b in self.corrections) or '-'}",
             f"  field scores:  {fields or '-'}",
+            f"  topic reach:   {self.topic_reach:.0%} of {self.topic_statement or 'no title, tag or question'}",
+            f"  decision:      {self.decision or '-'}",
         ]
         return "\n".join(lines)
 
@@ -327,6 +357,7 @@ class Index:
             if len(word) >= 4 and word.isalpha():
                 self._fuzzy_buckets.setdefault((word[0], len(word)), []).append(word)
         self._phrases = lexicon.phrases
+        self._statements = lru_cache(maxsize=4096)(self._statements_uncached)
         self._correct_word = lru_cache(maxsize=50_000)(self._correct_word_uncached)
         self._split_compound = lru_cache(maxsize=50_000)(self._split_compound_uncached)
         self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
@@ -692,6 +723,43 @@ class Index:
             min(unknown, 4),
         )
 
+    # ------------------------------------------------------------------ topic reach
+    def _statements_uncached(self, doc: int) -> tuple[tuple[str, frozenset[str], float], ...]:
+        """The article's statements of its subject: (name, index keys, their total idf) of its title,
+        each tag and each example question."""
+        article = self.articles[doc]
+        named = [
+            (f'title "{article.title}"', article.title),
+            *((f'tag "{tag}"', tag) for tag in article.tags),
+            *((f'question "{q}"', q) for q in article.questions),
+        ]
+        result = []
+        for name, text in named:
+            keys = frozenset(k for k in self.field_counts(tokenise(text), article.lang) if k in self._idf)
+            total = sum(self._idf[k] for k in keys)
+            if total > 0:
+                result.append((name, keys, total))
+        return tuple(result)
+
+    def topic_reach(self, query: ParsedQuery, article: Article) -> TopicReach:
+        """How much of the article's own statement of its subject the question matches.
+
+        A question that matches an article only through its body, or through a sliver of its title
+        and tags, shares words with it without asking about its subject ("my payslip" and the leave
+        article's "HR portal"): such a match is only suggested when its confidence is high
+        (:data:`TOPIC_REACH`, :data:`TOPIC_REACH_CONFIDENCE`). The share is measured on the article's
+        side -- its title, one tag or one example question -- so it depends on no evaluation set.
+        """
+        # the question's terms (concepts, stems) and the stems of every word, those inside a phrase too
+        keys = {k for term in query.terms for k in term.keys}
+        keys.update(s for token in query.tokens if not is_stop_word(token) for s in all_stems(token))
+        best = TopicReach(0.0, "")
+        for name, statement, total in self._statements(self._doc_of[article.id]):
+            share = sum(self._idf[k] for k in statement if k in keys) / total
+            if share > best.share:
+                best = TopicReach(share, name)
+        return best
+
     # ------------------------------------------------------------------ explain
     def explain(self, query: ParsedQuery, scored: ScoredArticle, threshold: float) -> Explanation:
         """Break the score of one article down into terms, synonyms, corrections and fields."""
@@ -715,6 +783,16 @@ class Index:
             for f in FIELDS:
                 field_scores[f] += contribution * share[f] / whole
         unmatched = [t.surface for i, t in enumerate(query.terms) if i not in scored.matched]
+        reach = self.topic_reach(query, article)
+        if scored.confidence < threshold:
+            decision = f"not suggested: confidence under the threshold {threshold:.2f}"
+        elif threshold > 0 and reach.withholds(scored.confidence):
+            decision = (
+                f"not suggested: confidence under {TOPIC_REACH_CONFIDENCE:.2f} and the question reaches under "
+                f"{TOPIC_REACH:.0%} of the article's title, of each tag and of each example question"
+            )
+        else:
+            decision = "suggested"
         return Explanation(
             article_id=article.id,
             matched_terms=tuple(matched_terms),
@@ -726,6 +804,9 @@ class Index:
             coverage=scored.coverage,
             confidence=scored.confidence,
             threshold=threshold,
+            topic_reach=reach.share,
+            topic_statement=reach.statement,
+            decision=decision,
         )
 
     def anchored_weight(self, query: ParsedQuery, scored: ScoredArticle) -> float:
