@@ -29,12 +29,12 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
-from bot.db.models import OutboxEntry, SuggestionLog
+from bot.db.models import SuggestionLog
 from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease, UnitOfWork
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand, ValidationFailed
 from bot.i18n import N_, Translator, language_from_locale, translator
 from bot.intake import Caller, ConversationState, IntakeFlow
-from bot.outbox import encode_message
+from bot.outbox import outbox_entry
 from bot.port import (
     Attachment,
     Button,
@@ -330,17 +330,7 @@ class HelpdeskCore:
                 if reply.message.images or direct(event, reply):
                     kept.append(reply)
                     continue
-                uow.outbox.add(
-                    OutboxEntry(
-                        created_at=now,
-                        platform=reply.place.platform,
-                        chat_id=reply.place.chat_id,
-                        thread_id=reply.place.thread_id,
-                        purpose="reply",
-                        payload=encode_message(reply.message),
-                        next_attempt_at=now,
-                    )
-                )
+                uow.outbox.add(outbox_entry(reply.place, reply.message, at=now))
             uow.commit()
             queued, leased = uow.outbox.added_entries()
         return Outcome(direct=tuple(kept), queued=tuple(entry.id for entry in queued), leased=tuple(leased))
@@ -443,18 +433,9 @@ class HelpdeskCore:
                         self._intake.prompt(conv, t),
                     ]
                     conv.data["reminded_at"] = now.isoformat()
-                uow.conversations.save(platform, chat_id, user_id, conv.state, conv.data, now)
+                self._save(User(platform, user_id), Place(platform, chat_id), conv)
                 for message in messages:
-                    uow.outbox.add(
-                        OutboxEntry(
-                            created_at=now,
-                            platform=platform,
-                            chat_id=chat_id,
-                            purpose="reply",
-                            payload=encode_message(message),
-                            next_attempt_at=now,
-                        )
-                    )
+                    uow.outbox.add(outbox_entry(Place(platform, chat_id), message, at=now))
                 uow.commit()
                 followed += 1
         return followed

@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.db.models import OutboxEntry, Ticket
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator, translator
-from bot.outbox import encode_message
+from bot.outbox import outbox_entry
 from bot.port import Button, OutgoingMessage, Place
 from bot.presenters import technician_buttons, ticket_card, ticket_ref
 from bot.rendering import Line, Phrase, decode_phrase, encode_lines, encode_phrase, later, later_plural, render_lines
@@ -328,16 +328,5 @@ class Notifier:
         """Queue ``message`` (finished, or a ``{"render": …}`` payload rendered on delivery)."""
         now = self._clock.now()
         uow.outbox.add(
-            OutboxEntry(
-                created_at=now,
-                ticket_id=ticket.id if ticket else None,
-                platform=place.platform,
-                chat_id=place.chat_id,
-                thread_id=place.thread_id,
-                purpose=purpose,
-                payload=message if isinstance(message, dict) else encode_message(message),
-                status="pending",
-                attempts=0,
-                next_attempt_at=now + delay,
-            )
+            outbox_entry(place, message, at=now, purpose=purpose, ticket_id=ticket.id if ticket else None, delay=delay)
         )

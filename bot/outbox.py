@@ -46,7 +46,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -86,6 +86,34 @@ def encode_message(message: OutgoingMessage) -> dict[str, Any]:
     if message.ephemeral:
         data["ephemeral"] = True
     return data
+
+
+def outbox_entry(
+    place: Place,
+    message: OutgoingMessage | dict[str, Any],
+    *,
+    at: datetime,
+    purpose: str = "reply",
+    ticket_id: int | None = None,
+    delay: timedelta = timedelta(0),
+) -> OutboxEntry:
+    """A pending outbox row for ``message`` at ``place``, written ``at`` and due ``delay`` later.
+
+    ``message`` is an :class:`OutgoingMessage` (encoded here) or a payload already encoded (a
+    ``{"render": …}`` payload rendered on delivery). Every writer of the outbox builds its rows here.
+    """
+    return OutboxEntry(
+        created_at=at,
+        ticket_id=ticket_id,
+        platform=place.platform,
+        chat_id=place.chat_id,
+        thread_id=place.thread_id,
+        purpose=purpose,
+        payload=message if isinstance(message, dict) else encode_message(message),
+        status="pending",
+        attempts=0,
+        next_attempt_at=at + delay,
+    )
 
 
 def decode_message(data: dict[str, Any]) -> OutgoingMessage:
