@@ -735,74 +735,41 @@ class ServiceLevels:
             tt = translator(self._tech_language)
             tech_place = Place(visit.technician_platform, visit.technician_chat_id)
             usage = f"/visit {ticket.id} YYYY-MM-DD HH:MM"
-            if choice == "ok":
-                visit.status = "accepted"
-                if answering_requester:
-                    self._notifier.direct(
-                        uow,
-                        tech_place,
-                        OutgoingMessage(
-                            tt(
-                                "{ref}: {name} accepts the visit on {when}.",
-                                ref=ticket_ref(ticket.id),
-                                name=ticket.requester_name,
-                                when=when_tech,
-                            )
-                        ),
-                        ticket,
+            accepted = choice == "ok"
+            visit.status = "accepted" if accepted else "declined"
+            if answering_requester:
+                said = dict(ref=ticket_ref(ticket.id), name=ticket.requester_name, when=when_tech)
+                note = (
+                    tt("{ref}: {name} accepts the visit on {when}.", **said)
+                    if accepted
+                    else tt(
+                        "{ref}: {name} asks for another date than {when}. Propose one with {usage}.",
+                        **said,
+                        usage=usage,
                     )
-                else:
-                    self._notifier.to_requester(
-                        uow,
-                        ticket,
-                        OutgoingMessage(
-                            rt(
-                                "{ref}: {name} confirms the visit on {when}.",
-                                ref=ticket_ref(ticket.id),
-                                name=visit.technician_name,
-                                when=when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz),
-                            )
-                        ),
-                    )
-                reply = t(
+                )
+                self._notifier.direct(uow, tech_place, OutgoingMessage(note), ticket)
+            else:
+                when_rt = when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz)
+                said = dict(ref=ticket_ref(ticket.id), name=visit.technician_name, when=when_rt)
+                note = (
+                    rt("{ref}: {name} confirms the visit on {when}.", **said)
+                    if accepted
+                    else rt("{ref}: {name} cannot come on {when} and will propose another date.", **said)
+                )
+                self._notifier.to_requester(uow, ticket, OutgoingMessage(note))
+            reply = (
+                t(
                     "The visit on {when} is confirmed. A reminder comes the working day before.",
                     when=when_text(t, visit.at, self._clock.now(), tz=self.calendar.tz),
                 )
-            else:
-                visit.status = "declined"
-                if answering_requester:
-                    self._notifier.direct(
-                        uow,
-                        tech_place,
-                        OutgoingMessage(
-                            tt(
-                                "{ref}: {name} asks for another date than {when}. Propose one with {usage}.",
-                                ref=ticket_ref(ticket.id),
-                                name=ticket.requester_name,
-                                when=when_tech,
-                                usage=usage,
-                            )
-                        ),
-                        ticket,
-                    )
-                else:
-                    self._notifier.to_requester(
-                        uow,
-                        ticket,
-                        OutgoingMessage(
-                            rt(
-                                "{ref}: {name} cannot come on {when} and will propose another date.",
-                                ref=ticket_ref(ticket.id),
-                                name=visit.technician_name,
-                                when=when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz),
-                            )
-                        ),
-                    )
-                reply = t(
+                if accepted
+                else t(
                     "Which date suits you? Send it as {usage} (working hours: {hours}).",
                     usage=usage,
                     hours=self._hours_text(t),
                 )
+            )
             uow.commit()
         return [OutgoingMessage(reply)]
 
@@ -992,6 +959,45 @@ def install(app: HelpdeskApp) -> None:
     service.register(app.core)
 
 
+class _Every:
+    """Adds the background jobs of :func:`start_scheduler`, each guarded and woken the same way."""
+
+    def __init__(self, scheduler: BackgroundScheduler, wake: Callable[[], None]) -> None:
+        self._scheduler = scheduler
+        self._wake = wake
+
+    def run(
+        self,
+        job_id: str,
+        work: Callable[[], object],
+        interval: timedelta,
+        *,
+        first_in: timedelta,
+        failed: str,
+        wakes: bool = True,
+    ) -> None:
+        """Run ``work`` every ``interval``, first ``first_in`` from now, one instance at a time, missed
+        runs coalesced. A failure is logged (``failed``) and retried at the next run; when ``wakes`` and
+        ``work`` returns something truthy (it queued messages), the outbox dispatcher is woken."""
+
+        def job() -> None:
+            try:
+                if work() and wakes:
+                    self._wake()
+            except Exception:
+                logger.exception(failed)
+
+        self._scheduler.add_job(
+            job,
+            "interval",
+            seconds=interval.total_seconds(),
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + first_in,
+        )
+
+
 def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
     """Run :meth:`ServiceLevels.run_due_actions` every ``[sla] poll_seconds`` in a background thread,
     the follow-up of abandoned intakes every minute, the purge of processed events hourly and the
@@ -1002,74 +1008,46 @@ def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
     if service is None:
         raise RuntimeError("the service levels are not installed")
 
-    def tick() -> None:
-        try:
-            if service.run_due_actions():
-                app.dispatcher.wake()
-        except Exception:
-            logger.exception("service-level round failed; retrying at the next one")
-
     def retention() -> None:
         from bot.privacy.service import anonymise_expired
 
-        try:
-            count = anonymise_expired(app, app.clock.now())
-            if count:
-                logger.info("retention: anonymised the personal data of %d finished tickets", count)
-        except Exception:
-            logger.exception("retention job failed; retrying tomorrow")
-
-    def purge_processed_events() -> None:
-        try:
-            app.purge_processed_events()
-        except Exception:
-            logger.exception("purge of processed events failed; retrying at the next one")
-
-    def follow_up_abandoned_intakes() -> None:
-        try:
-            if app.core.follow_up_abandoned_intakes():
-                app.dispatcher.wake()
-        except Exception:
-            logger.exception("follow-up of abandoned intakes failed; retrying at the next one")
+        count = anonymise_expired(app, app.clock.now())
+        if count:
+            logger.info("retention: anonymised the personal data of %d finished tickets", count)
 
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        purge_processed_events,
-        "interval",
-        hours=1,
-        id="processed-events-purge",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    every = _Every(scheduler, app.dispatcher.wake)
+    every.run(
+        "processed-events-purge",
+        app.purge_processed_events,
+        timedelta(hours=1),
+        first_in=timedelta(minutes=1),
+        failed="purge of processed events failed; retrying at the next one",
+        wakes=False,
     )
-    scheduler.add_job(
-        follow_up_abandoned_intakes,
-        "interval",
-        minutes=1,
-        id="abandoned-intakes",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+    every.run(
+        "abandoned-intakes",
+        app.core.follow_up_abandoned_intakes,
+        timedelta(minutes=1),
+        first_in=timedelta(seconds=30),
+        failed="follow-up of abandoned intakes failed; retrying at the next one",
     )
-    scheduler.add_job(
-        tick,
-        "interval",
-        seconds=service.config.poll_seconds,
-        id="service-levels",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
+    every.run(
+        "service-levels",
+        service.run_due_actions,
+        timedelta(seconds=service.config.poll_seconds),
+        first_in=timedelta(0),
+        failed="service-level round failed; retrying at the next one",
     )
     if app.config.privacy.enabled:
         # Daily, first run shortly after start-up; several processes may run it: it is idempotent.
-        scheduler.add_job(
+        every.run(
+            "privacy-retention",
             retention,
-            "interval",
-            hours=24,
-            id="privacy-retention",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            timedelta(hours=24),
+            first_in=timedelta(minutes=5),
+            failed="retention job failed; retrying tomorrow",
+            wakes=False,
         )
     scheduler.start()
     return scheduler
