@@ -785,14 +785,7 @@ class SlaActionRepository:
         values: dict[str, Any] = {"ticket_id": ticket_id, "kind": kind, "seq": seq, "due_at": due_at, "outcome": ""}
         if skipped_at is not None:
             values.update(done_at=skipped_at, outcome="skipped")
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            stmt: Any = postgresql.insert(SlaAction).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(SlaAction).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(dialect)
-        self.session.execute(stmt)
+        _insert_ignore(self.session, SlaAction, values)
 
     def exists(self, ticket_id: int, kind: str, seq: int) -> bool:
         """Whether that action was already created (done, skipped or pending)."""
@@ -1121,12 +1114,7 @@ def _insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -
     key = (model.__tablename__, dialect, tuple(values))
     stmt = _INSERT_IGNORE.get(key)
     if stmt is None:
-        if dialect == "postgresql":
-            built: Any = postgresql.insert(model.__table__)
-        elif dialect == "sqlite":
-            built = sqlite.insert(model.__table__)
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(dialect)
+        built: Any = _dialect_insert(session)(model.__table__)
         primary = next(iter(model.__table__.primary_key.columns))
         stmt = _INSERT_IGNORE[key] = built.on_conflict_do_nothing().returning(primary)
     return session.execute(stmt, values).first() is not None
@@ -1173,9 +1161,7 @@ class KbFeedbackRepository:
             "updated_at": now,
         }
         table = KbArticleFeedback.__table__
-        dialect = self.session.get_bind().dialect.name
-        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(KbArticleFeedback).values(**values)
+        stmt = _dialect_insert(self.session)(KbArticleFeedback).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["article_id"],
             set_={
