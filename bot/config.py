@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -248,8 +248,9 @@ class OpsSection(_Section):
     """``json``: one JSON object per log line (for a log collector)."""
 
 
-class Config(_Section):
-    """The whole configuration. ``adapters`` holds the raw adapter sections."""
+class CoreSections(_Section):
+    """The sections the core owns, declared once: :class:`Config` has them, and the environment
+    (``HELPDESK_<SECTION>__<KEY>``) reads them through the same fields."""
 
     bot: BotSection = BotSection()
     database: DatabaseSection = DatabaseSection()
@@ -260,12 +261,17 @@ class Config(_Section):
     privacy: PrivacySection = PrivacySection()
     incidents: IncidentsSection = IncidentsSection()
     ops: OpsSection = OpsSection()
+
+
+class Config(CoreSections):
+    """The whole configuration. ``adapters`` holds the raw adapter sections."""
+
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = None
     """The file this configuration was read from (``None`` for the embedded default)."""
 
 
-_CORE_SECTIONS = {"bot", "database", "knowledge", "roles", "outbox", "sla", "incidents", "privacy", "ops"}
+_CORE_SECTIONS = set(CoreSections.model_fields)
 ENV_PREFIX = "HELPDESK_"
 ENV_DELIMITER = "__"
 ENVIRONMENT_ALIASES: dict[str, tuple[str, str]] = {
@@ -281,6 +287,26 @@ An adapter's alias applies when its section exists (from the file or a ``HELPDES
 variable): a token alone does not enable an adapter."""
 
 _ENVIRONMENT: ContextVar[Mapping[str, str]] = ContextVar("helpdesk_config_environment")
+
+
+def secrets_from_environment(data: Any, variables: Mapping[str, str]) -> Any:
+    """An adapter section's raw values with each secret it leaves empty taken from its environment
+    variable (``variables``: option → variable, such as ``{"bot_token": "SLACK_BOT_TOKEN"}``).
+
+    For the adapters' ``model_validator(mode="before")``; anything but a mapping is returned as it is.
+    """
+    if not isinstance(data, dict):
+        return data
+    filled = dict(data)
+    for name, variable in variables.items():
+        if not filled.get(name) and os.environ.get(variable):
+            filled[name] = os.environ[variable]
+    return filled
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """The plain value of a secret option ('' when unset): only for handing to a client library."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 def read_secret_files(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -321,22 +347,12 @@ class _MappingEnvSource(EnvSettingsSource):
         return {key.lower(): value for key, value in environ.items() if value != ""}
 
 
-class _CoreSettings(BaseSettings):
+class _CoreSettings(BaseSettings, CoreSections):
     """The core sections, from the file (init values) under the environment (higher priority)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER, case_sensitive=False, extra="forbid"
     )
-
-    bot: BotSection = BotSection()
-    database: DatabaseSection = DatabaseSection()
-    knowledge: KnowledgeSection = KnowledgeSection()
-    roles: RolesSection = RolesSection()
-    outbox: OutboxSection = OutboxSection()
-    sla: SlaSection = SlaSection()
-    privacy: PrivacySection = PrivacySection()
-    incidents: IncidentsSection = IncidentsSection()
-    ops: OpsSection = OpsSection()
 
     @classmethod
     def settings_customise_sources(

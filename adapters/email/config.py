@@ -7,10 +7,11 @@ fill ``imap_password`` and ``smtp_password`` when the file leaves them out. They
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from bot.config import secret_value, secrets_from_environment
 
 ENV_VARS = {
     "imap_password": "HELPDESK_IMAP_PASSWORD",
@@ -63,13 +64,7 @@ class EmailConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_environment(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        filled = dict(data)
-        for name, variable in ENV_VARS.items():
-            if not filled.get(name) and os.environ.get(variable):
-                filled[name] = os.environ[variable]
-        return filled
+        return secrets_from_environment(data, ENV_VARS)
 
     @field_validator("allowed_domains")
     @classmethod
@@ -100,12 +95,12 @@ class EmailConfig(BaseModel):
     @property
     def imap_password_value(self) -> str:
         """The plain IMAP password ('' when unset): only for handing to the IMAP client."""
-        return self.imap_password.get_secret_value() if self.imap_password else ""
+        return secret_value(self.imap_password)
 
     @property
     def smtp_password_value(self) -> str:
         """The plain SMTP password ('' when unset): only for handing to the SMTP client."""
-        return self.smtp_password.get_secret_value() if self.smtp_password else ""
+        return secret_value(self.smtp_password)
 
     @property
     def from_domain(self) -> str:

@@ -8,11 +8,12 @@ in a ``repr``, a log line or a validation error.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from bot.config import secret_value, secrets_from_environment
 
 ENV_VARS = {
     "bot_token": "SLACK_BOT_TOKEN",
@@ -62,13 +63,7 @@ class SlackConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_environment(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        filled = dict(data)
-        for name, variable in ENV_VARS.items():
-            if not filled.get(name) and os.environ.get(variable):
-                filled[name] = os.environ[variable]
-        return filled
+        return secrets_from_environment(data, ENV_VARS)
 
     @field_validator("technicians", "team_leads")
     @classmethod
@@ -106,14 +101,14 @@ class SlackConfig(BaseModel):
         if not self.enabled:
             return self
         problems = []
-        bot = self.bot_token.get_secret_value() if self.bot_token else ""
+        bot = secret_value(self.bot_token)
         if not bot.startswith("xoxb-"):
             problems.append("bot_token (or SLACK_BOT_TOKEN) must be the bot token starting with 'xoxb-'")
         if self.mode == "socket":
-            app = self.app_token.get_secret_value() if self.app_token else ""
+            app = secret_value(self.app_token)
             if not app.startswith("xapp-"):
                 problems.append("Socket Mode needs app_token (or SLACK_APP_TOKEN), an app-level token starting 'xapp-'")
-        if self.mode == "http" and not (self.signing_secret and self.signing_secret.get_secret_value()):
+        if self.mode == "http" and not secret_value(self.signing_secret):
             problems.append("HTTP mode needs signing_secret (or SLACK_SIGNING_SECRET)")
         if problems:
             raise ValueError("; ".join(problems))
@@ -122,4 +117,4 @@ class SlackConfig(BaseModel):
     def secret(self, name: Literal["bot_token", "app_token", "signing_secret"]) -> str:
         """The plain value of a secret ('' when unset): only for handing to the Slack SDK."""
         value: SecretStr | None = getattr(self, name)
-        return value.get_secret_value() if value is not None else ""
+        return secret_value(value)

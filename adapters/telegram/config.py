@@ -8,12 +8,13 @@ leaves them out. Both are :class:`~pydantic.SecretStr`, so they never show in a
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from bot.config import secrets_from_environment
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
@@ -60,14 +61,7 @@ class TelegramConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_environment(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if not data.get("token") and os.environ.get(TOKEN_ENV):
-            data["token"] = os.environ[TOKEN_ENV]
-        if not data.get("webhook_secret") and os.environ.get(WEBHOOK_SECRET_ENV):
-            data["webhook_secret"] = os.environ[WEBHOOK_SECRET_ENV]
-        return data
+        return secrets_from_environment(data, {"token": TOKEN_ENV, "webhook_secret": WEBHOOK_SECRET_ENV})
 
     @field_validator("base_url")
     @classmethod
