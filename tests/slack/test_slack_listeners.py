@@ -152,7 +152,10 @@ def test_commands_and_buttons_are_acknowledged_while_every_worker_is_busy(
         assert core.events == []
         core.gate.set()
         assert slack.wait_idle(5)
-        assert [type(event).__name__ for event in core.events] == ["TextMessage", "SlashCommand", "ButtonPress"]
+        kinds = [type(event).__name__ for event in core.events]
+        # The command's and the button's listeners hand their work over after their acknowledgements,
+        # each in its own listener thread: either may reach the worker first.
+        assert kinds[0] == "TextMessage" and sorted(kinds[1:]) == ["ButtonPress", "SlashCommand"]
     finally:
         core.gate = None
         slack.stop()
