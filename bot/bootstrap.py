@@ -235,6 +235,7 @@ def bootstrap(
     dispatcher.on_unreachable = notifier.requester_unreachable
     dispatcher.renderer = notifier.render
     dispatcher.default_language = config.bot.language
+    dispatcher.for_platform = core.for_platform
     app = HelpdeskApp(
         config=config,
         engine=engine,

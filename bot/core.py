@@ -323,7 +323,7 @@ class HelpdeskCore:
                 logger.info("%s event %s was already processed: skipped", platform, event.event_id)
                 return Outcome(duplicate=True)
             uow.conversations.lock(platform, event.place.chat_id, event.user.id, now)
-            messages = [self._for_platform(message, platform) for message in self._run(event, uow)]
+            messages = [self.for_platform(message, platform) for message in self._run(event, uow)]
             replies = [Reply(event.place, message) for message in messages]
             kept: list[Reply] = []
             for reply in replies:
@@ -335,7 +335,7 @@ class HelpdeskCore:
             queued, leased = uow.outbox.added_entries()
         return Outcome(direct=tuple(kept), queued=tuple(entry.id for entry in queued), leased=tuple(leased))
 
-    def _for_platform(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
+    def for_platform(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
         """``message`` with its commands written the way ``platform`` writes them (``/helpdesk claim`` in Slack)."""
         text = self.commands.for_platform(platform, message.text)
         return message if text == message.text else dataclasses.replace(message, text=text)
@@ -467,8 +467,18 @@ class HelpdeskCore:
             return self._language(uow, user)
 
     def _language(self, uow: UnitOfWork, user: User) -> str:
-        """:meth:`language_of` in a unit of work already open (the event's)."""
-        return uow.preferences.language(user.key) or language_from_locale(user.locale, self._config.bot.language)
+        """:meth:`language_of` in a unit of work already open (the event's).
+
+        The language the platform reports (Telegram ``language_code``, Slack locale) is kept in the
+        database when it changes, so that what is queued for the user later — in this process or another,
+        after a restart — is written in it too (:meth:`bot.notifications.Notifier.render`).
+        """
+        chosen, detected = uow.preferences.languages(user.key)
+        reported = language_from_locale(user.locale, "") if user.locale else ""
+        if reported and reported != detected:
+            uow.preferences.set_detected_language(user.key, reported, self._clock.now())
+            detected = reported
+        return chosen or detected or self._config.bot.language
 
     @staticmethod
     def explain_error(error: HelpdeskError, t: Translator) -> str:

@@ -43,7 +43,8 @@ class TicketWatcher(Protocol):
     """A feature told of requester-facing changes, in the change's transaction (followers get them too)."""
 
     def ticket_update(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str) -> None:
-        """``action``: claim, assign, reopen, cancel, close, resolve, escalate or auto_close."""
+        """``action``: claim, assign, reopen, cancel, close, resolve, escalate or auto_close; ``detail``: what
+        may be passed on to everyone affected (a problem's resolution), else ``""``."""
         ...
 
 
@@ -62,8 +63,17 @@ class Notifier:
     # -- events -----------------------------------------------------------------------------
 
     def ticket_opened(self, uow: UnitOfWork, ticket: Ticket) -> None:
-        """Confirmation with the number to the requester (it anchors the thread) and a new card."""
-        t = translator(ticket.requester_locale)
+        """Confirmation with the number to the requester (it anchors the thread) and a new card.
+
+        The confirmation is queued language-neutral too: it is written, with the requester's card and the
+        estimate, in the requester's language when it is delivered (:meth:`render`)."""
+        spec: dict[str, Any] = {"reader": "requester", "opened": ticket.id}
+        for place, place_purpose in self._requester_places(uow, ticket, "confirmation"):
+            self._add(uow, ticket, place, {"render": spec}, purpose=place_purpose)
+        self.card_changed(uow, ticket)
+
+    def _confirmation(self, t: Translator, ticket: Ticket) -> OutgoingMessage:
+        """The confirmation of ``ticket`` in ``t``'s language, with the requester's card."""
         text = t(
             "Your ticket {ref} is open: “{title}” (priority {priority}).\n"
             "Quote {ref} whenever you contact the service desk about it. "
@@ -76,8 +86,7 @@ class Notifier:
         if estimate:
             text += "\n" + estimate
         card = ticket_card(t, ticket, self._clock.now(), for_technicians=False)
-        self._to_requester(uow, ticket, OutgoingMessage(text=text, card=card), purpose="confirmation")
-        self.card_changed(uow, ticket)
+        return OutgoingMessage(text=text, card=card)
 
     def status_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, action: str) -> None:
         """Claim, assign, reopen, cancel, close."""
@@ -110,8 +119,10 @@ class Notifier:
         self._to_requester_later(uow, ticket, lines, expects_text=True)
         self.card_changed(uow, ticket)
 
-    def resolved(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, resolution: str) -> None:
-        """The fix, with a way to say it is still broken."""
+    def resolved(
+        self, uow: UnitOfWork, ticket: Ticket, actor: Actor, resolution: str, *, for_followers: bool = False
+    ) -> None:
+        """The fix, with a way to say it is still broken; the watchers get the note only ``for_followers``."""
         lines: list[Line] = [
             later("{ref} is resolved:", ref=ticket_ref(ticket.id)),
             resolution,
@@ -123,7 +134,7 @@ class Notifier:
         )
         self._to_requester_later(uow, ticket, lines, buttons=buttons)
         self.card_changed(uow, ticket)
-        self._watch(uow, ticket, "resolve", resolution)
+        self._watch(uow, ticket, "resolve", resolution if for_followers else "")
 
     def priority_changed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old: str) -> None:
         """The priority was changed by a technician."""
@@ -166,27 +177,48 @@ class Notifier:
             self._add(uow, ticket, place, {"render": {"lines": encode_lines(lines)}}, purpose="tech_update")
 
     def render(self, uow: UnitOfWork, ticket_id: int | None, spec: dict[str, Any], language: str) -> OutgoingMessage:
-        """A queued language-neutral message (see :mod:`bot.rendering`) in ``language``, at delivery time.
+        """A queued language-neutral message (see :mod:`bot.rendering`) in its reader's language, at delivery.
 
-        A card is drawn from the ticket as it is now, with the buttons of its current status.
+        ``language`` is the language of the place it reaches; a message for one person (``reader``: the
+        ticket's requester, or a user key) is written in that person's language now: their ``/lang``
+        choice, else the language their platform reported last, else ``lang`` (the one they used when
+        the entry was queued), else the place's. A card is drawn from the ticket as it is now, with the
+        buttons of its current status.
         """
-        if spec.get("reader") == "requester" and ticket_id is not None:
-            requester = uow.tickets.get(ticket_id)
-            if requester is not None:
-                language = uow.preferences.language(requester.requester_key) or requester.requester_locale
+        reader = spec.get("reader")
+        ticket = uow.tickets.get(ticket_id) if ticket_id is not None and (reader or "opened" in spec) else None
+        if reader == "requester":
+            if ticket is not None:
+                language = self.reader_language(uow, ticket.requester_key) or ticket.requester_locale
+        elif reader:
+            language = self.reader_language(uow, str(reader)) or spec.get("lang") or language
         t = translator(language)
+        if "opened" in spec:
+            if ticket is None:
+                return OutgoingMessage(text=ticket_ref(int(spec["opened"])))
+            return self._confirmation(t, ticket)
         if "card" in spec:
             ticket = uow.tickets.get(int(spec["card"]))
             if ticket is None:
                 return OutgoingMessage(text=ticket_ref(int(spec["card"])))
             card = ticket_card(t, ticket, self._clock.now(), for_technicians=True)
             return OutgoingMessage(text=card.headline, card=card, buttons=technician_buttons(t, ticket))
+        now = self._clock.now()
         buttons = tuple(
-            Button(decode_phrase(label).render(t), value, style) for label, value, style in spec.get("buttons", [])
+            Button(decode_phrase(label).render(t, now) if isinstance(label, dict) else str(label), value, style)
+            for label, value, style in spec.get("buttons", [])
         )
         return OutgoingMessage(
-            text=render_lines(t, spec.get("lines", [])), buttons=buttons, expects_text=bool(spec.get("expects_text"))
+            text=render_lines(t, spec.get("lines", []), now),
+            buttons=buttons,
+            expects_text=bool(spec.get("expects_text")),
         )
+
+    @staticmethod
+    def reader_language(uow: UnitOfWork, user_key: str) -> str | None:
+        """The language ``user_key`` reads: their ``/lang`` choice, else the one their platform reported
+        last (kept in the database, so every process knows it after a restart), else ``None``."""
+        return uow.preferences.language(user_key) or uow.preferences.detected_language(user_key)
 
     def card_changed(self, uow: UnitOfWork, ticket: Ticket) -> None:
         """Queue the technicians' card in its new state (older queued versions are dropped)."""
@@ -209,17 +241,16 @@ class Notifier:
 
     def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:
         """The ticket moved up a support level: the requester is told, the new level sees the note."""
-        t = translator(ticket.requester_locale)
-        self._to_requester(
+        self._to_requester_later(
             uow,
             ticket,
-            OutgoingMessage(
-                text=t(
+            [
+                later(
                     "{ref} is handed over to a specialised team (level {level}); they will contact you.",
                     ref=ticket_ref(ticket.id),
                     level=ticket.support_level,
                 )
-            ),
+            ],
         )
         note = later(
             "{ref} escalated from L{old} to L{new} by {name}. Handover note:",
@@ -232,11 +263,11 @@ class Notifier:
         self.to_technicians(uow, ticket, [note, reason])
         self._watch(uow, ticket, "escalate")
 
-    def auto_closed(self, uow: UnitOfWork, ticket: Ticket, note: str) -> None:
+    def auto_closed(self, uow: UnitOfWork, ticket: Ticket, note: Phrase) -> None:
         """The scheduler closed the ticket after its deadline: the notice goes to the thread."""
-        self._to_requester(uow, ticket, OutgoingMessage(text=note))
+        self._to_requester_later(uow, ticket, [note])
         self.card_changed(uow, ticket)
-        self._watch(uow, ticket, "auto_close", note)
+        self._watch(uow, ticket, "auto_close")
 
     def requester_unreachable(self, uow: UnitOfWork, entry: OutboxEntry) -> None:
         """A message for the requester was refused for good (bot blocked, account deleted, chat gone):
@@ -258,17 +289,45 @@ class Notifier:
         )
         self.to_technicians(uow, ticket, [line])
 
-    def to_requester(self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage) -> None:
-        """Any message for the requester, in the ticket's thread (reminders, visits, surveys)."""
-        self._to_requester(uow, ticket, message)
+    def to_requester(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        lines: Sequence[Line],
+        *,
+        buttons: Sequence[tuple[Phrase | str, str, str | None]] = (),
+        expects_text: bool = False,
+    ) -> None:
+        """Any message for the requester, in the ticket's thread (reminders, visits, surveys), written in
+        their language when it is delivered."""
+        self._to_requester_later(uow, ticket, lines, buttons=buttons, expects_text=expects_text)
 
     def technician_places(self, ticket: Ticket) -> Sequence[Place]:
         """Where technicians see ``ticket`` (after routing by category, level and type)."""
         return self._places(ticket)
 
-    def direct(self, uow: UnitOfWork, place: Place, message: OutgoingMessage, ticket: Ticket | None = None) -> None:
-        """Any other message to a place (e.g. a reminder)."""
-        self._add(uow, ticket, place, message, purpose="direct")
+    def direct(
+        self,
+        uow: UnitOfWork,
+        place: Place,
+        lines: Sequence[Line],
+        ticket: Ticket | None = None,
+        *,
+        reader: str | None = None,
+        language: str | None = None,
+        buttons: Sequence[tuple[Phrase | str, str, str | None]] = (),
+    ) -> None:
+        """Any other message to a place (a reminder, a follower's update, a major incident), written on
+        delivery in the language of ``reader`` (a user key: the one person it is for; ``language`` is theirs
+        as known now, used when nothing better is known then), else of the place."""
+        spec: dict[str, Any] = {"lines": encode_lines(lines)}
+        if reader:
+            spec["reader"] = reader
+        if language:
+            spec["lang"] = language
+        if buttons:
+            spec["buttons"] = _encode_buttons(buttons)
+        self._add(uow, ticket, place, {"render": spec}, purpose="direct")
 
     # -- internals --------------------------------------------------------------------------
 
@@ -282,24 +341,18 @@ class Notifier:
         ticket: Ticket,
         lines: Sequence[Line],
         *,
-        buttons: Sequence[tuple[Phrase, str, str | None]] = (),
+        buttons: Sequence[tuple[Phrase | str, str, str | None]] = (),
         expects_text: bool = False,
     ) -> None:
         """A status update for the requester, rendered on delivery in their language at that moment
         (their ``/lang`` choice, else the language the ticket was opened in)."""
         spec: dict[str, Any] = {"reader": "requester", "lines": encode_lines(lines)}
         if buttons:
-            spec["buttons"] = [[encode_phrase(label), value, style] for label, value, style in buttons]
+            spec["buttons"] = _encode_buttons(buttons)
         if expects_text:
             spec["expects_text"] = True
         for place, place_purpose in self._requester_places(uow, ticket, "update"):
             self._add(uow, ticket, place, {"render": spec}, purpose=place_purpose)
-
-    def _to_requester(
-        self, uow: UnitOfWork, ticket: Ticket, message: OutgoingMessage, *, purpose: str = "update"
-    ) -> None:
-        for place, place_purpose in self._requester_places(uow, ticket, purpose):
-            self._add(uow, ticket, place, message, purpose=place_purpose)
 
     @staticmethod
     def _requester_places(uow: UnitOfWork, ticket: Ticket, purpose: str) -> list[tuple[Place, str]]:
@@ -330,3 +383,10 @@ class Notifier:
         uow.outbox.add(
             outbox_entry(place, message, at=now, purpose=purpose, ticket_id=ticket.id if ticket else None, delay=delay)
         )
+
+
+def _encode_buttons(buttons: Sequence[tuple[Phrase | str, str, str | None]]) -> list[list[Any]]:
+    """Buttons of a deferred message: labels as phrases to translate (or text shown as it is)."""
+    return [
+        [encode_phrase(label) if isinstance(label, Phrase) else label, value, style] for label, value, style in buttons
+    ]

@@ -206,6 +206,9 @@ class OutboxDispatcher:
         recipient's language, at delivery time (set by :func:`bot.bootstrap.bootstrap`)."""
         self.default_language = "fr"
         """The language of a chat whose messenger does not say (``[bot] language``)."""
+        self.for_platform: Callable[[OutgoingMessage, str], OutgoingMessage] | None = None
+        """Writes the commands a message names the way its platform writes them (``/helpdesk mytickets`` in
+        Slack), at delivery (set by :func:`bot.bootstrap.bootstrap`)."""
 
     def language_for(self, place: Place) -> str:
         """The language of whoever reads ``place``: the messenger's answer, else :attr:`default_language`."""
@@ -219,22 +222,35 @@ class OutboxDispatcher:
         the language of the chat it goes to: what a delivery now would send."""
         spec = entry.payload.get("render")
         if spec is None:
-            return decode_message(entry.payload)
+            return self._written_for(decode_message(entry.payload), entry.platform)
         place = Place(entry.platform, entry.chat_id, entry.thread_id)
         if language is None:
             return self._render(entry.ticket_id, spec, place)
         if self.renderer is None:
             raise RuntimeError("an outbox entry needs rendering but no renderer is set")
         with self._uow() as uow:
-            return self.renderer(uow, entry.ticket_id, spec, language)
+            return self._written_for(self.renderer(uow, entry.ticket_id, spec, language), entry.platform)
 
     def _render(self, ticket_id: int | None, spec: dict[str, Any], place: Place) -> OutgoingMessage:
-        """A language-neutral entry rendered, now, in the language of the chat it goes to."""
+        """A language-neutral entry rendered, now, in the language of whoever reads the chat it goes to.
+
+        An entry for nobody in particular that reaches a one-person chat (a Slack DM, a Telegram private
+        chat: the messenger's ``reader_of``) is written for that person, like an entry naming its reader.
+        """
         if self.renderer is None:
             raise RuntimeError("an outbox entry needs rendering but no renderer is set")
         language = self.language_for(place)
+        if not spec.get("reader"):
+            ask = getattr(self._messengers.get(place.platform), "reader_of", None)
+            reader = ask(place.chat_id) if callable(ask) else None
+            if isinstance(reader, str) and reader:
+                spec = {**spec, "reader": reader}
         with self._uow() as uow:
-            return self.renderer(uow, ticket_id, spec, language)
+            return self._written_for(self.renderer(uow, ticket_id, spec, language), place.platform)
+
+    def _written_for(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
+        """``message`` with its commands written the way ``platform`` writes them."""
+        return self.for_platform(message, platform) if self.for_platform is not None else message
 
     @property
     def lease(self) -> timedelta:
@@ -393,7 +409,9 @@ class OutboxDispatcher:
                     spec = entry.payload.get("render")
                     if spec is not None:
                         message = self._render(entry.ticket_id, spec, notification.place)
-                        notification = dataclasses.replace(notification, message=message)
+                    else:
+                        message = self._written_for(notification.message, entry.platform)
+                    notification = dataclasses.replace(notification, message=message)
                     sent = messenger.send(notification)
                 except DeliveryError as error:
                     self._failed(entry.id, token, str(error), permanent=error.permanent, retry_after=error.retry_after)

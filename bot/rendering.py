@@ -18,37 +18,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.i18n import Translator, translator
+from bot.presenters import when_text
+
+
+@dataclass(frozen=True)
+class When:
+    """A moment in a deferred message, written on delivery as the reader's locale says it
+    (:func:`bot.presenters.when_text`: ``mar. 24 novembre à 10:00``, the year only when it is not this year's)."""
+
+    at: datetime
+
+    def render(self, t: Translator, now: datetime | None = None) -> str:
+        """The moment in ``t``'s language, relative to ``now`` (the delivery time) for the year."""
+        return when_text(t, self.at, now or self.at)
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """A message to translate later: ``msgid`` with ``params`` (a parameter may be a phrase itself).
+    """A message to translate later: ``msgid`` with ``params`` (a parameter may be a phrase or a moment).
 
     With ``plural`` and ``count`` it is rendered with the plural forms of the reader's language.
     """
 
     msgid: str
-    params: Mapping[str, str | int | Phrase] = field(default_factory=dict)
+    params: Mapping[str, str | int | Phrase | When] = field(default_factory=dict)
     plural: str | None = None
     count: int | None = None
 
-    def render(self, t: Translator) -> str:
-        """The phrase in ``t``'s language."""
-        values = {name: value.render(t) if isinstance(value, Phrase) else value for name, value in self.params.items()}
+    def render(self, t: Translator, now: datetime | None = None) -> str:
+        """The phrase in ``t``'s language (moments written relative to ``now``, the delivery time)."""
+        values = {
+            name: value.render(t, now) if isinstance(value, Phrase | When) else value
+            for name, value in self.params.items()
+        }
         if self.plural is not None and self.count is not None:
             return t.plural(self.msgid, self.plural, self.count, **values)
         return t(self.msgid, **values)
 
 
-def later(msgid: str, /, **params: str | int | Phrase) -> Phrase:
+def later(msgid: str, /, **params: str | int | Phrase | When) -> Phrase:
     """``msgid`` to translate on delivery (an extraction keyword, like ``t``)."""
     return Phrase(msgid, params)
 
 
-def later_plural(singular: str, plural: str, count: int, /, **params: str | int | Phrase) -> Phrase:
+def later_plural(singular: str, plural: str, count: int, /, **params: str | int | Phrase | When) -> Phrase:
     """The plural message for ``count`` to translate on delivery (``{count}`` is filled in too)."""
     return Phrase(singular, params, plural, count)
 
@@ -61,16 +78,30 @@ def encode_phrase(phrase: Phrase) -> dict[str, Any]:
     """A phrase as JSON-able data."""
     data: dict[str, Any] = {"t": phrase.msgid}
     if phrase.params:
-        data["p"] = {k: encode_phrase(v) if isinstance(v, Phrase) else v for k, v in phrase.params.items()}
+        data["p"] = {k: _encode_param(v) for k, v in phrase.params.items()}
     if phrase.plural is not None:
         data["pl"] = phrase.plural
         data["n"] = phrase.count
     return data
 
 
+def _encode_param(value: str | int | Phrase | When) -> Any:
+    if isinstance(value, Phrase):
+        return encode_phrase(value)
+    if isinstance(value, When):
+        return {"when": value.at.isoformat()}
+    return value
+
+
+def _decode_param(value: Any) -> str | int | Phrase | When:
+    if isinstance(value, dict):
+        return When(datetime.fromisoformat(value["when"])) if "when" in value else decode_phrase(value)
+    return value  # type: ignore[no-any-return]
+
+
 def decode_phrase(data: Mapping[str, Any]) -> Phrase:
     """The inverse of :func:`encode_phrase`."""
-    params = {k: decode_phrase(v) if isinstance(v, dict) else v for k, v in data.get("p", {}).items()}
+    params = {k: _decode_param(v) for k, v in data.get("p", {}).items()}
     return Phrase(str(data["t"]), params, data.get("pl"), data.get("n"))
 
 
@@ -79,9 +110,9 @@ def encode_lines(lines: Sequence[Line]) -> list[Any]:
     return [encode_phrase(line) if isinstance(line, Phrase) else line for line in lines]
 
 
-def render_lines(t: Translator, data: Sequence[Any]) -> str:
-    """Encoded lines rendered in ``t``'s language, one per line."""
-    return "\n".join(decode_phrase(item).render(t) if isinstance(item, dict) else str(item) for item in data)
+def render_lines(t: Translator, data: Sequence[Any], now: datetime | None = None) -> str:
+    """Encoded lines rendered in ``t``'s language, one per line (moments relative to ``now``)."""
+    return "\n".join(decode_phrase(item).render(t, now) if isinstance(item, dict) else str(item) for item in data)
 
 
 def payload_text(payload: Mapping[str, Any], language: str) -> str:

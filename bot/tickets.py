@@ -16,9 +16,11 @@ from bot.clock import Clock
 from bot.db.models import Ticket, TicketAttachment, TicketEvent
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound, TicketTaken
+from bot.i18n import translator
 from bot.lifecycle import next_status
 from bot.notifications import Notifier
 from bot.port import Attachment, Place, User
+from bot.rendering import Phrase
 from bot.roles import RoleDirectory
 from bot.sla.priority import priority_for
 
@@ -310,8 +312,12 @@ class TicketService:
             uow.commit()
             return ticket
 
-    def resolve(self, user: User, number: int, resolution: str) -> Ticket:
-        """Mark the ticket resolved with a resolution note the requester receives."""
+    def resolve(self, user: User, number: int, resolution: str, *, for_followers: bool = False) -> Ticket:
+        """Mark the ticket resolved with a resolution note the requester receives.
+
+        Its followers are told it is resolved, without the note — written for the requester, it may name
+        them — unless ``for_followers`` says it was written for everyone affected (a problem's resolution).
+        """
         actor = self._technician(user)
         with self._uow() as uow:
             ticket = self._get(uow, number)
@@ -321,7 +327,7 @@ class TicketService:
             if ticket.assignee_key is None:
                 self._set_assignee(uow, ticket, actor, actor)
             self._event(uow, ticket, actor, "comment", text=resolution)
-            self._notifier.resolved(uow, ticket, actor, resolution)
+            self._notifier.resolved(uow, ticket, actor, resolution, for_followers=for_followers)
             uow.commit()
             return ticket
 
@@ -424,19 +430,21 @@ class TicketService:
         self._event(uow, ticket, actor, "level", from_value=f"L{old}", to_value=f"L{level}", text=reason.strip())
         self._notifier.escalated(uow, ticket, actor, old, reason.strip())
 
-    def apply_auto_close(self, uow: UnitOfWork, ticket: Ticket, note: str, actor: Actor = SYSTEM) -> None:
+    def apply_auto_close(self, uow: UnitOfWork, ticket: Ticket, note: Phrase, actor: Actor = SYSTEM) -> None:
         """Close a waiting or resolved ticket inside the caller's unit of work (scheduler deadlines).
 
         A waiting ticket is first resolved with ``note`` as its resolution, so the audit
-        trail shows both steps; the requester gets ``note`` in the ticket's thread.
+        trail shows both steps (written in the ticket's language); the requester gets ``note`` in the
+        ticket's thread, in their language when it is delivered.
         """
+        text = note.render(translator(ticket.requester_locale), self._clock.now())
         if ticket.status == "waiting":
             self._move(uow, ticket, actor, "resolve")
-            ticket.resolution = note
+            ticket.resolution = text
             ticket.resolved_at = self._clock.now()
         self._move(uow, ticket, actor, "close")
         ticket.closed_at = self._clock.now()
-        self._event(uow, ticket, actor, "comment", text=note)
+        self._event(uow, ticket, actor, "comment", text=text)
         self._notifier.auto_closed(uow, ticket, note)
 
     # -- internals --------------------------------------------------------------------------

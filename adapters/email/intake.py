@@ -375,7 +375,7 @@ class MailIntake:
                 )
                 assert self._app.notifier is not None
                 for tech_place in self._app.notifier.technician_places(ticket):
-                    self._app.notifier.direct(uow, tech_place, OutgoingMessage(note), ticket)
+                    self._app.notifier.direct(uow, tech_place, [note], ticket)
             now = self._app.clock.now()
             uow.messages.remember_fact(PLATFORM, address, UNREACHABLE_KIND, UNREACHABLE_KEY, now.isoformat(), now)
             if tickets:

@@ -36,7 +36,6 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.i18n import language_from_locale
 from bot.port import Attachment, ButtonPress, Event, HelpdeskPort, Messenger, Reply
 
 from . import commands
@@ -145,7 +144,6 @@ class TelegramAdapter:
         self.application = build_application(config, limiter, self._polling)
         self.outbound = TelegramOutbound(self.application.bot, self.codec, self.registry)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._chat_languages: dict[str, str] = {}
         self.messenger: Messenger = TelegramMessenger(
             lambda: self.outbound, lambda: self._loop, timeout=config.request_timeout, languages=self.language_for
         )
@@ -317,8 +315,6 @@ class TelegramAdapter:
         if message is not None and self._learn_chat(message):
             return
         event = to_event(update, self._context())
-        if event is not None:
-            self._remember_language(event)
         if update.callback_query is not None:
             await self._on_button(update.callback_query, event)
             return
@@ -330,17 +326,13 @@ class TelegramAdapter:
             await self.send_replies(replies)
         await self._after()
 
-    def _remember_language(self, event: Event) -> None:
-        """A private chat is read by its user: remember their ``language_code`` for the cards sent there."""
-        if event.user.locale and event.place.chat_id == event.user.id:
-            self._chat_languages[event.place.chat_id] = language_from_locale(event.user.locale, "")
-
     def language_for(self, chat_id: str) -> str | None:
         """The language to render cards and notices in for ``chat_id``: ``technicians_language`` for the
-        technicians' group, the user's last ``language_code`` for a private chat, else ``None`` (the default)."""
+        technicians' group, else ``None``. A private chat is written in its user's language, which the core
+        keeps in the database from their ``language_code`` (:meth:`TelegramMessenger.reader_of`)."""
         if self.config.technicians_chat is not None and chat_id == str(self.config.technicians_chat):
             return self.config.technicians_language
-        return self._chat_languages.get(chat_id) or None
+        return None
 
     def _learn_chat(self, message: Message) -> bool:
         """Follow migrations and forum flags; ``True`` when the message was only a service note."""

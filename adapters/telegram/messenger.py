@@ -442,6 +442,13 @@ class TelegramMessenger:
         """The language of whoever reads ``chat_id`` (cards and notices are rendered in it), if known."""
         return self._languages(chat_id) if self._languages is not None else None
 
+    @staticmethod
+    def reader_of(chat_id: str) -> str | None:
+        """The user key of the one person who reads ``chat_id``: a private chat's id is its user's id
+        (groups and channels have negative ids). The outbox writes what it sends there in that person's
+        language — their ``/lang``, else the ``language_code`` of their last update, kept in the database."""
+        return f"{PLATFORM}:{chat_id}" if chat_id.isdigit() else None
+
     def send(self, notification: Notification) -> SentMessage:
         """Deliver ``notification`` on the adapter's loop; raise :class:`DeliveryError` on failure."""
         loop = self._loop()

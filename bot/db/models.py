@@ -234,7 +234,8 @@ class Conversation(Base):
 
 
 class UserPreference(Base):
-    """Per-user settings: the language chosen with ``/lang`` (``""``: none chosen), the address of ``/notify email``."""
+    """Per-user settings: the language chosen with ``/lang`` (``""``: none chosen), the one their platform
+    reported, the address of ``/notify email``."""
 
     __tablename__ = "user_preferences"
 
@@ -242,6 +243,9 @@ class UserPreference(Base):
     language: Mapped[str] = mapped_column(String(5))
     notify_email: Mapped[str | None] = mapped_column(String(254), default=None)
     """Where every update of the user's tickets is also sent by mail (``None``: only on their platform)."""
+    detected_language: Mapped[str | None] = mapped_column(String(5), default=None)
+    """The language the user's platform reported last (Telegram ``language_code``, Slack locale): what
+    messages queued for them are written in when they chose none with ``/lang``."""
     updated_at: Mapped[datetime]
 
 

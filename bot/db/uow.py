@@ -157,6 +157,9 @@ _FIND_MESSAGE = (
 _LANGUAGE = select(UserPreference.__table__.c.language).where(
     UserPreference.__table__.c.user_key == bindparam("user_key")
 )
+_LANGUAGES = select(UserPreference.__table__.c.language, UserPreference.__table__.c.detected_language).where(
+    UserPreference.__table__.c.user_key == bindparam("user_key")
+)
 _LOCK_DUE: dict[tuple[str, bool, bool], Any] = {}
 _LOCK_CONVERSATION: dict[str, Any] = {}
 
@@ -727,6 +730,26 @@ class PreferenceRepository:
         """The language the user chose with /lang, if any (one prebuilt query, no ORM load)."""
         language: str | None = self.session.execute(_LANGUAGE, {"user_key": user_key}).scalar()
         return language or None
+
+    def languages(self, user_key: str) -> tuple[str | None, str | None]:
+        """``(chosen, detected)``: the ``/lang`` choice and the language the platform reported last."""
+        row = self.session.execute(_LANGUAGES, {"user_key": user_key}).first()
+        if row is None:
+            return None, None
+        return row[0] or None, row[1] or None
+
+    def detected_language(self, user_key: str) -> str | None:
+        """The language the user's platform reported last, if any."""
+        return self.languages(user_key)[1]
+
+    def set_detected_language(self, user_key: str, language: str, now: datetime) -> None:
+        """Remember the language the user's platform reports (kept apart from a ``/lang`` choice)."""
+        row = self.session.get(UserPreference, user_key)
+        if row is None:
+            self.session.add(UserPreference(user_key=user_key, language="", detected_language=language, updated_at=now))
+        else:
+            row.detected_language = language
+            row.updated_at = now
 
     def set_language(self, user_key: str, language: str, now: datetime) -> None:
         """Remember the user's language."""

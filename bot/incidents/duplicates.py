@@ -38,6 +38,7 @@ from bot.intake import ConversationState, propose_title
 from bot.notifications import Notifier
 from bot.port import Attachment, Button, ButtonPress, OutgoingMessage, Place, SlashCommand, TextMessage
 from bot.presenters import CATEGORY_NAMES, age_text, ticket_ref
+from bot.rendering import Line, Phrase, later, later_plural
 from bot.validation import parse_ticket_number
 
 logger = logging.getLogger(__name__)
@@ -242,13 +243,24 @@ class DuplicateDesk:
     # -- follower updates -------------------------------------------------------------------
 
     def ticket_update(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str) -> None:
-        """Tell every follower of ``ticket`` what changed, in their own chat and language."""
+        """Tell every follower of ``ticket`` what changed, in their own chat, written in their language when
+        it is delivered. What was written for the requester (a ticket's resolution note, the reason of an
+        automatic close) is not passed on: a follower is another requester, and may read nothing personal;
+        ``detail`` is only what was written for everyone affected (a problem's resolution)."""
+        lines = follower_lines(ticket, action, detail)
+        if not lines:
+            return
         for follower in FollowerRepository(uow.session).for_ticket(ticket.id):
             if follower.user_key == ticket.requester_key:
                 continue
-            text = follower_text(translator(follower.language), ticket, action, detail)
-            if text:
-                self._notifier.direct(uow, Place(follower.platform, follower.chat_id), OutgoingMessage(text), ticket)
+            self._notifier.direct(
+                uow,
+                Place(follower.platform, follower.chat_id),
+                lines,
+                ticket,
+                reader=follower.user_key,
+                language=follower.language,
+            )
 
     # -- major incidents --------------------------------------------------------------------
 
@@ -315,27 +327,26 @@ class DuplicateDesk:
         )
         if candidate is not None:
             problems.link(problem.id, candidate.id, now)
-        t = translator(self._tech_language)
-        lines = [
-            t(
+        lines: list[Line] = [
+            later(
                 "Major incident: {reports} within {period}: “{title}”.",
-                reports=t.plural(
+                reports=later_plural(
                     "{count} person reported a similar problem", "{count} people reported a similar problem", count
                 ),
-                period=t.plural("{count} minute", "{count} minutes", self._settings.major_minutes),
+                period=later_plural("{count} minute", "{count} minutes", self._settings.major_minutes),
                 title=title,
             ),
-            t("Problem P{id} is open.", id=problem.id),
+            later("Problem P{id} is open.", id=problem.id),
         ]
         if candidate is not None:
             lines.append(
-                t(
+                later(
                     "Ticket {ref} is linked; people who report it again are offered to follow it.",
                     ref=ticket_ref(candidate.id),
                 )
             )
         lines.append(
-            t(
+            later(
                 "/problem P{id} shows it, /link N P{id} adds tickets, /problem resolve P{id} text "
                 "resolves them all and tells everyone.",
                 id=problem.id,
@@ -343,34 +354,50 @@ class DuplicateDesk:
         )
         places = self._notifier.technician_places(candidate) if candidate is not None else self._places
         for place in places:
-            self._notifier.direct(uow, place, OutgoingMessage("\n".join(lines)), candidate)
+            # Written in each place's language when delivered, with the commands as its platform writes them.
+            self._notifier.direct(uow, place, lines, candidate)
         logger.warning("major incident flagged: problem P%s (%d reports)", problem.id, count)
         return MajorIncident(problem.id, count, candidate.id if candidate else None, new=True)
 
 
-def follower_text(t: Translator, ticket: Ticket, action: str, detail: str) -> str:
-    """What a follower of ``ticket`` is told about ``action`` ("" for nothing)."""
+def follower_lines(ticket: Ticket, action: str, shared: str = "") -> list[Line]:
+    """What a follower of ``ticket`` is told about ``action`` (nothing: an empty list), to translate on delivery.
+
+    Never what was written for the requester (a resolution note may name them, their desk or their phone);
+    ``shared`` is a resolution written for everyone affected (a problem's), passed on as it is.
+    """
     ref = ticket_ref(ticket.id)
     if action in ("claim", "assign"):
-        return t("{ref}, which you follow: a technician is working on it.", ref=ref)
+        return [later("{ref}, which you follow: a technician is working on it.", ref=ref)]
     if action == "reopen":
-        return t("{ref}, which you follow, is reopened: a technician is looking at it again.", ref=ref)
+        return [later("{ref}, which you follow, is reopened: a technician is looking at it again.", ref=ref)]
     if action == "cancel":
-        return t(
-            "{ref}, which you follow, was withdrawn by the person who reported it. If the problem is still "
-            "there for you, describe it to me again.",
-            ref=ref,
-        )
+        return [
+            later(
+                "{ref}, which you follow, was withdrawn by the person who reported it. If the problem is still "
+                "there for you, describe it to me again.",
+                ref=ref,
+            )
+        ]
     if action in ("close", "auto_close"):
-        return t("{ref}, which you follow, is closed.", ref=ref)
+        return [later("{ref}, which you follow, is closed.", ref=ref)]
+    if action == "resolve" and shared:
+        return [
+            later("{ref}, which you follow, is resolved:", ref=ref),
+            shared,
+            later("If it still does not work for you, describe the problem to me again."),
+        ]
     if action == "resolve":
-        return (
-            t("{ref}, which you follow, is resolved:", ref=ref)
-            + "\n"
-            + detail
-            + "\n"
-            + t("If it still does not work for you, describe the problem to me again.")
-        )
+        return [
+            later("{ref}, which you follow, is resolved.", ref=ref),
+            later("If it still does not work for you, describe the problem to me again."),
+        ]
     if action == "escalate":
-        return t("{ref}, which you follow, is handed over to a specialised team.", ref=ref)
-    return ""
+        return [later("{ref}, which you follow, is handed over to a specialised team.", ref=ref)]
+    return []
+
+
+def follower_text(t: Translator, ticket: Ticket, action: str, shared: str = "") -> str:
+    """:func:`follower_lines` in ``t``'s language ("" for nothing)."""
+    lines = follower_lines(ticket, action, shared)
+    return "\n".join(line.render(t) if isinstance(line, Phrase) else line for line in lines)

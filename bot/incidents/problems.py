@@ -210,7 +210,7 @@ class ProblemDesk:
         for number in numbers:
             # One transaction per ticket: its requester and followers are told with its own change.
             try:
-                self._tickets.resolve(event.user, number, text)
+                self._tickets.resolve(event.user, number, text, for_followers=True)
             except HelpdeskError:
                 continue  # changed meanwhile (resolved or cancelled by someone else)
             resolved.append(number)

@@ -36,8 +36,9 @@ from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound
 from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
-from bot.port import Button, ButtonPress, OutgoingMessage, Place, SlashCommand
+from bot.port import ButtonPress, OutgoingMessage, Place, SlashCommand
 from bot.presenters import CATEGORY_LABELS, ticket_ref, weekday_text, when_text
+from bot.rendering import Line, Phrase, When, later, later_plural
 from bot.roles import RoleDirectory
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.priority import IMPACTS, URGENCIES, due_times
@@ -334,12 +335,11 @@ class ServiceLevels:
 
     def _execute(self, uow: UnitOfWork, action: SlaAction, ticket: Ticket, now: datetime) -> str:
         kind = action.kind
-        tt = translator(self._tech_language)
         ref = ticket_ref(ticket.id)
         if kind == "unclaimed":
             if ticket.status != "new" or ticket.assignee_key is not None:
                 return "skipped"
-            text = tt(
+            line = later(
                 "Reminder: {ref} “{title}” ({priority}) is still waiting for a technician.",
                 ref=ref,
                 title=ticket.title,
@@ -349,13 +349,14 @@ class ServiceLevels:
                 uow,
                 ticket,
                 self.router.places_for(ticket),
-                OutgoingMessage(text, buttons=(Button(tt("Claim"), f"claim:{ticket.id}", "primary"),)),
+                [line],
+                buttons=((later("Claim"), f"claim:{ticket.id}", "primary"),),
             )
             return "done"
         if kind in ("response_warning", "response_breach"):
             if ticket.status not in OPEN or ticket.first_response_at is not None or ticket.response_due_at is None:
                 return "skipped"
-            return self._warn_or_breach(uow, ticket, kind, tt("pick-up"), ticket.response_due_at)
+            return self._warn_or_breach(uow, ticket, kind, later("pick-up"), ticket.response_due_at)
         if kind in ("resolution_warning", "resolution_breach"):
             if ticket.status not in ("new", "in_progress", "waiting") or ticket.resolution_due_at is None:
                 return "skipped"
@@ -363,7 +364,7 @@ class ServiceLevels:
                 return "skipped"
             if ticket.resolution_due_at > now and kind == "resolution_breach":
                 return "skipped"  # the deadline moved after a pause: a new row will come due later
-            return self._warn_or_breach(uow, ticket, kind, tt("resolution"), ticket.resolution_due_at)
+            return self._warn_or_breach(uow, ticket, kind, later("resolution"), ticket.resolution_due_at)
         if kind.startswith("waiting_"):
             if (
                 ticket.status != "waiting"
@@ -371,13 +372,12 @@ class ServiceLevels:
                 or epoch_minutes(ticket.waiting_since) != action.seq
             ):
                 return "skipped"
-            t = translator(ticket.requester_locale)
             close_at = self.calendar.add_working_days(ticket.waiting_since, self.config.waiting_close_days)
             if kind == "waiting_close":
                 self._tickets.apply_auto_close(
                     uow,
                     ticket,
-                    t.plural(
+                    later_plural(
                         "{ref} is closed: it waited {count} working day for your answer. If the problem is still "
                         "there, just describe it in a new message.",
                         "{ref} is closed: it waited {count} working days for your answer. If the problem is still "
@@ -390,16 +390,16 @@ class ServiceLevels:
             self._notifier.to_requester(
                 uow,
                 ticket,
-                OutgoingMessage(
-                    t(
+                [
+                    later(
                         "Reminder: {ref} is waiting for your answer since {since}. Reply to this message; without an "
                         "answer the ticket closes on {when}.",
                         ref=ref,
-                        since=when_text(t, ticket.waiting_since, self._clock.now(), tz=self.calendar.tz),
-                        when=when_text(t, close_at, self._clock.now(), tz=self.calendar.tz),
-                    ),
-                    expects_text=True,
-                ),
+                        since=When(ticket.waiting_since),
+                        when=When(close_at),
+                    )
+                ],
+                expects_text=True,
             )
             return "done"
         if kind == "resolved_close":
@@ -409,11 +409,10 @@ class ServiceLevels:
                 or epoch_minutes(ticket.resolved_at) != action.seq
             ):
                 return "skipped"
-            t = translator(ticket.requester_locale)
             self._tickets.apply_auto_close(
                 uow,
                 ticket,
-                t.plural(
+                later_plural(
                     "{ref} is closed: {count} working day passed since it was resolved. If the problem comes back, "
                     "just describe it in a new message.",
                     "{ref} is closed: {count} working days passed since it was resolved. If the problem comes back, "
@@ -426,14 +425,15 @@ class ServiceLevels:
         if kind == "satisfaction":
             if ticket.status != "closed":
                 return "skipped"
-            t = translator(ticket.requester_locale)
             self._notifier.to_requester(
                 uow,
                 ticket,
-                OutgoingMessage(
-                    t("How satisfied are you with how {ref} was handled? 1 = not at all, 5 = very satisfied.", ref=ref),
-                    buttons=tuple(Button(str(score), f"sat:{ticket.id}:{score}") for score in range(1, 6)),
-                ),
+                [
+                    later(
+                        "How satisfied are you with how {ref} was handled? 1 = not at all, 5 = very satisfied.", ref=ref
+                    )
+                ],
+                buttons=tuple((str(score), f"sat:{ticket.id}:{score}", None) for score in range(1, 6)),
             )
             return "done"
         if kind == "visit_reminder":
@@ -441,13 +441,11 @@ class ServiceLevels:
         logger.error("unknown service-level action %r on #%s", kind, ticket.id)
         return "skipped"
 
-    def _warn_or_breach(self, uow: UnitOfWork, ticket: Ticket, kind: str, target: str, due: datetime) -> str:
-        tt = translator(self._tech_language)
+    def _warn_or_breach(self, uow: UnitOfWork, ticket: Ticket, kind: str, target: Phrase, due: datetime) -> str:
         ref = ticket_ref(ticket.id)
-        when = when_text(tt, due, self._clock.now(), tz=self.calendar.tz)
-        who = ticket.assignee_name or tt("nobody yet")
+        who: str | Phrase = ticket.assignee_name or later("nobody yet")
         if kind.endswith("_warning"):
-            text = tt(
+            line = later(
                 "Warning: {percent} % of the {target} time of {ref} “{title}” ({priority}) is used; due "
                 "{when}. Assigned to: {who}.",
                 percent=round(self.config.warning_fraction * 100),
@@ -455,30 +453,36 @@ class ServiceLevels:
                 ref=ref,
                 title=ticket.title,
                 priority=ticket.priority,
-                when=when,
+                when=When(due),
                 who=who,
             )
-            self._to_places(uow, ticket, self.router.places_for(ticket), OutgoingMessage(text))
+            self._to_places(uow, ticket, self.router.places_for(ticket), [line])
             return "done"
-        text = tt(
+        line = later(
             "Service level breached: the {target} time of {ref} “{title}” ({priority}) ended {when}. "
             "Assigned to: {who}. Level: L{level}.",
             target=target,
             ref=ref,
             title=ticket.title,
             priority=ticket.priority,
-            when=when,
+            when=When(due),
             who=who,
             level=ticket.support_level,
         )
-        self._to_places(uow, ticket, self.router.breach_places(ticket), OutgoingMessage(text))
+        self._to_places(uow, ticket, self.router.breach_places(ticket), [line])
         if ticket.support_level < 3 and ticket.status in OPEN:
+            tt = translator(self._tech_language)
+            when = when_text(tt, due, self._clock.now(), tz=self.calendar.tz)
             self._tickets.apply_escalation(
                 uow,
                 ticket,
                 SYSTEM,
                 ticket.support_level + 1,
-                tt("Automatic escalation: the {target} target was missed ({when}).", target=target, when=when),
+                tt(
+                    "Automatic escalation: the {target} target was missed ({when}).",
+                    target=target.render(tt),
+                    when=when,
+                ),
             )
         return "done"
 
@@ -486,43 +490,66 @@ class ServiceLevels:
         visit = uow.visits.get(visit_id, for_update=True)
         if visit is None or visit.status != "accepted" or visit.at <= now or visit.reminded:
             return "skipped"
-        t = translator(ticket.requester_locale)
         where = f" ({visit.place})" if visit.place else ""
         self._notifier.to_requester(
             uow,
             ticket,
-            OutgoingMessage(
-                t(
+            [
+                later(
                     "Reminder: {name} comes for {ref} on {when}{where}.",
                     name=visit.technician_name,
                     ref=ticket_ref(ticket.id),
-                    when=when_text(t, visit.at, self._clock.now(), tz=self.calendar.tz),
+                    when=When(visit.at),
                     where=where,
                 )
-            ),
+            ],
         )
-        tt = translator(self._tech_language)
-        self._notifier.direct(
+        self._to_technician(
             uow,
-            Place(visit.technician_platform, visit.technician_chat_id),
-            OutgoingMessage(
-                tt(
-                    "Reminder: visit for {ref} “{title}” on {when}{where}; contact: {contact}.",
-                    ref=ticket_ref(ticket.id),
-                    title=ticket.title,
-                    when=when_text(tt, visit.at, self._clock.now(), tz=self.calendar.tz),
-                    where=where,
-                    contact=" · ".join(v for v in (ticket.contact_name, ticket.contact_phone) if v) or "—",
-                )
-            ),
+            visit,
             ticket,
+            later(
+                "Reminder: visit for {ref} “{title}” on {when}{where}; contact: {contact}.",
+                ref=ticket_ref(ticket.id),
+                title=ticket.title,
+                when=When(visit.at),
+                where=where,
+                contact=" · ".join(v for v in (ticket.contact_name, ticket.contact_phone) if v) or "—",
+            ),
         )
         visit.reminded = True
         return "done"
 
-    def _to_places(self, uow: UnitOfWork, ticket: Ticket, places: Sequence[Place], message: OutgoingMessage) -> None:
+    def _to_places(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        places: Sequence[Place],
+        lines: Sequence[Line],
+        *,
+        buttons: Sequence[tuple[Phrase | str, str, str | None]] = (),
+    ) -> None:
+        """A technicians' notice in each place, written in each place's language on delivery."""
         for place in places:
-            self._notifier.direct(uow, place, message, ticket)
+            self._notifier.direct(uow, place, lines, ticket, buttons=buttons)
+
+    def _to_technician(
+        self,
+        uow: UnitOfWork,
+        visit: Visit,
+        ticket: Ticket,
+        line: Phrase,
+        buttons: Sequence[tuple[Phrase | str, str, str | None]] = (),
+    ) -> None:
+        """A notice for the technician of ``visit``, where they planned it, written in their language on delivery."""
+        self._notifier.direct(
+            uow,
+            Place(visit.technician_platform, visit.technician_chat_id),
+            [line],
+            ticket,
+            reader=visit.technician_key,
+            buttons=buttons,
+        )
 
     # -- commands and buttons ---------------------------------------------------------------
 
@@ -635,20 +662,19 @@ class ServiceLevels:
                     )
                 )
                 self._decline_open(uow, number, keep=visit.id)
-                rt = translator(ticket.requester_locale)
                 self._notifier.to_requester(
                     uow,
                     ticket,
-                    OutgoingMessage(
-                        rt(
+                    [
+                        later(
                             "{ref}: {name} proposes an on-site visit on {when}{where}. Does it suit you?",
                             ref=ticket_ref(number),
                             name=visit.technician_name,
-                            when=when_text(rt, at, self._clock.now(), tz=self.calendar.tz),
+                            when=When(at),
                             where=f" ({where})" if where else "",
-                        ),
-                        buttons=self._visit_buttons(rt, visit.id),
-                    ),
+                        )
+                    ],
+                    buttons=self._visit_buttons(visit.id),
                 )
                 self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
                 uow.commit()
@@ -683,21 +709,18 @@ class ServiceLevels:
                 )
             )
             self._decline_open(uow, number, keep=visit.id)
-            tt = translator(self._tech_language)
-            self._notifier.direct(
+            self._to_technician(
                 uow,
-                Place(visit.technician_platform, visit.technician_chat_id),
-                OutgoingMessage(
-                    tt(
-                        "{ref}: {name} proposes another date for the visit: {when}{where}.",
-                        ref=ticket_ref(number),
-                        name=ticket.requester_name,
-                        when=when_text(tt, at, self._clock.now(), tz=self.calendar.tz),
-                        where=f" ({visit.place})" if visit.place else "",
-                    ),
-                    buttons=self._visit_buttons(tt, visit.id),
-                ),
+                visit,
                 ticket,
+                later(
+                    "{ref}: {name} proposes another date for the visit: {when}{where}.",
+                    ref=ticket_ref(number),
+                    name=ticket.requester_name,
+                    when=When(at),
+                    where=f" ({visit.place})" if visit.place else "",
+                ),
+                self._visit_buttons(visit.id),
             )
             self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
             uow.commit()
@@ -730,34 +753,33 @@ class ServiceLevels:
                 raise PermissionDenied("Only the other party can answer this visit proposal.")
             if visit.status != "proposed" or visit.at <= now:
                 return [OutgoingMessage(t("This proposal was already answered."), ephemeral=True)]
-            when_tech = when_text(translator(self._tech_language), visit.at, self._clock.now(), tz=self.calendar.tz)
-            rt = translator(ticket.requester_locale)
-            tt = translator(self._tech_language)
-            tech_place = Place(visit.technician_platform, visit.technician_chat_id)
             usage = f"/visit {ticket.id} YYYY-MM-DD HH:MM"
             accepted = choice == "ok"
             visit.status = "accepted" if accepted else "declined"
             if answering_requester:
-                said = dict(ref=ticket_ref(ticket.id), name=ticket.requester_name, when=when_tech)
+                said: dict[str, str | int | Phrase | When] = {
+                    "ref": ticket_ref(ticket.id),
+                    "name": ticket.requester_name,
+                    "when": When(visit.at),
+                }
                 note = (
-                    tt("{ref}: {name} accepts the visit on {when}.", **said)
+                    later("{ref}: {name} accepts the visit on {when}.", **said)
                     if accepted
-                    else tt(
+                    else later(
                         "{ref}: {name} asks for another date than {when}. Propose one with {usage}.",
                         **said,
                         usage=usage,
                     )
                 )
-                self._notifier.direct(uow, tech_place, OutgoingMessage(note), ticket)
+                self._to_technician(uow, visit, ticket, note)
             else:
-                when_rt = when_text(rt, visit.at, self._clock.now(), tz=self.calendar.tz)
-                said = dict(ref=ticket_ref(ticket.id), name=visit.technician_name, when=when_rt)
+                said = {"ref": ticket_ref(ticket.id), "name": visit.technician_name, "when": When(visit.at)}
                 note = (
-                    rt("{ref}: {name} confirms the visit on {when}.", **said)
+                    later("{ref}: {name} confirms the visit on {when}.", **said)
                     if accepted
-                    else rt("{ref}: {name} cannot come on {when} and will propose another date.", **said)
+                    else later("{ref}: {name} cannot come on {when} and will propose another date.", **said)
                 )
-                self._notifier.to_requester(uow, ticket, OutgoingMessage(note))
+                self._notifier.to_requester(uow, ticket, [note])
             reply = (
                 t(
                     "The visit on {when} is confirmed. A reminder comes the working day before.",
@@ -901,10 +923,10 @@ class ServiceLevels:
         return ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in spans)
 
     @staticmethod
-    def _visit_buttons(t: Translator, visit_id: int) -> tuple[Button, ...]:
+    def _visit_buttons(visit_id: int) -> tuple[tuple[Phrase | str, str, str | None], ...]:
         return (
-            Button(t("OK"), f"visit:ok:{visit_id}", "primary"),
-            Button(t("Another date, please"), f"visit:other:{visit_id}"),
+            (later("OK"), f"visit:ok:{visit_id}", "primary"),
+            (later("Another date, please"), f"visit:other:{visit_id}", None),
         )
 
     @staticmethod

@@ -3,6 +3,7 @@ and the fake Bot API server: intake, ticket, technicians' card, claim, commands,
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ from fake_telegram import Call, FakeTelegram
 from adapters.telegram import ADAPTER, TelegramAdapter, build_telegram_adapter
 from bot.bootstrap import HelpdeskApp, bootstrap
 from bot.config import parse_config
+from bot.port import Place
+from bot.rendering import later
 
 
 def callback_values(call: Call) -> list[str]:
@@ -269,3 +272,34 @@ async def test_stats_sends_the_report_then_its_three_charts_as_photos(
         assert fake.sent_photos(REQUESTER) == [] and len(fake.calls_to("sendMediaGroup")) == 1
     finally:
         await adapter.astop()
+
+
+async def test_a_private_chats_language_outlives_the_process(fake: FakeTelegram, tmp_path: Path) -> None:
+    """The ``language_code`` of a requester's update is kept in the database, not in the adapter's memory: after
+    a restart, a notice queued for their private chat by the new process is written in Dutch."""
+    config = parse_config({"database": {"url": f"sqlite:///{tmp_path}/t.db"}})
+    first = bootstrap(config)
+    adapter = build_telegram_adapter(first, make_config(fake, technicians_forum=False))
+    await adapter.astart()
+    try:
+        mark = len(fake.calls_to("sendMessage"))
+        fake.push_update(update(5001, private_message(6001, "/mytickets", language="nl-BE")))
+        answer = await fake.next_call("sendMessage", mark)
+        assert answer.params["text"].startswith("U hebt geen openstaand ticket.")
+    finally:
+        await adapter.astop()
+        first.close()
+    second = bootstrap(config)
+    adapter = build_telegram_adapter(second, make_config(fake, technicians_forum=False))
+    await adapter.astart()
+    try:
+        with second.uow() as uow:
+            second.notifier.direct(uow, Place("telegram", str(REQUESTER)), [later("Problem P{id} is open.", id=7)])
+            uow.commit()
+        mark = len(fake.calls_to("sendMessage"))
+        assert await asyncio.to_thread(second.dispatch_pending) == 1
+        notice = await fake.next_call("sendMessage", mark)
+        assert notice.params["chat_id"] == REQUESTER and notice.params["text"] == "Probleem P7 is geopend."
+    finally:
+        await adapter.astop()
+        second.close()
