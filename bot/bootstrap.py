@@ -224,7 +224,9 @@ def bootstrap(
     roles = RoleDirectory(config.roles.technicians, config.roles.team_leads)
     if knowledge is None:
         directory = config.knowledge.directory or default_knowledge_dir()
-        knowledge = KnowledgeBase.from_directory(directory, threshold=config.knowledge.threshold)
+        knowledge = KnowledgeBase.from_directory(
+            directory, threshold=config.knowledge.threshold, index_cache=config.knowledge.index_cache
+        )
         logger.info("knowledge base: %d articles from %s", len(knowledge.articles), directory)
     places: list[Place] = []
     notifier = Notifier(clock, lambda ticket: app.places_for(ticket), config.bot.language)

@@ -105,6 +105,9 @@ class KnowledgeSection(_Section):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Confidence below which the bot suggests nothing; default: the matcher's calibrated one."""
     max_suggestions: int = Field(default=3, ge=1, le=5)
+    index_cache: Path | None = None
+    """Folder where the built index is kept between starts, keyed by the content it was built from
+    (:mod:`bot.knowledge.cache`); default: none, the index is built at every start."""
 
 
 class RolesSection(_Section):
@@ -487,8 +490,14 @@ def parse_config(
         raise ConfigError(detail=f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
     sections = {name: getattr(settings, name) for name in _CORE_SECTIONS}
     knowledge = sections["knowledge"]
-    if source is not None and knowledge.directory is not None and not knowledge.directory.is_absolute():
-        sections["knowledge"] = knowledge.model_copy(update={"directory": source.parent / knowledge.directory})
+    if source is not None:
+        relative = {
+            name: source.parent / value
+            for name in ("directory", "index_cache")
+            if (value := getattr(knowledge, name)) is not None and not value.is_absolute()
+        }
+        if relative:
+            sections["knowledge"] = knowledge.model_copy(update=relative)
     return Config(**sections, adapters=adapters, source=source)
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.articles import Article, article_files, load_articles
-from bot.knowledge.index import TOPIC_REACH_CONFIDENCE, Explanation, Index, ParsedQuery, ScoredArticle
+from bot.knowledge.cache import load_or_build
+from bot.knowledge.index import TOPIC_REACH_CONFIDENCE, Explanation, ParsedQuery, ScoredArticle
 from bot.knowledge.lexicon import LEXICON_FILE_NAME, Lexicon
 
 
@@ -84,6 +85,7 @@ class KnowledgeBase:
         lexicon: Lexicon | None = None,
         threshold: float | None = None,
         directory: Path | None = None,
+        index_cache: Path | None = None,
     ) -> None:
         self.threshold: float = self.DEFAULT_THRESHOLD if threshold is None else float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
@@ -96,18 +98,25 @@ class KnowledgeBase:
         self._learned_keys: dict[str, list[frozenset[str]]] = {}
         self._unhelpful: dict[str, list[frozenset[str]]] = {}
         self._unhelpful_texts: dict[str, tuple[str, ...]] = {}
-        self._index = Index(articles, self._lexicon)
+        self._index_cache = index_cache
+        self._index = load_or_build(articles, self._lexicon, index_cache)
         self._translations = _translation_map(articles)
 
     @classmethod
-    def from_directory(cls, directory: Path, *, threshold: float | None = None) -> KnowledgeBase:
-        """Load the articles of ``directory`` and its ``lexicon.yaml`` extension, if any."""
+    def from_directory(
+        cls, directory: Path, *, threshold: float | None = None, index_cache: Path | None = None
+    ) -> KnowledgeBase:
+        """Load the articles of ``directory`` and its ``lexicon.yaml`` extension, if any.
+
+        With ``index_cache`` (a folder), the built index is kept there and read back at the next load of
+        the same content instead of being built again (:mod:`bot.knowledge.cache`)."""
         directory = Path(directory)
         return cls(
             load_articles(directory),
             lexicon=cls._lexicon_for(directory),
             threshold=threshold,
             directory=directory,
+            index_cache=index_cache,
         )
 
     @staticmethod
@@ -300,7 +309,7 @@ class KnowledgeBase:
                 return False
             articles = load_articles(self._directory)
             lexicon = self._lexicon_for(self._directory)
-            self._index = Index(articles, lexicon)
+            self._index = load_or_build(articles, lexicon, self._index_cache)
             self._translations = _translation_map(articles)
             self._lexicon = lexicon
             self._snapshot = snapshot

@@ -250,11 +250,7 @@ class Index:
     """Immutable inverted index over a list of articles with a given lexicon."""
 
     def __init__(self, articles: Sequence[Article], lexicon: Lexicon) -> None:
-        self.articles: tuple[Article, ...] = tuple(articles)
-        self.lexicon = lexicon
-        self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
-        self._weak = frozenset(lexicon.weak)
-        self._context = frozenset(f"@{name}" for name in lexicon.context)
+        self._attach(articles, lexicon)
         n = len(self.articles)
         # Pass 1: every field's keys, counted, into two flat arrays (key numbers and counts; field f of
         # article d is slice bounds[4d + f] .. bounds[4d + f + 1]) -- the BM25F length normalisation
@@ -356,11 +352,52 @@ class Index:
         for word in sorted(vocabulary):
             if len(word) >= 4 and word.isalpha():
                 self._fuzzy_buckets.setdefault((word[0], len(word)), []).append(word)
-        self._phrases = lexicon.phrases
+        self._caches()
+
+    # the computed state, without the articles, the lexicon and the caches (see bot.knowledge.cache)
+    _STATE: tuple[str, ...] = (
+        "_key_ids",
+        "_docs",
+        "_weights",
+        "_flags",
+        "_offsets",
+        "_idf",
+        "unknown_idf",
+        "_surface_freq",
+        "_known_words",
+        "_fuzzy_buckets",
+    )
+
+    def _attach(self, articles: Sequence[Article], lexicon: Lexicon) -> None:
+        self.articles: tuple[Article, ...] = tuple(articles)
+        self.lexicon = lexicon
+        self._doc_of = {a.id: i for i, a in enumerate(self.articles)}
+        self._weak = frozenset(lexicon.weak)
+        self._context = frozenset(f"@{name}" for name in lexicon.context)
+
+    def _caches(self) -> None:
+        self._phrases = self.lexicon.phrases
         self._statements = lru_cache(maxsize=4096)(self._statements_uncached)
         self._correct_word = lru_cache(maxsize=50_000)(self._correct_word_uncached)
         self._split_compound = lru_cache(maxsize=50_000)(self._split_compound_uncached)
         self._correct_phrase = lru_cache(maxsize=50_000)(self._correct_phrase_uncached)
+
+    def state(self) -> dict[str, Any]:
+        """What the build computed (postings, idf, vocabularies), for :mod:`bot.knowledge.cache`: it is
+        only valid with the same articles, in the same order, and the same lexicon."""
+        return {name: getattr(self, name) for name in self._STATE} | {"articles": len(self.articles)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], articles: Sequence[Article], lexicon: Lexicon) -> Index:
+        """An index made of a :meth:`state` saved for these ``articles`` and ``lexicon``, without a build."""
+        if state.get("articles") != len(articles) or any(name not in state for name in cls._STATE):
+            raise ValueError("the saved index is not one of these articles")
+        index = cls.__new__(cls)
+        index._attach(articles, lexicon)
+        for name in cls._STATE:
+            setattr(index, name, state[name])
+        index._caches()
+        return index
 
     def _slice(self, kid: int, limit: int | None = None) -> tuple[array[int], array[float], bytearray]:
         """The postings of key number ``kid`` (documents, weights, title/tags flags), at most ``limit``."""
