@@ -308,15 +308,18 @@ class OutboxDispatcher:
         """Deliver entries written already claimed by ``lease`` (:meth:`lease_for_event`); returns how many
         were sent.
 
-        No claim transaction: the event's commit took the leases. An entry waiting for its thread's anchor
-        is given back at once (for :meth:`dispatch_due`); entries whose lease has already run out are left
-        alone (another dispatcher may have taken them).
+        No claim transaction: the event's commit took the leases; one read transaction prepares and
+        renders them all, then each delivery is recorded as in :meth:`_send`. An entry waiting for
+        its thread's anchor is given back at once (for :meth:`dispatch_due`); entries whose lease has
+        already run out are left alone (another dispatcher may have taken them).
         """
         if not entries or self._clock.now() >= lease.until:
             return 0
         with self._lock:
             batch: list[tuple[DueEntry, Notification]] = []
             waiting: list[int] = []
+            rendered: set[int] = set()
+            # One read transaction: threads and edit targets, then the language-neutral messages rendered.
             with self._uow() as uow:
                 for entry in entries:
                     notification = self._prepare(uow, entry)
@@ -324,11 +327,24 @@ class OutboxDispatcher:
                         waiting.append(entry.id)
                     else:
                         batch.append((entry, notification))
+                for index, (entry, notification) in enumerate(batch):
+                    spec = entry.payload.get("render")
+                    if spec is None or self.renderer is None:
+                        continue
+                    try:
+                        message = self.renderer(uow, entry.ticket_id, spec, self.language_for(notification.place))
+                    except Exception:
+                        uow.rollback()  # rendered again, and its failure handled, by the send
+                        continue
+                    batch[index] = (entry, dataclasses.replace(notification, message=message))
+                    rendered.add(entry.id)
             if waiting:
                 with self._uow() as uow:
                     uow.outbox.release(waiting, lease.token)
                     uow.commit()
-            return self._send(batch, lease.token) if batch else 0
+            if not batch:
+                return 0
+            return self._send(batch, lease.token, rendered=frozenset(rendered))
 
     def run_forever(self, stop: threading.Event) -> None:
         """Background loop: deliver, then wait for a wake-up or the poll interval."""
@@ -393,9 +409,11 @@ class OutboxDispatcher:
             uow.commit()
         return batch
 
-    def _send(self, batch: list[tuple[DueEntry, Notification]], token: str) -> int:
+    def _send(
+        self, batch: list[tuple[DueEntry, Notification]], token: str, *, rendered: frozenset[int] = frozenset()
+    ) -> int:
         """Send a claimed batch in order, recording each delivery as soon as the platform took it; returns
-        how many were sent.
+        how many were sent. Entries whose ids are in ``rendered`` already carry their rendered message.
 
         Each record is committed before the next send: a crash leaves at most one message in doubt,
         and a reply to a message finds its ticket as soon as the message is out.
@@ -407,7 +425,7 @@ class OutboxDispatcher:
                 messenger = self._messengers[entry.platform]
                 try:
                     spec = entry.payload.get("render")
-                    if spec is not None:
+                    if spec is not None and entry.id not in rendered:
                         message = self._render(entry.ticket_id, spec, notification.place)
                     else:
                         message = self._written_for(notification.message, entry.platform)

@@ -94,6 +94,34 @@ def test_an_events_replies_are_written_claimed_and_delivered_without_a_claim_of_
         assert (entry.status, entry.attempts, entry.lease_token, entry.attempted_at) == ("sent", 1, None, None)
 
 
+def test_an_events_entries_are_prepared_in_one_read_and_each_delivery_recorded_at_once(
+    platform_app: HelpdeskApp, messenger: FakeMessenger
+) -> None:
+    tech, techs = User("fake", "t1", "Theo Tech", "en"), Place("fake", "techs")
+    platform_app.roles.grant(tech.key, "technician")
+    platform_app.add_technician_place(techs)
+    number = platform_app.tickets.open(UNA, DM, TicketDraft(title=TITLE), "en").id
+    platform_app.dispatch_pending()  # the confirmation (the thread anchor) and the card
+    already = len(messenger.sent)
+    commits: list[int] = []
+    rollbacks: list[int] = []
+    event.listen(platform_app.engine, "commit", lambda _conn: commits.append(1))
+    event.listen(platform_app.engine, "rollback", lambda _conn: rollbacks.append(1))
+
+    platform_app.handle(SlashCommand(tech, techs, "claim", str(number), event_id="c1"))
+
+    delivered = messenger.sent[already:]
+    assert {n.purpose for n in delivered} >= {"update", "card", "reply"}
+    # The event's commit, then one commit per delivery (a reply to it finds the ticket at once); threads,
+    # edit targets and the card and update rendered in the recipients' languages: one read transaction.
+    assert (len(commits), len(rollbacks)) == (1 + len(delivered), 1)
+    with platform_app.uow() as uow:
+        assert uow.outbox.count_pending() == 0
+        [update] = [n for n in delivered if n.purpose == "update"]
+        owner = uow.messages.owner("fake", f"msg-{update.id}")  # a reply to the update is about the ticket
+        assert owner is not None and owner[0] == number
+
+
 def test_replies_of_a_process_that_died_before_delivering_wait_for_the_lease_then_go_in_doubt(
     make_app: AppFactory, make_messenger: type[FakeMessenger], clock: FrozenClock
 ) -> None:

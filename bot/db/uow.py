@@ -317,11 +317,11 @@ class OutboxRepository:
     def add(self, entry: OutboxEntry) -> None:
         """Queue one notification (in the caller's transaction); see :meth:`added`.
 
-        Under :meth:`lease_new_entries`, an entry for one of the lease's platforms is written already
-        claimed by that lease.
+        Under :meth:`lease_new_entries`, an entry for one of the lease's platforms, due as soon as it is
+        queued (no delay), is written already claimed by that lease.
         """
         lease: OutboxLease | None = self.session.info.get(_LEASE)
-        if lease is not None and entry.platform in lease.platforms:
+        if lease is not None and entry.platform in lease.platforms and entry.next_attempt_at <= entry.created_at:
             entry.lease_token = lease.token
             entry.lease_until = lease.until
             entry.attempted_at = lease.now
