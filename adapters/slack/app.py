@@ -127,8 +127,16 @@ class WorkerPool(ThreadPoolExecutor):
 class SlackDirectory:
     """Profiles (``users.info``) and DM channels (``conversations.open``), cached."""
 
-    def __init__(self, client: WebClient, ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        ttl_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        on_dm: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._client = client
+        self._on_dm = on_dm
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._profiles: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
@@ -170,6 +178,8 @@ class SlackDirectory:
             channel = str(self._client.conversations_open(users=user_id)["channel"]["id"])
             with self._lock:
                 self._dms[user_id] = channel
+            if self._on_dm is not None:
+                self._on_dm(channel, user_id)
         return Place(ev.PLATFORM, channel)
 
 
@@ -200,8 +210,11 @@ class SlackAdapter:
         self.core = core
         self.config = config
         self.client = client or make_web_client(config.secret("bot_token"), base_url=config.api_base_url)
-        self.messenger: Messenger = SlackMessenger(self.client)
-        self.directory = SlackDirectory(self.client, config.profile_cache_seconds)
+        self.slack_messenger = SlackMessenger(self.client)
+        self.messenger: Messenger = self.slack_messenger
+        self.directory = SlackDirectory(
+            self.client, config.profile_cache_seconds, on_dm=self.slack_messenger.remember_reader
+        )
         # Two pools: bolt runs listeners in ``listeners``, which only acknowledge and hand the work
         # over, so that a burst of messages never delays the acknowledgement of a slash command or a
         # button (Slack's 3-second limit); the database and Web API work runs in ``workers``.
@@ -301,13 +314,28 @@ class SlackAdapter:
         app.error(self._on_error)
 
     def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        if not ev.is_person_message(event, context.bot_user_id) or not ev.is_direct_message(event):
+        if not ev.is_direct_message(event):
+            return
+        edited = ev.edited_message(event, context.bot_user_id)
+        if edited is not None:
+            self._later(self._handle_edit, edited, ev.edit_identity(event, edited), context.bot_user_id)
+            return
+        if not ev.is_person_message(event, context.bot_user_id):
             return
         self._later(self._handle_message, event, ev.event_identity(body, event), context.bot_user_id)
+
+    def _handle_edit(self, edited: dict[str, Any], event_id: str, bot_user_id: str | None) -> None:
+        """An edited DM: the core applies it to an intake answer not used yet, else tells the user that edits
+        are not taken into account (with the pending question), as on Telegram."""
+        user = self.directory.user(str(edited["user"]))
+        message = ev.edited_text_message(edited, user, bot_user_id=bot_user_id, event_id=event_id)
+        self.slack_messenger.remember_reader(message.place.chat_id, user.id)
+        self._run(message, Origin(user.id, message.place))
 
     def _handle_message(self, event: dict[str, Any], event_id: str, bot_user_id: str | None) -> None:
         user = self.directory.user(str(event["user"]))
         message = ev.text_message(event, user, bot_user_id=bot_user_id, event_id=event_id)
+        self.slack_messenger.remember_reader(message.place.chat_id, user.id)
         self._run(message, Origin(user.id, message.place))
 
     def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:

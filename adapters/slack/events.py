@@ -8,6 +8,7 @@ the port's :class:`~bot.port.TextMessage`, :class:`~bot.port.SlashCommand` or
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +33,8 @@ PLATFORM = "slack"
 Payload = Mapping[str, Any]
 
 ACCEPTED_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
-"""Message subtypes typed by a person; edits, deletions, joins and bot posts are ignored."""
+"""Message subtypes typed by a person; deletions, joins and bot posts are ignored, and edits
+(``message_changed``) are read apart (:func:`edited_message`)."""
 
 _ANGLE = re.compile(r"<([^<>]*)>")
 
@@ -179,7 +181,42 @@ def text_message(
         text=slack_text_to_plain(raw).strip(),
         attachments=attachments_from_files(event.get("files")),
         event_id=event_id,
+        message_id=str(event.get("ts") or "") or None,
     )
+
+
+def edited_message(event: Payload, bot_user_id: str | None = None) -> Payload | None:
+    """The new version of a person's message from a ``message_changed`` event, with its channel; ``None``
+    when there is nothing a person changed: a bot's message, a link preview Slack added (same text), a
+    deletion, an event without the message."""
+    if event.get("type") != "message" or event.get("subtype") != "message_changed":
+        return None
+    inner = event.get("message")
+    if not isinstance(inner, Mapping):
+        return None
+    user = inner.get("user")
+    if not user or user == bot_user_id or inner.get("bot_id") or inner.get("subtype") not in ACCEPTED_MESSAGE_SUBTYPES:
+        return None
+    previous = event.get("previous_message")
+    if isinstance(previous, Mapping) and previous.get("text") == inner.get("text"):
+        return None  # an unfurl or an attachment change: the words are the same
+    return {**inner, "channel": event.get("channel"), "channel_type": event.get("channel_type")}
+
+
+def edit_identity(event: Payload, edited: Payload) -> str:
+    """The identity of one edit (``edit:<channel>:<ts>:<edit ts>``): the same on every redelivery, different
+    for the next edit of the same message."""
+    when = (edited.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts") or ""
+    return f"edit:{edited.get('channel')}:{edited.get('ts')}:{when}"
+
+
+def edited_text_message(
+    edited: Payload, user: User, *, bot_user_id: str | None = None, event_id: str = ""
+) -> TextMessage:
+    """An edited message (from :func:`edited_message`) → a :class:`TextMessage` marked ``edited`` that names
+    the original message (its ``ts``): the core applies it while the answer is unused, else says so."""
+    message = text_message(edited, user, bot_user_id=bot_user_id, event_id=event_id)
+    return dataclasses.replace(message, edited=True)
 
 
 def parse_command_text(text: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ triage channel) are posted with ``chat.postMessage`` (in the thread given by
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -212,6 +213,34 @@ class SlackMessenger:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._readers: dict[str, str | None] = {}
+        self._readers_lock = threading.Lock()
+
+    def remember_reader(self, channel: str, user_id: str) -> None:
+        """``channel`` is the DM of ``user_id`` (seen on a message there, or opened by the bot)."""
+        if channel.startswith("D") and user_id:
+            with self._readers_lock:
+                self._readers[channel] = user_id
+
+    def reader_of(self, chat_id: str) -> str | None:
+        """The user key of the one person who reads ``chat_id``: a DM's user (``conversations.info`` tells
+        it once per channel when the bot has not seen it); ``None`` for a channel. The outbox writes what it
+        sends there in that person's language: their ``/lang``, else their Slack locale, kept in the database."""
+        if not chat_id.startswith("D"):
+            return None
+        with self._readers_lock:
+            if chat_id in self._readers:
+                user_id = self._readers[chat_id]
+                return f"{self.platform}:{user_id}" if user_id else None
+        try:
+            channel = self.client.conversations_info(channel=chat_id).get("channel") or {}
+        except (SlackClientError, OSError) as error:
+            logger.warning("conversations.info failed for %s: %s", chat_id, error)
+            return None
+        user_id = str(channel.get("user") or "") or None
+        with self._readers_lock:
+            self._readers[chat_id] = user_id
+        return f"{self.platform}:{user_id}" if user_id else None
 
     def send(self, notification: Notification) -> SentMessage:
         """Post (or, with ``edit_message_id``, update) the notification; return its channel and ``ts``.

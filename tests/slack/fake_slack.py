@@ -281,6 +281,13 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.info":
+            channel = str(args.get("channel") or "")
+            if channel.startswith("D"):
+                return {"ok": True, "channel": {"id": channel, "is_im": True, "user": "U" + channel[1:]}}
+            if channel.startswith(("C", "G")):
+                return {"ok": True, "channel": {"id": channel, "is_im": False}}
+            return {"ok": False, "error": "channel_not_found"}
         if method == "conversations.open":
             users = str(args.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users[1:]}}
