@@ -23,7 +23,9 @@ from bot.core import HelpdeskCore, KnowledgeSearch, Outcome, always_direct
 from bot.db.engine import create_db_engine, upgrade_database
 from bot.db.models import Ticket
 from bot.db.uow import OutboxLease, SqlUnitOfWorkFactory, unit_of_work_factory
+from bot.error_policy import apology, log_unexpected
 from bot.features import install_features
+from bot.i18n import language_from_locale, translator
 from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
 from bot.outbox import OutboxDispatcher
@@ -91,10 +93,20 @@ class HelpdeskApp:
         caller's thread (no polling delay, no search for due entries, no claim transaction: the
         answer to a message leaves as soon as it is saved). Only when some could not be sent now is the background
         dispatcher woken. Returns the replies the adapter shows itself. An entry whose delivery
-        fails stays in the outbox and is retried with backoff.
+        fails stays in the outbox and is retried with backoff. Never raises: when the pipeline cannot
+        run at all, the failure is logged and the apology returned (:mod:`bot.error_policy`).
         """
         lease = self.dispatcher.lease_for_event()
-        outcome = self.core.process(event, self.direct_policies.get(event.place.platform, always_direct), lease=lease)
+        try:
+            outcome = self.core.process(
+                event, self.direct_policies.get(event.place.platform, always_direct), lease=lease
+            )
+        except Exception:
+            # The pipeline itself could not run (the database is unreachable): nothing was recorded, so
+            # the platform's redelivery, or the user's next try, is processed afresh.
+            log_unexpected("the pipeline could not run", event)
+            language = language_from_locale(event.user.locale, self.config.bot.language)
+            return [Reply(event.place, apology(translator(language)))]
         if outcome.queued and not (lease is not None and self._deliver_now(outcome, lease)):
             self.dispatcher.wake()
         return list(outcome.direct)

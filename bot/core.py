@@ -10,8 +10,8 @@ What happens to an event:
   technician's pending question, or — when idle — a knowledge-base search that offers
   articles first and opens the intake when none fits.
 
-Errors follow one policy: a :class:`~bot.errors.HelpdeskError` becomes one polite
-sentence in the user's language; anything else is logged with ``logger.exception``
+Errors follow one policy (:mod:`bot.error_policy`): a :class:`~bot.errors.HelpdeskError` becomes
+one polite sentence in the user's language; anything else is logged with the event's context
 and answered with one generic apology. One bad event never stops the bot.
 """
 
@@ -31,6 +31,7 @@ from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
 from bot.db.models import SuggestionLog
 from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease, UnitOfWork
+from bot.error_policy import apology, explain, log_unexpected
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand, ValidationFailed
 from bot.i18n import N_, Translator, language_from_locale, translator
 from bot.intake import Caller, ConversationState, IntakeFlow
@@ -362,26 +363,11 @@ class HelpdeskCore:
             uow.restart()
             if event.event_id and not uow.processed.record(event.place.platform, event.event_id, self._clock.now()):
                 return []
-            return [OutgoingMessage(self.explain_error(error, t), ephemeral=True), *self._pending_question(event, t)]
+            return [OutgoingMessage(explain(error, t), ephemeral=True), *self._pending_question(event, t)]
         except Exception:
-            logger.exception(
-                "unexpected error on %s from %s in %s:%s (event %s)",
-                type(event).__name__,
-                event.user.key,
-                event.place.platform,
-                event.place.chat_id,
-                event.event_id or "without id",
-            )
+            log_unexpected("handling failed", event)
             uow.restart()
-            return [
-                OutgoingMessage(
-                    t(
-                        "Sorry, something went wrong on my side. Nothing you typed is lost; please try again in a "
-                        "moment, or call the service desk if it is urgent."
-                    ),
-                    ephemeral=True,
-                )
-            ]
+            return [apology(t)]
 
     def follow_up_abandoned_intakes(self) -> int:
         """Remind once, then drop, the intakes their requesters left unanswered; returns how many.
@@ -479,12 +465,6 @@ class HelpdeskCore:
             uow.preferences.set_detected_language(user.key, reported, self._clock.now())
             detected = reported
         return chosen or detected or self._config.bot.language
-
-    @staticmethod
-    def explain_error(error: HelpdeskError, t: Translator) -> str:
-        """A domain error as one sentence in the user's language."""
-        params = {k: (t(v) if isinstance(v, str) else v) for k, v in error.params.items()}
-        return t(error.msgid, **params)
 
     def open_tickets_for(self, user: User) -> list[OutgoingMessage]:
         """The user's open tickets as cards (for App Home and similar views)."""
@@ -984,7 +964,7 @@ class HelpdeskCore:
             self._tickets.claim(user, number)
         except TicketTaken as taken:
             # Not ephemeral: a Telegram alert could not carry the button.
-            return [OutgoingMessage(self.explain_error(taken, t), buttons=(take_over_button(t, taken),))]
+            return [OutgoingMessage(explain(taken, t), buttons=(take_over_button(t, taken),))]
         return [OutgoingMessage(t("You took {ref}.", ref=ticket_ref(number)), ephemeral=ephemeral)]
 
     CALL_USAGE = "/call USER | ADDRESS | NAME NUMBER"

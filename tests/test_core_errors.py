@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable, Sequence
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from adapters.console.chat import ConsoleChat
 from bot.bootstrap import HelpdeskApp
-from bot.port import ButtonPress, SlashCommand, TextMessage
+from bot.port import ButtonPress, SlashCommand, TextMessage, User
 
 Dialog = Sequence[tuple[str, Sequence[str]]]
 AssertDialog = Callable[[ConsoleChat, Dialog], list[list[str]]]
@@ -69,11 +70,11 @@ def test_unexpected_exception_gives_an_apology_is_logged_and_the_bot_keeps_worki
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(app.tickets, "claim", explode)
-    with caplog.at_level(logging.ERROR, logger="bot.core"):
+    with caplog.at_level(logging.ERROR, logger="bot.error_policy"):
         shown = technician.say(f"/claim {number}")
     assert APOLOGY in "\n".join(shown)
     assert "database on fire" not in "\n".join(shown)
-    [record] = [r for r in caplog.records if r.name == "bot.core"]
+    [record] = [r for r in caplog.records if r.name == "bot.error_policy"]
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
     assert "SlashCommand from console:bob" in record.getMessage()
@@ -96,3 +97,24 @@ def test_an_unexpected_error_mid_intake_loses_nothing(
     assert APOLOGY in "\n".join(requester.say("more details"))
     monkeypatch.undo()
     assert "Is there an error message?" in "\n".join(requester.say("skip"))
+
+
+def test_a_pipeline_that_cannot_run_is_logged_and_answered_with_the_apology_in_the_users_language(
+    app: HelpdeskApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    zoe = ConsoleChat(app, User("console", "zoe", "Zoé", "fr-BE"))
+
+    def unreachable() -> None:
+        raise OperationalError("BEGIN", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(app.uow, "event", unreachable)  # the event's unit of work cannot even begin
+    with caplog.at_level(logging.ERROR, logger="bot.error_policy"):
+        shown = "\n".join(zoe.say("Mon imprimante ne répond plus"))
+    assert "Désolé, un problème est survenu de mon côté" in shown
+    assert "connection refused" not in shown
+    [record] = [r for r in caplog.records if r.name == "bot.error_policy"]
+    assert record.exc_info is not None and isinstance(record.exc_info[1], OperationalError)
+    assert "TextMessage from console:zoe in console:dm:zoe" in record.getMessage()
+
+    monkeypatch.undo()
+    assert "Désolé" not in "\n".join(zoe.say("Mon imprimante ne répond plus"))

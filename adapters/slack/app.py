@@ -48,8 +48,8 @@ from adapters.slack.render import (
     render_message,
     text_for,
 )
+from bot.error_policy import explain_for_locale, log_unexpected
 from bot.errors import HelpdeskError, ValidationFailed
-from bot.i18n import language_from_locale, translator
 from bot.port import (
     AdapterHost,
     ButtonPress,
@@ -446,11 +446,11 @@ class SlackAdapter:
             dm = self.directory.dm_place(user_id)
             replies = self.core.open_ticket_from_form(user, dm, fields, event_id=ev.view_identity(view))
         except ValidationFailed as error:
-            problem = _translate(error, locale)
+            problem = explain_for_locale(error, locale)
             self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
             return
         except Exception:
-            logger.exception("intake modal of %s could not become a ticket", user_id)
+            log_unexpected(f"the intake modal of slack:{user_id} could not become a ticket")
             problem = text_for(locale, "failed")
             self._update_view(view_id, intake_modal(locale, fields, private_metadata=metadata, problem=problem))
             return
@@ -523,11 +523,11 @@ class SlackAdapter:
                 }
             replies = self.core.log_call_from_form(technician, place, who, fields, event_id=ev.view_identity(view))
         except HelpdeskError as error:
-            problem = _translate(error, locale)
+            problem = explain_for_locale(error, locale)
             self._update_view(view_id, call_modal(locale, prefill, private_metadata=metadata, problem=problem))
             return
         except Exception:
-            logger.exception("call modal of %s could not become a ticket", user_id)
+            log_unexpected(f"the call modal of slack:{user_id} could not become a ticket")
             problem = text_for(locale, "call_failed")
             self._update_view(view_id, call_modal(locale, prefill, private_metadata=metadata, problem=problem))
             return
@@ -572,15 +572,9 @@ class SlackAdapter:
             logger.exception("Slack work %s failed", getattr(work, "__name__", work))
 
     def _run(self, event: Event, origin: Origin) -> None:
-        """Hand ``event`` to the core and show its replies; an unexpected failure gets an apology."""
-        try:
-            replies = self.core.handle(event)
-        except Exception:
-            logger.exception("the core failed on a Slack %s", type(event).__name__)
-            locale = event.user.locale
-            self._deliver_text(text_for(locale, "apology"), origin)
-            return
-        self._deliver(replies, origin)
+        """Hand ``event`` to the core and show its replies (the port never raises for an event: a
+        failure comes back as a polite reply or the apology, see :mod:`bot.error_policy`)."""
+        self._deliver(self.core.handle(event), origin)
 
     def _deliver(self, replies: Sequence[Reply], origin: Origin) -> None:
         for reply in replies:
@@ -687,15 +681,6 @@ class SlackAdapter:
             return False
         return True
 
-    def _deliver_text(self, text: str, origin: Origin) -> None:
-        try:
-            if origin.respond is not None:
-                origin.respond(text=text, response_type="ephemeral", replace_original=False)
-            else:
-                self.client.chat_postMessage(channel=origin.place.chat_id, text=text, thread_ts=origin.place.thread_id)
-        except (SlackClientError, OSError) as error:
-            logger.error("an apology to %s was not delivered: %s", origin.user_id, error)
-
     def _update_view(self, view_id: str, view: dict[str, Any]) -> None:
         try:
             self.client.views_update(view_id=view_id, view=view)
@@ -709,11 +694,6 @@ def _metadata(view: Mapping[str, Any]) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _translate(error: HelpdeskError, locale: str | None) -> str:
-    """A core error in the user's language (the core's catalog)."""
-    return translator(language_from_locale(locale))(error.msgid, **error.params)
 
 
 class _Server(ThreadingHTTPServer):
