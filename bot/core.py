@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
+from bot.conversation import TechnicianAction
 from bot.db.models import SuggestionLog
 from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease, UnitOfWork
 from bot.error_policy import apology, explain, log_unexpected
@@ -390,14 +391,14 @@ class HelpdeskCore:
         for platform, chat_id, user_id in candidates:
             with self._uow.event() as uow:
                 row = uow.conversations.lock(platform, chat_id, user_id, now)
-                if not row.state.startswith("intake:"):
+                conv = ConversationState(row.state, copy.deepcopy(row.data))
+                if not conv.in_intake:
                     continue
-                reminded = "reminded_at" in row.data
+                reminded = "reminded_at" in conv.intake
                 if row.updated_at >= (drop_before if reminded else remind_before):
                     continue
-                conv = ConversationState(row.state, copy.deepcopy(row.data))
                 t = translator(self._language(uow, User(platform, user_id)))
-                title = str(conv.data.get("title") or "")
+                title = str(conv.intake.get("title") or "")
                 if reminded:
                     text = (
                         t(
@@ -418,7 +419,7 @@ class HelpdeskCore:
                         OutgoingMessage(t("Shall we finish your ticket? The last question is still waiting for you:")),
                         self._intake.prompt(conv, t),
                     ]
-                    conv.data["reminded_at"] = now.isoformat()
+                    conv.intake["reminded_at"] = now.isoformat()
                 self._save(User(platform, user_id), Place(platform, chat_id), conv)
                 for message in messages:
                     uow.outbox.add(outbox_entry(Place(platform, chat_id), message, at=now))
@@ -431,16 +432,16 @@ class HelpdeskCore:
         if isinstance(event, ButtonPress) or event.place.thread_id is not None:
             return []
         conv = self._load(event.user, event.place)
-        return [self._intake.prompt(conv, t)] if conv.state.startswith("intake:") else []
+        return [self._intake.prompt(conv, t)] if conv.in_intake else []
 
     def pending_question(self, user: User, place: Place) -> OutgoingMessage | None:
         """The question a conversation is waiting on (the intake's current step, with its buttons),
         for a terminal that starts again in the middle of it; None when nothing is pending."""
         with self._uow() as uow:
             row = uow.conversations.get(place.platform, place.chat_id, user.id)
-            if row is None or not row.state.startswith("intake:"):
+            conv = ConversationState(row.state, copy.deepcopy(row.data)) if row is not None else ConversationState()
+            if not conv.in_intake:
                 return None
-            conv = ConversationState(row.state, copy.deepcopy(row.data))
         return self._intake.prompt(conv, translator(self.language_of(user)))
 
     def is_technician(self, user_key: str) -> bool:
@@ -540,17 +541,16 @@ class HelpdeskCore:
             if ticket is not None:
                 return self._thread_message(event, ticket.id, ticket.requester_key, t)
         conv = self._load(event.user, event.place)
-        state = conv.state
-        if state.startswith("intake:"):
+        if conv.in_intake:
             messages = self._intake.on_text(
                 conv, event.user, event.place, text, t, event.attachments, message_id=event.message_id
             )
             self._save(event.user, event.place, conv)
             return messages
-        if state.startswith("tech:"):
+        if conv.technician_action is not None:
             return self._technician_answer(event, conv, t)
-        if state == "suggested":
-            self._suggestion_outcome(conv.data.get("log_id"), "ignored")
+        if conv.suggested:
+            self._suggestion_outcome(conv.suggestion.get("log_id"), "ignored")
             conv.reset()
         if not text.strip() and event.attachments:
             return [
@@ -579,7 +579,7 @@ class HelpdeskCore:
         An edited intake answer whose ticket is not open yet replaces that answer (validated like
         the original); any other edit is not taken into account, and the user is told.
         """
-        in_intake = conv.state.startswith("intake:")
+        in_intake = conv.in_intake
         if event.unsupported:
             notice = t("I can read text, photos and documents, but not this kind of message. Please type it.")
         elif in_intake and event.message_id:
@@ -632,15 +632,16 @@ class HelpdeskCore:
                 )
             )
             uow.commit()
-        conv.state = "suggested"
-        conv.data = {
-            "log_id": log_id,
-            "query": event.text,
-            "attachments": [
-                {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
-                for a in event.attachments
-            ],
-        }
+        conv.to_suggested(
+            {
+                "log_id": log_id,
+                "query": event.text,
+                "attachments": [
+                    {"kind": a.kind, "ref": a.ref, "name": a.name, "url": a.url, "mime_type": a.mime_type}
+                    for a in event.attachments
+                ],
+            }
+        )
         self._save(event.user, event.place, conv)
         lines = [t("This might help — from the knowledge base:")]
         for index, suggestion in enumerate(suggestions, start=1):
@@ -691,7 +692,7 @@ class HelpdeskCore:
             return [OutgoingMessage(t("Added to {ref}. The technician is notified.", ref=ticket_ref(number)))]
         if not self._roles.is_technician(user.key):
             raise TicketNotFound(number=number)
-        conv = ConversationState("tech:thread", {"number": number, "text": event.text})
+        conv = ConversationState.for_technician("thread", {"number": number, "text": event.text})
         self._save(user, event.place.in_thread(None), conv)
         return [
             OutgoingMessage(
@@ -705,8 +706,8 @@ class HelpdeskCore:
         ]
 
     def _technician_answer(self, event: TextMessage, conv: ConversationState, t: Translator) -> list[OutgoingMessage]:
-        action = conv.state.removeprefix("tech:")
-        number = int(conv.data.get("number", 0))
+        action = conv.technician_action
+        number = int(conv.technician.get("number", 0))
         text = event.text.strip()
         if text.lower() in ("cancel", "annuler", "annuleren"):
             self._clear(event.user, event.place)
@@ -733,7 +734,7 @@ class HelpdeskCore:
         user = event.user
         if kind == "intake":
             conv = self._load(user, event.place)
-            if not conv.state.startswith("intake:"):
+            if not conv.in_intake:
                 return [OutgoingMessage(t("That conversation is over. Write to me to start a new one."))]
             messages = self._intake.on_button(conv, user, event.place, value, t)
             self._save(user, event.place, conv)
@@ -764,27 +765,27 @@ class HelpdeskCore:
             if article is None:
                 return [OutgoingMessage(t("That article no longer exists."))]
             buttons: tuple[Button, ...] = ()
-            if conv.state == "suggested":
-                conv.data["read"] = arg
+            if conv.suggested:
+                conv.suggestion["read"] = arg
                 self._save(event.user, event.place, conv)
-                buttons = tuple(self._suggestion_buttons(t, int(conv.data["log_id"]), [article]))
+                buttons = tuple(self._suggestion_buttons(t, int(conv.suggestion["log_id"]), [article]))
             title = getattr(article, "title", arg)
             body = getattr(article, "body", "")
             return [OutgoingMessage(f"{title}\n\n{_excerpt(body, 3500)}", buttons=buttons)]
         log_part, _, solved_id = arg.partition(":")
         log_id = parse_ticket_number(log_part) or -1
-        if conv.state != "suggested" or int(conv.data.get("log_id", -2)) != log_id:
+        if not conv.suggested or int(conv.suggestion.get("log_id", -2)) != log_id:
             return [OutgoingMessage(t("That question is over. Write to me to start a new one."))]
         if action == "solved":
-            self._suggestion_outcome(log_id, "solved", solved_id or conv.data.get("read"))
+            self._suggestion_outcome(log_id, "solved", solved_id or conv.suggestion.get("read"))
             self._clear(event.user, event.place)
             return [OutgoingMessage(t("Great, glad it is fixed! Write to me whenever you need help."))]
         if action == "notsolved":
             self._suggestion_outcome(log_id, "not_solved")
-            query = str(conv.data.get("query", ""))
-            attachments = tuple(Attachment(**a) for a in conv.data.get("attachments", []))
+            query = str(conv.suggestion.get("query", ""))
+            attachments = tuple(Attachment(**a) for a in conv.suggestion.get("attachments", []))
             messages = self._intake.start(conv, event.user, query, t, attachments)
-            conv.data["suggestion_log"] = log_id
+            conv.intake["suggestion_log"] = log_id
             self._save(event.user, event.place, conv)
             return messages
         return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
@@ -796,7 +797,8 @@ class HelpdeskCore:
             return self._claim(user, number, t, ephemeral=True)
         if kind in ("wait", "resolve"):
             self._roles.require_technician(user.key)
-            self._save(user, event.place, ConversationState(f"tech:{kind}", {"number": number}))
+            action: TechnicianAction = "wait" if kind == "wait" else "resolve"
+            self._save(user, event.place, ConversationState.for_technician(action, {"number": number}))
             question = (
                 t("Type your question for the requester of {ref}:", ref=ref)
                 if kind == "wait"
@@ -824,13 +826,13 @@ class HelpdeskCore:
     def _thread_choice(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         conv = self._load(event.user, event.place.in_thread(None))
         choice, _, number_text = rest.partition(":")
-        if conv.state != "tech:thread" or choice == "cancel":
+        if conv.technician_action != "thread" or choice == "cancel":
             self._clear(event.user, event.place.in_thread(None))
             return [OutgoingMessage(t("Nothing was sent."), ephemeral=True)]
-        number = int(conv.data["number"])
+        number = int(conv.technician["number"])
         if str(number) != number_text:
             return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
-        text = str(conv.data["text"])
+        text = str(conv.technician["text"])
         if choice == "public":
             self._tickets.reply(event.user, number, text)
             done = t("Sent to the requester of {ref}.", ref=ticket_ref(number))
@@ -896,7 +898,7 @@ class HelpdeskCore:
     def _cmd_cancel(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         if not event.args.strip():
             conv = self._load(event.user, event.place)
-            if conv.state != "idle":
+            if not conv.idle:
                 self._clear(event.user, event.place)
                 return [OutgoingMessage(t("Cancelled: no ticket was opened. Write to me whenever you need help."))]
             raise InvalidCommand(usage="/cancel N")

@@ -18,10 +18,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from bot.clock import Clock
+from bot.conversation import ConversationState as ConversationState  # re-exported: the flows' state
+from bot.conversation import IntakeData, IntakeStep, parse_intake_step
 from bot.errors import ValidationFailed
 from bot.i18n import N_, Translator
 from bot.port import Attachment, Button, OutgoingMessage, Place, User
@@ -37,9 +38,21 @@ from bot.presenters import (
 from bot.tickets import TicketDraft, TicketService
 from bot.validation import TITLE_MAX, clean_email, clean_phone, clean_text, clean_title, clean_url
 
-STEPS = ("title", "description", "error", "url", "started", "impact", "urgency", "contact", "summary")
+STEPS: tuple[IntakeStep, ...] = (
+    "title",
+    "description",
+    "error",
+    "url",
+    "started",
+    "impact",
+    "urgency",
+    "contact",
+    "summary",
+)
+"""The intake's questions, in order (the contact sub-steps are asked from ``contact``)."""
 OPTIONAL = frozenset({"description", "error", "url", "started"})
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
+_CONTACT_STEPS: dict[str, IntakeStep] = {"name": "contact_name", "phone": "contact_phone", "email": "contact_email"}
 CONTROL_WORDS = {
     "skip": {"skip", "passer", "overslaan", "suivant", "volgende"},
     "back": {"back", "retour", "terug", "précédent", "precedent", "vorige"},
@@ -51,19 +64,6 @@ STARTED_CHOICES = {
     "yesterday": N_("yesterday"),
     "days": N_("several days ago"),
 }
-
-
-@dataclass
-class ConversationState:
-    """One conversation's explicit state and data, as stored in the ``conversations`` table."""
-
-    state: str = "idle"
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def reset(self) -> None:
-        """Back to idle, forgetting the draft."""
-        self.state = "idle"
-        self.data = {}
 
 
 CategoryGuesser = Callable[[str], str]
@@ -119,8 +119,8 @@ class IntakeFlow:
         With ``caller``, a technician logs a phone call: the same questions are asked of them, and
         the ticket is the caller's (channel ``phone``), with the caller's contact details.
         """
-        conv.state = "intake:title"
-        conv.data = {
+        conv.to_intake("title")
+        draft: IntakeData = {
             "first_message": first_message,
             "title": propose_title(first_message) if first_message else "",
             "description": first_message,
@@ -133,16 +133,22 @@ class IntakeFlow:
             "history": [],
             "rejected": {},
         }
+        conv.data = dict(draft)
         phone = caller.phone if caller is not None else user.phone
         if caller is not None:
-            conv.data.update(
-                caller=asdict(caller), channel="phone", contact_name=caller.name, contact_email=caller.email
+            conv.intake.update(
+                {
+                    "caller": asdict(caller),
+                    "channel": "phone",
+                    "contact_name": caller.name,
+                    "contact_email": caller.email,
+                }
             )
         if phone:
             try:
-                conv.data["contact_phone"] = clean_phone(phone)
+                conv.intake["contact_phone"] = clean_phone(phone)
             except ValidationFailed:
-                conv.data["contact_phone"] = ""
+                conv.intake["contact_phone"] = ""
         self._add_attachments(conv, attachments)
         if caller is not None:
             intro = t("A call from {name}: let's record it as a ticket. Type “cancel” at any time.", name=caller.name)
@@ -180,7 +186,7 @@ class IntakeFlow:
         step = self.step(conv)
         if not text.strip():
             if attachments and step == "error":
-                conv.data["error_message"] = conv.data.get("error_message") or t("(see the attached screenshot)")
+                conv.intake["error_message"] = conv.intake.get("error_message") or t("(see the attached screenshot)")
                 return self._advance(conv, t)
             if attachments:
                 return [OutgoingMessage(t("File received; it will be attached to the ticket.")), self.prompt(conv, t)]
@@ -188,11 +194,11 @@ class IntakeFlow:
         try:
             self._accept(conv, step, text, t)
         except ValidationFailed as problem:
-            conv.data.setdefault("rejected", {})[step] = text
+            conv.intake.setdefault("rejected", {})[step] = text
             return [OutgoingMessage(t(problem.msgid, **problem.params)), self.prompt(conv, t)]
-        conv.data.get("rejected", {}).pop(step, None)
+        conv.intake.get("rejected", {}).pop(step, None)
         if message_id:
-            conv.data.setdefault("answers", {})[message_id] = [step, text]
+            conv.intake.setdefault("answers", {})[message_id] = [step, text]
         if step == "contact":
             return [self.prompt(conv, t)]
         return self._advance(conv, t)
@@ -202,20 +208,20 @@ class IntakeFlow:
     ) -> list[OutgoingMessage] | None:
         """A new version of an answer given earlier in this intake: it replaces that answer and the
         current question is asked again; ``None`` when ``message_id`` was not an answer of this intake."""
-        answers: dict[str, list[str]] = conv.data.get("answers", {})
+        answers: dict[str, list[str]] = conv.intake.get("answers", {})
         if message_id not in answers:
             return None
         step, previous = answers[message_id]
         edited = ConversationState(conv.state, copy.deepcopy(conv.data))
         if step == "description":
             # Answers are appended to the description: replace this one where it stands.
-            old = edited.data.get("description", "")
-            edited.data["description"] = old.replace(previous, "").strip() if previous in old else old
+            old = edited.intake.get("description", "")
+            edited.intake["description"] = old.replace(previous, "").strip() if previous in old else old
         try:
             self._accept(edited, step, text, t)
         except ValidationFailed as problem:
             return [OutgoingMessage(t(problem.msgid, **problem.params)), self.prompt(conv, t)]
-        edited.data["answers"][message_id] = [step, text]
+        edited.intake["answers"][message_id] = [step, text]
         conv.data = edited.data
         return [OutgoingMessage(t("Your correction is taken into account.")), self.prompt(conv, t)]
 
@@ -228,37 +234,39 @@ class IntakeFlow:
         step = self.step(conv)
         if verb in ("skip", "back", "cancel"):
             return self._control(conv, user, place, verb, t)
-        if verb == "accept" and step == "title" and conv.data.get("title"):
+        if verb == "accept" and step == "title" and conv.intake.get("title"):
             return self._advance(conv, t)
         if verb == "started" and arg in STARTED_CHOICES and step == "started":
-            conv.data["started"] = started_value(arg, self._clock.now())
+            conv.intake["started"] = started_value(arg, self._clock.now())
             return self._advance(conv, t)
         if verb == "impact" and arg in IMPACT_LABELS and step == "impact":
-            conv.data["impact"] = arg
+            conv.intake["impact"] = arg
             return self._advance(conv, t)
         if verb == "urgency" and arg in URGENCY_LABELS and step == "urgency":
-            conv.data["urgency"] = arg
+            conv.intake["urgency"] = arg
             return self._advance(conv, t)
         if verb == "type" and arg in ("incident", "request") and step == "type":
-            conv.data["type"] = arg
+            conv.intake["type"] = arg
             return self._go(conv, "summary", t)
         if verb == "contact" and step == "contact":
             if arg == "ok":
-                if not (conv.data.get("contact_phone") or conv.data.get("contact_email")):
+                if not (conv.intake.get("contact_phone") or conv.intake.get("contact_email")):
                     return [
                         OutgoingMessage(
                             t("Please give a phone number or an email address so that a technician can reach you.")
                         ),
                         self._go_prompt(conv, "contact_phone", t),
                     ]
-                if not conv.data.get("contact_name"):
+                if not conv.intake.get("contact_name"):
                     return [self._go_prompt(conv, "contact_name", t)]
                 return self._advance(conv, t)
-            if arg in ("name", "phone", "email"):
-                return [self._go_prompt(conv, f"contact_{arg}", t)]
-        if verb == "edit" and step == "summary" and arg in (*STEPS, "type"):
-            conv.data["return_to_summary"] = True
-            return [self._go_prompt(conv, arg, t)]
+            detail = _CONTACT_STEPS.get(arg)
+            if detail is not None:
+                return [self._go_prompt(conv, detail, t)]
+        edit = parse_intake_step(arg)
+        if verb == "edit" and step == "summary" and edit is not None and edit in (*STEPS, "type"):
+            conv.intake["return_to_summary"] = True
+            return [self._go_prompt(conv, edit, t)]
         if verb == "confirm" and step == "summary":
             return self._open_ticket(conv, user, place, t)
         # A button from an older message: answer with the current question.
@@ -314,14 +322,14 @@ class IntakeFlow:
     # -- steps ------------------------------------------------------------------------------
 
     @staticmethod
-    def step(conv: ConversationState) -> str:
-        """The current step name (``title``, ``contact_phone``, ``summary`` …)."""
-        return conv.state.removeprefix("intake:")
+    def step(conv: ConversationState) -> IntakeStep:
+        """The current step (``title``, ``contact_phone``, ``summary`` …); ``title`` outside the intake."""
+        return conv.intake_step or "title"
 
     def prompt(self, conv: ConversationState, t: Translator) -> OutgoingMessage:
         """The question of the current step, with its buttons."""
         step = self.step(conv)
-        data = conv.data
+        data = conv.intake
         nav = [Button(t("Back"), "intake:back"), Button(t("Cancel"), "intake:cancel", "danger")]
         rejected = data.get("rejected", {}).get(step)
         kept = ("\n" + t("You typed: “{value}”", value=rejected[:500])) if rejected else ""
@@ -430,7 +438,7 @@ class IntakeFlow:
         return self._summary(conv, t)
 
     def _summary(self, conv: ConversationState, t: Translator) -> OutgoingMessage:
-        data = conv.data
+        data = conv.intake
         none = "—"
         lines = [
             t("Here is your ticket. Check it, then open it:"),
@@ -472,7 +480,7 @@ class IntakeFlow:
         return OutgoingMessage("\n".join(lines), buttons=buttons)
 
     def _accept(self, conv: ConversationState, step: str, text: str, t: Translator) -> None:
-        data = conv.data
+        data = conv.intake
         if step == "title":
             data["title"] = clean_title(text)
         elif step == "description":
@@ -506,22 +514,24 @@ class IntakeFlow:
         step = self.step(conv)
         if step.startswith("contact_"):
             return self._go(conv, "contact", t, remember=False)
-        if conv.data.get("return_to_summary"):
+        if conv.intake.get("return_to_summary"):
             return self._go(conv, "summary", t, remember=False)
         return self._go(conv, STEPS[STEPS.index(step) + 1], t)
 
-    def _go(self, conv: ConversationState, step: str, t: Translator, *, remember: bool = True) -> list[OutgoingMessage]:
+    def _go(
+        self, conv: ConversationState, step: IntakeStep, t: Translator, *, remember: bool = True
+    ) -> list[OutgoingMessage]:
         return [self._go_prompt(conv, step, t, remember=remember)]
 
     def _go_prompt(
-        self, conv: ConversationState, step: str, t: Translator, *, remember: bool = True
+        self, conv: ConversationState, step: IntakeStep, t: Translator, *, remember: bool = True
     ) -> OutgoingMessage:
-        current = self.step(conv)
-        if remember and current != step and current in STEPS:
-            conv.data.setdefault("history", []).append(current)
+        current = conv.intake_step
+        if remember and current is not None and current != step and current in STEPS:
+            conv.intake.setdefault("history", []).append(current)
         if step == "summary":
-            conv.data.pop("return_to_summary", None)
-        conv.state = f"intake:{step}"
+            conv.intake.pop("return_to_summary", None)
+        conv.to_intake(step)
         return self.prompt(conv, t)
 
     def _control(
@@ -532,16 +542,17 @@ class IntakeFlow:
             conv.reset()
             return [OutgoingMessage(t("Cancelled: no ticket was opened. Write to me whenever you need help."))]
         if control == "back":
-            history = conv.data.setdefault("history", [])
+            history = conv.intake.setdefault("history", [])
+            earlier = parse_intake_step(history.pop()) if history and not step.startswith("contact_") else None
             if step.startswith("contact_"):
-                conv.state = "intake:contact"
-            elif history:
-                conv.state = f"intake:{history.pop()}"
+                conv.to_intake("contact")
+            elif earlier is not None:
+                conv.to_intake(earlier)
             else:
                 return [OutgoingMessage(t("This is the first question.")), self.prompt(conv, t)]
             return [self.prompt(conv, t)]
         # skip
-        if step in ("contact_phone", "contact_email") and not _reachable(conv.data):
+        if step in ("contact_phone", "contact_email") and not _reachable(conv.intake):
             return [
                 OutgoingMessage(
                     t(
@@ -552,12 +563,12 @@ class IntakeFlow:
                 self.prompt(conv, t),
             ]
         if step in OPTIONAL or step in ("contact_phone", "contact_email"):
-            conv.data.get("rejected", {}).pop(step, None)
+            conv.intake.get("rejected", {}).pop(step, None)
             return self._advance(conv, t)
         return [OutgoingMessage(t("This question cannot be skipped.")), self.prompt(conv, t)]
 
     def _open_ticket(self, conv: ConversationState, user: User, place: Place, t: Translator) -> list[OutgoingMessage]:
-        data = conv.data
+        data = conv.intake
         draft = TicketDraft(
             title=data.get("title") or propose_title(data.get("first_message", "")) or t("Problem"),
             description=data.get("description", ""),
@@ -578,7 +589,7 @@ class IntakeFlow:
         if caller is None:
             ticket = self._tickets.open(user, place.in_thread(None), draft, t.language)
             conv.reset()
-            conv.data["opened_ticket"] = ticket.id
+            conv.data["opened_ticket"] = ticket.id  # idle again, the new ticket remembered for the caller
             return []
         text = self.open_call(caller, draft, t)
         conv.reset()
@@ -597,17 +608,17 @@ class IntakeFlow:
     @staticmethod
     def _add_attachments(conv: ConversationState, attachments: tuple[Attachment, ...]) -> None:
         for item in attachments:
-            conv.data.setdefault("attachments", []).append(
+            conv.intake.setdefault("attachments", []).append(
                 {"kind": item.kind, "ref": item.ref, "name": item.name, "url": item.url, "mime_type": item.mime_type}
             )
 
 
-def _reachable(data: dict[str, Any]) -> bool:
+def _reachable(data: IntakeData) -> bool:
     """The draft has a phone number or an e-mail address."""
     return bool(data.get("contact_phone") or data.get("contact_email"))
 
 
-def _accept_contact(data: dict[str, Any], text: str, *, prefer: str = "contact_phone") -> None:
+def _accept_contact(data: IntakeData, text: str, *, prefer: str = "contact_phone") -> None:
     """A phone number or an e-mail address (whichever ``text`` is) into the draft's contact.
 
     An ``@`` makes it an e-mail address; otherwise it is read as a phone number. The error is the
