@@ -1,8 +1,11 @@
 """Core replies → Slack Block Kit and mrkdwn: the ONE place where Slack markup is produced.
 
-Message bodies and ticket cards, which carry what people typed, are ``plain_text`` objects:
-Slack never interprets them, so a requester's ``*bold*``, ``<!channel>``, ``<@U123>`` or
-``<https://evil|bank>`` shows up as typed and never formats, pings or links. Every other
+Message bodies, which carry what people typed, are ``rich_text`` blocks: their ``text`` elements are
+literal — Slack never interprets them, so a requester's ``*bold*``, ``<!channel>``, ``<@U123>`` or
+``<https://evil|bank>`` shows up as typed and never formats, pings or links — and the web addresses
+in them (``http://``, ``https://``) become ``link`` elements, clickable, showing the address itself
+(:func:`rich_text`). Ticket cards are ``plain_text`` fields, except a field that is one web address
+(the URL concerned), a mrkdwn link to it whose label and address are escaped. Every other
 string that lands in a mrkdwn field (the fallback text of notifications, modal notices) goes
 through :func:`escape`, which makes mentions and links inert. Block Kit limits (characters per block, fields per
 section, elements per actions block, blocks per message or view) are enforced here by
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,18 +326,54 @@ def _split_text(text: str, limit: int) -> list[str]:
     return chunks
 
 
+_URL = re.compile(r"https?://[^\s<>\"«»“”]+", re.IGNORECASE)
+_URL_TAIL = ".,;:!?'’)]}"
+"""Punctuation that ends a sentence rather than the address it follows (``see https://x.be/a.``)."""
+
+
+def rich_text(text: str) -> list[Block]:
+    """The ``rich_text_section`` elements of ``text``: literal ``text`` elements (never interpreted: no
+    formatting, mention or link injection), and a ``link`` element for each web address, shown as typed."""
+    elements: list[Block] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_URL_TAIL)
+        if len(url) <= len("https://") or "." not in url.split("://", 1)[1]:
+            continue
+        if match.start() > position:
+            elements.append({"type": "text", "text": text[position : match.start()]})
+        elements.append({"type": "link", "url": url, "text": url})
+        position = match.start() + len(url)
+    if position < len(text):
+        elements.append({"type": "text", "text": text[position:]})
+    return elements
+
+
 def _text_blocks(text: str) -> list[Block]:
     if not text.strip():
         return []
     return [
-        {"type": "section", "text": plain(chunk, MAX_SECTION_TEXT)} for chunk in _split_text(text, MAX_SECTION_TEXT)
+        {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": rich_text(chunk)}]}
+        for chunk in _split_text(text, MAX_SECTION_TEXT)
     ]
+
+
+def _card_field(label: str, value: str) -> Block:
+    """One card field: plain text, or — when the value is one web address — a mrkdwn link to it (label and
+    address escaped, ``|`` percent-encoded so that the address cannot carry a label of its own)."""
+    value = value.strip()
+    match = _URL.fullmatch(value)
+    if match and len(value) <= MAX_FIELD_TEXT - 210:
+        target = escape(value.replace("|", "%7C"))
+        return {"type": "mrkdwn", "text": f"{mrkdwn(truncate(label, 200), 600)}\n<{target}>", "verbatim": True}
+    return plain(f"{truncate(label, 200)}\n{truncate(value, MAX_FIELD_TEXT - 210) or '—'}", MAX_FIELD_TEXT)
 
 
 def card_blocks(card: TicketCard) -> list[Block]:
     """A ticket card: its headline as a header, then its ``(label, value)`` pairs as section fields.
 
-    All plain text: the headline and the values are what the requester typed.
+    Plain text, the headline and the values being what the requester typed; a value that is one web address
+    is a link (:func:`_card_field`).
     """
     blocks: list[Block] = [
         {
@@ -342,10 +382,7 @@ def card_blocks(card: TicketCard) -> list[Block]:
             "text": plain(f"#{card.number} — {card.headline}", MAX_HEADER_TEXT),
         }
     ]
-    fields = [
-        plain(f"{truncate(label, 200)}\n{truncate(value, MAX_FIELD_TEXT - 210) or '—'}", MAX_FIELD_TEXT)
-        for label, value in card.fields
-    ]
+    fields = [_card_field(label, value) for label, value in card.fields]
     for start in range(0, len(fields), MAX_FIELDS_PER_SECTION):
         blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS_PER_SECTION]})
     return blocks

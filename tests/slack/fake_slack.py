@@ -478,13 +478,20 @@ class FakeSlack:
 
 
 def iter_blocks_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
-    """Every text string inside ``blocks`` (sections, fields, context, buttons)."""
+    """Every text string inside ``blocks`` (rich text, sections, fields, context, buttons)."""
     for block in blocks:
         text = block.get("text")
         if isinstance(text, dict):
             yield str(text.get("text", ""))
         for item in block.get("fields") or []:
             yield str(item.get("text", ""))
+        if block.get("type") == "rich_text":
+            yield "".join(
+                str(part.get("text") or part.get("url") or "")
+                for section in block.get("elements") or []
+                for part in section.get("elements") or []
+            )
+            continue
         for element in block.get("elements") or []:
             inner = element.get("text")
             yield str(inner.get("text", "") if isinstance(inner, dict) else inner or "")

@@ -59,7 +59,7 @@ def test_card_is_posted_then_updated_in_place(messenger: SlackMessenger, fake_sl
     assert update.args["ts"] == first.message_id == second.message_id
     assert update.args["channel"] == "CTRIAGE1"
     blocks = update.blocks()
-    assert blocks[0]["text"]["text"] == "#12 VPN"
+    assert blocks[0]["elements"][0]["elements"] == [{"type": "text", "text": "#12 VPN"}]
     [header] = [b for b in blocks if b["type"] == "header"]
     assert header["text"] == {"type": "plain_text", "text": "#12 — VPN <!channel>", "emoji": True}
     assert not any("<!channel>" in text for text in iter_mrkdwn_text(blocks))
@@ -201,3 +201,44 @@ def test_http_mode_reports_its_connection_for_readiness(http_adapter: SlackAdapt
     assert http_adapter.connected()
     http_adapter.stop()
     assert not http_adapter.connected()
+
+
+def test_web_addresses_are_links_and_what_people_typed_stays_inert(
+    messenger: SlackMessenger, fake_slack: FakeSlack
+) -> None:
+    """The body is rich text: each http(s) address a clickable link showing itself, everything else literal
+    (a typed ``*bold*``, ``<!channel>`` or ``<https://evil.be|bank>`` neither formats, pings nor links as a
+    label); a card field that is one address links to it, escaped. The blocks parse as the SDK's own models."""
+    from slack_sdk.models.blocks import Block, RichTextBlock
+
+    text = "#12 is resolved: see https://intranet.example.be/vpn?a=1&b=2. *bold* <!channel> <https://evil.be|bank>"
+    card = TicketCard(12, "VPN", (("URL", "https://app.example.be/x?y=1&z=2|fake"), ("Title", "*x* <!here>")))
+    messenger.send(
+        Notification(
+            id=5, place=Place("slack", "D111", None), message=OutgoingMessage(text, card=card), purpose="update"
+        )
+    )
+    [post] = fake_slack.calls_to("chat.postMessage")
+    blocks = post.blocks()
+    [body] = [b for b in blocks if b["type"] == "rich_text"]
+    parts = body["elements"][0]["elements"]
+    assert parts[:3] == [
+        {"type": "text", "text": "#12 is resolved: see "},
+        {
+            "type": "link",
+            "url": "https://intranet.example.be/vpn?a=1&b=2",
+            "text": "https://intranet.example.be/vpn?a=1&b=2",
+        },
+        {"type": "text", "text": ". *bold* <!channel> <"},
+    ]
+    assert {"type": "link", "url": "https://evil.be|bank", "text": "https://evil.be|bank"} in parts
+    assert isinstance(Block.parse(body), RichTextBlock)
+    fields = [f for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    assert fields[0] == {
+        "type": "mrkdwn",
+        "text": "URL\n<https://app.example.be/x?y=1&amp;z=2%7Cfake>",
+        "verbatim": True,
+    }
+    assert fields[1]["type"] == "plain_text" and "<!here>" in fields[1]["text"]
+    assert not any("<!" in t or "*x*" in t for t in iter_mrkdwn_text(blocks))
+    assert post.args["text"].endswith("*bold* &lt;!channel&gt; &lt;https://evil.be|bank&gt;")
