@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+from dataclasses import replace
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
+from bot.db.locks import ProcessLock
 from bot.port import Messenger
 
 from .config import EmailConfig
@@ -33,11 +36,19 @@ class EmailAdapter:
         self._app = app
         self.config = config
         self.smtp = SmtpMessenger(
-            config, self.thread_of, app.config.bot.language, self.bounced_since, self.visit_invite
+            config,
+            self.thread_of,
+            app.config.bot.language,
+            self.bounced_since,
+            self.calendar_update,
+            self.calendar_sent,
         )
         self.messenger: Messenger = self.smtp
         self.intake = MailIntake(app, config)
-        self.reader = MailboxReader(config, self.intake, self._send_replies)
+        lock = ProcessLock(
+            app.engine, f"email-reader:{config.imap_user}@{config.imap_host}:{config.imap_port}/{config.mailbox}"
+        )
+        self.reader = MailboxReader(config, self.intake, self._send_replies, lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -72,23 +83,59 @@ class EmailAdapter:
 
     # -- outgoing mail ----------------------------------------------------------------------
 
-    def visit_invite(self, visit_id: int) -> VisitInvite | None:
-        """What the invitation of a proposed visit says (``None`` once it is no longer proposed)."""
+    def calendar_update(self, ticket_number: int, address: str) -> VisitInvite | None:
+        """The invitation a mail of ticket ``ticket_number`` to ``address`` must carry, if any.
+
+        The requester's calendar follows the ticket's visit: the latest technician proposal, accepted
+        date or cancellation. Nothing when their calendar already shows that (the last invitation sent
+        to them had the same method, time and place), when nothing was ever sent and the visit is
+        cancelled, or while a date the requester proposed awaits the technician. An update keeps the
+        first invitation's UID and increments ``SEQUENCE``.
+        """
         with self._app.uow() as uow:
-            visit = uow.visits.get(visit_id)
-            ticket = uow.tickets.get(visit.ticket_id) if visit is not None else None
-            if visit is None or ticket is None or visit.status != "proposed":
+            ticket = uow.tickets.get(ticket_number)
+            if ticket is None:
                 return None
-            return VisitInvite(
-                visit_id=visit.id,
+            visits = uow.visits.for_ticket(ticket_number)
+            current = next(
+                (
+                    v
+                    for v in reversed(visits)
+                    if v.status in ("accepted", "cancelled")
+                    or (v.status == "proposed" and v.proposed_by == "technician")
+                ),
+                None,
+            )
+            if current is None:
+                return None
+            sent = uow.messages.fact(PLATFORM, address, CALENDAR_KIND, str(ticket_number))
+            invite = VisitInvite(
+                visit_id=current.id,
                 ticket_number=ticket.id,
                 title=ticket.title,
-                starts=visit.at,
+                starts=current.at,
                 minutes=self._app.config.sla.visit_minutes,
-                place=visit.place,
-                technician=visit.technician_name,
-                created=visit.created_at,
+                place=current.place,
+                technician=current.technician_name,
+                created=current.created_at,
+                method="CANCEL" if current.status == "cancelled" else "REQUEST",
+                accepted=current.status == "accepted" and current.proposed_by == "requester",
             )
+        if sent is None:
+            return None if invite.method == "CANCEL" else replace(invite, entry_id=current.id)
+        entry, sequence, state = _calendar_fact(sent)
+        if state == _digest(invite.state):
+            return None
+        return replace(invite, entry_id=entry, sequence=sequence + 1)
+
+    def calendar_sent(self, address: str, invite: VisitInvite) -> None:
+        """Remember what the requester's calendar shows now (after the mail carrying ``invite`` left)."""
+        value = f"{invite.entry_id or invite.visit_id}|{invite.sequence}|{_digest(invite.state)}"
+        key = str(invite.ticket_number)
+        with self._app.uow() as uow:
+            uow.messages.forget_fact(PLATFORM, address, CALENDAR_KIND, key)
+            uow.messages.remember_fact(PLATFORM, address, CALENDAR_KIND, key, value, self._app.clock.now())
+            uow.commit()
 
     def bounced_since(self, address: str) -> str | None:
         """When mail to ``address`` bounced (ISO time), if it did and its owner has not written since."""
@@ -162,3 +209,17 @@ class EmailAdapter:
                 with self._app.uow() as uow:
                     uow.messages.add(result.ticket_number, PLATFORM, address, message_id, "thread")
                     uow.commit()
+
+
+CALENDAR_KIND = "calendar"
+"""Chat fact of the invitation last sent for a ticket: ``<entry visit id>|<sequence>|<state digest>``."""
+
+
+def _digest(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def _calendar_fact(value: str) -> tuple[int, int, str]:
+    entry, _, rest = value.partition("|")
+    sequence, _, state = rest.partition("|")
+    return int(entry or 0), int(sequence or 0), state

@@ -230,7 +230,8 @@ class MailIntake:
             if ticket is None:
                 return user, None
             if ticket.requester_key == user.key:
-                return user, ticket.status
+                # A mail that does not say its language (a calendar's answer) speaks the ticket's.
+                return replace(user, locale=user.locale or ticket.requester_locale), ticket.status
             by_mail = self._known_ticket(mail.sender, list(mail.in_reply_to)) == number
             if by_mail or uow.preferences.notify_email(ticket.requester_key) == mail.sender:
                 platform, _, user_id = ticket.requester_key.partition(":")
@@ -323,6 +324,14 @@ class MailIntake:
         with self._app.uow() as uow:
             visit = uow.visits.get(answer.visit_id)
             number = visit.ticket_id if visit is not None else None
+            # The UID names the ticket's calendar entry (its first invitation); updates keep it, so the
+            # answer is for the technician's proposal now pending, when there is one.
+            pending = [
+                v.id
+                for v in (uow.visits.for_ticket(number) if number is not None else ())
+                if v.status == "proposed" and v.proposed_by == "technician"
+            ]
+        visit_id = pending[-1] if pending else answer.visit_id
         if number is None or answer.attendee != mail.sender:
             logger.warning("calendar answer %s names an unknown visit or another attendee: ignored", mail.message_id)
             return MailResult("ignored")
@@ -330,10 +339,10 @@ class MailIntake:
         if status is None:
             return MailResult("ignored")
         choice = "ok" if answer.accepted else "other"
-        event = ButtonPress(speaker, self._place(mail), f"visit:{choice}:{answer.visit_id}")
+        event = ButtonPress(speaker, self._place(mail), f"visit:{choice}:{visit_id}")
         replies = self._app.handle(replace(event, event_id=f"{self._identity(mail)}:0"))
         self._record(number, mail)
-        logger.info("mail %s: calendar answer %s to visit %s", mail.message_id, choice, answer.visit_id)
+        logger.info("mail %s: calendar answer %s to visit %s", mail.message_id, choice, visit_id)
         return MailResult("visit", number, tuple(replies))
 
     # -- bounces ----------------------------------------------------------------------------

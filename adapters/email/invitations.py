@@ -5,6 +5,11 @@ inline (``text/calendar; method=REQUEST``, which Outlook, Thunderbird, Apple Mai
 Accept / Decline buttons) and as ``invite.ics``. Their calendar answers with an iTIP ``REPLY`` whose
 ``ATTENDEE;PARTSTAT`` is ``ACCEPTED`` or ``DECLINED``; the event's ``UID`` (``visit-<id>@<desk domain>``)
 names the visit. Built and read with the icalendar library (RFC 5545 / RFC 5546).
+
+One ticket's visit is one calendar entry: when the date changes — the technician accepts the
+requester's counter-proposal, or plans again — the requester receives the same ``UID`` again with
+``SEQUENCE`` incremented and the new time (``METHOD:REQUEST``), so their calendar moves the entry
+instead of adding another; a cancelled visit is ``METHOD:CANCEL`` (``STATUS:CANCELLED``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,19 @@ class VisitInvite:
     place: str
     technician: str
     created: datetime
+    method: str = "REQUEST"
+    """``REQUEST`` (a proposal, or an update of the date) or ``CANCEL``."""
+    entry_id: int = 0
+    """The visit whose id names the calendar entry (the ticket's first invitation); 0: ``visit_id``."""
+    sequence: int = 0
+    """RFC 5545 ``SEQUENCE``: 0 for the first invitation, one more for each update sent."""
+    accepted: bool = False
+    """The date the requester proposed and the technician accepted: nothing left for them to answer."""
+
+    @property
+    def state(self) -> str:
+        """What the requester's calendar should show, as a short key (sent again only when it changes)."""
+        return f"{self.method}|{self.starts.astimezone(UTC).isoformat()}|{self.place}"
 
 
 @dataclass(frozen=True)
@@ -47,13 +65,13 @@ def uid_of(visit_id: int, domain: str) -> str:
 
 
 def invitation(invite: VisitInvite, summary: str, organizer: str, organizer_name: str, attendee: str) -> bytes:
-    """The ``METHOD:REQUEST`` calendar of ``invite`` for ``attendee`` (RFC 5546)."""
+    """The ``METHOD:REQUEST`` or ``METHOD:CANCEL`` calendar of ``invite`` for ``attendee`` (RFC 5546)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", invite.method)
     event = Event()
-    event.add("uid", uid_of(invite.visit_id, organizer.rpartition("@")[2]))
+    event.add("uid", uid_of(invite.entry_id or invite.visit_id, organizer.rpartition("@")[2]))
     event.add("dtstamp", invite.created.astimezone(UTC))
     event.add("dtstart", invite.starts.astimezone(UTC))
     event.add("dtend", (invite.starts + timedelta(minutes=max(invite.minutes, 15))).astimezone(UTC))
@@ -61,8 +79,8 @@ def invitation(invite: VisitInvite, summary: str, organizer: str, organizer_name
     if invite.place:
         event.add("location", invite.place)
     event.add("description", f"#{invite.ticket_number} — {invite.title} ({invite.technician})")
-    event.add("sequence", 0)
-    event.add("status", "CONFIRMED")
+    event.add("sequence", invite.sequence)
+    event.add("status", "CANCELLED" if invite.method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
     lead = vCalAddress(f"mailto:{organizer}")
     lead.params["cn"] = vText(organizer_name)
@@ -70,8 +88,9 @@ def invitation(invite: VisitInvite, summary: str, organizer: str, organizer_name
     event.add("organizer", lead)
     guest = vCalAddress(f"mailto:{attendee}")
     guest.params["role"] = vText("REQ-PARTICIPANT")
-    guest.params["partstat"] = vText("NEEDS-ACTION")
-    guest.params["rsvp"] = vText("TRUE")
+    if invite.method == "REQUEST":
+        guest.params["partstat"] = vText("ACCEPTED" if invite.accepted else "NEEDS-ACTION")
+        guest.params["rsvp"] = vText("FALSE" if invite.accepted else "TRUE")
     event.add("attendee", guest)
     calendar.add_component(event)
     return bytes(calendar.to_ical())

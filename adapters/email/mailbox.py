@@ -11,6 +11,11 @@ oldest first, and for each one:
    could not be read, or raised an unexpected error) — with IMAP ``MOVE`` when the server has it,
    else ``COPY`` + ``\\Deleted`` + ``UID EXPUNGE``.
 
+Several bot processes may point at one mailbox: only the holder of its reader lock
+(:class:`~bot.db.locks.ProcessLock`, shared through the database) reads it; the others' rounds are
+on standby, and one of them takes over at its next round once the holder stops or dies. A mail
+another session has moved meanwhile (IMAP ``EXPUNGEISSUED``) is left to it.
+
 A crash before step 4 leaves the mail in the mailbox: it is fetched again on restart and
 recognised by its Message-ID, so it opens no second ticket. A database that does not answer
 stops the round and leaves the remaining mail where it is, for the next round.
@@ -29,7 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import DBAPIError
+
+from bot.db.locks import ProcessLock
 
 from .config import EmailConfig
 from .intake import MailIntake, MailResult
@@ -44,6 +52,8 @@ class RoundReport:
 
     outcomes: dict[str, int] = field(default_factory=dict)
     results: list[MailResult] = field(default_factory=list)
+    standby: bool = False
+    """Another process holds the mailbox's reader lock: this round read nothing."""
 
     def add(self, result: MailResult) -> None:
         """Count one processed mail."""
@@ -58,8 +68,11 @@ ReplySender = Callable[[bytes, MailResult], None]
 class MailboxReader:
     """Reads the desk's mailbox, one connection, in one thread."""
 
-    def __init__(self, config: EmailConfig, intake: MailIntake, send_replies: ReplySender) -> None:
+    def __init__(
+        self, config: EmailConfig, intake: MailIntake, send_replies: ReplySender, lock: ProcessLock | None = None
+    ) -> None:
         self._config = config
+        self._lock = lock
         self._intake = intake
         self._send_replies = send_replies
         self._client: IMAPClient | None = None
@@ -114,10 +127,12 @@ class MailboxReader:
         return "/"
 
     def close(self) -> None:
-        """Log out (idempotent)."""
+        """Log out and let another process read the mailbox (idempotent)."""
         client, self._client = self._client, None
         if client is not None:
             _quietly(client.logout)
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def supports_idle(self) -> bool:
@@ -130,12 +145,26 @@ class MailboxReader:
         """Process every mail waiting in the mailbox (see the module documentation)."""
         client = self.connect()
         report = RoundReport()
+        if not self._holds_the_mailbox():
+            report.standby = True
+            if self.on_round is not None:
+                self.on_round(report)
+            return report
         # Some servers (Dovecot among them) report mail delivered since the last command only on a
         # command that synchronises the mailbox: without a NOOP, SEARCH answers from the old view.
         client.noop()
         uids = sorted(client.search(["NOT", "DELETED"]))
         for uid in uids:
-            fetched = client.fetch([uid], ["BODY.PEEK[]"])
+            if not self._holds_the_mailbox():
+                logger.warning("the reader lock of %s was lost: the round stops", self._config.mailbox)
+                break
+            try:
+                fetched = client.fetch([uid], ["BODY.PEEK[]"])
+            except IMAPClientError as error:
+                if not _taken_by_another_reader(error):
+                    raise
+                logger.info("mail uid %s was moved by another reader before it was fetched", uid)
+                continue
             raw = fetched.get(uid, {}).get(b"BODY[]")
             if not isinstance(raw, bytes):
                 continue
@@ -160,8 +189,28 @@ class MailboxReader:
             self.on_round(report)
         return report
 
+    def _holds_the_mailbox(self) -> bool:
+        """Whether this process is the mailbox's one reader (taking the lock when it is free)."""
+        if self._lock is None:
+            return True
+        try:
+            return self._lock.try_acquire()
+        except DBAPIError:
+            logger.warning("cannot take the reader lock of %s: the database does not answer", self._config.mailbox)
+            return False
+
     def _move(self, client: IMAPClient, uid: int, folder_key: str) -> None:
+        """Move one mail out of the mailbox; a mail another reader has moved already is left to it."""
         folder = self._folders[folder_key]
+        try:
+            self._move_to(client, uid, folder)
+        except IMAPClientError as error:
+            if not _taken_by_another_reader(error):
+                raise
+            logger.info("mail uid %s was already moved out of the mailbox by another reader", uid)
+
+    @staticmethod
+    def _move_to(client: IMAPClient, uid: int, folder: str) -> None:
         if client.has_capability("MOVE"):
             client.move([uid], folder)
             return
@@ -214,6 +263,16 @@ class MailboxReader:
                 waited += step
         finally:
             client.idle_done()
+
+
+def _taken_by_another_reader(error: IMAPClientError) -> bool:
+    """Whether the server refused a command because the mail was expunged by another session.
+
+    Another process reading the same mailbox moved it in the meantime: RFC 5530's ``EXPUNGEISSUED``
+    response code (Dovecot, Cyrus), or the plain wording of servers without response codes.
+    """
+    text = str(error).lower()
+    return "expungeissued" in text or "no longer exist" in text
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -94,13 +94,15 @@ class SmtpMessenger:
         lookup: ThreadLookup,
         default_language: str,
         bounced: Callable[[str], str | None] = lambda address: None,
-        visit: Callable[[int], VisitInvite | None] = lambda visit_id: None,
+        calendar: Callable[[int, str], VisitInvite | None] = lambda number, address: None,
+        calendar_sent: Callable[[str, VisitInvite], None] = lambda address, invite: None,
     ) -> None:
         self._config = config
         self._lookup = lookup
         self._default_language = default_language
         self._bounced = bounced
-        self._visit = visit
+        self._calendar = calendar
+        self._calendar_sent = calendar_sent
 
     # -- the Messenger protocol -------------------------------------------------------------
 
@@ -119,10 +121,12 @@ class SmtpMessenger:
         else:
             message_id = make_msgid("helpdesk", self._config.from_domain).strip("<>")
         mail = self.compose(notification.message, address, thread, message_id, notification.place.thread_id)
-        invite = self._invite_in(notification.message)
+        invite = self._calendar(notification.ticket_number, address) if notification.ticket_number else None
         if invite is not None:
             self.attach_invitation(mail, invite, address, thread.language if thread else self._default_language)
         self.deliver(mail)
+        if invite is not None:
+            self._calendar_sent(address, invite)
         return SentMessage(Place(PLATFORM, address, notification.place.thread_id), message_id)
 
     # -- composing --------------------------------------------------------------------------
@@ -177,21 +181,13 @@ class SmtpMessenger:
         mail["Content-Language"] = language
         return mail
 
-    def _invite_in(self, message: OutgoingMessage) -> VisitInvite | None:
-        """The visit a proposal's "OK" button answers, if the message is one."""
-        for button in message.buttons:
-            kind, _, rest = button.value.partition(":")
-            choice, _, visit_id = rest.partition(":")
-            if kind == "visit" and choice == "ok" and visit_id.isdigit():
-                return self._visit(int(visit_id))
-        return None
-
     def attach_invitation(self, mail: EmailMessage, invite: VisitInvite, address: str, language: str) -> None:
-        """Add the iTIP REQUEST of ``invite``: inline (calendar clients' Accept/Decline) and as ``invite.ics``."""
+        """Add the iTIP REQUEST or CANCEL of ``invite``: inline (what calendar clients act on: Accept/Decline,
+        or removing the entry) and as ``invite.ics``."""
         summary = text("visit_summary", language, number=invite.ticket_number, title=invite.title)
         data = invitation(invite, summary, self._config.from_address, self._config.from_name, address)
         inline = EmailMessage()
-        inline.set_content(data, maintype="text", subtype="calendar", params={"method": "REQUEST"}, cte="base64")
+        inline.set_content(data, maintype="text", subtype="calendar", params={"method": invite.method}, cte="base64")
         del inline["MIME-Version"]
         mail.attach(inline)  # a third alternative of the text: what calendar clients show with Accept / Decline
         mail.add_attachment(data, maintype="application", subtype="ics", filename="invite.ics")

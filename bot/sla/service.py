@@ -617,6 +617,8 @@ class ServiceLevels:
         """``/visit N YYYY-MM-DD HH:MM [place]``: a technician proposes, a requester counter-proposes."""
         usage = "/visit N YYYY-MM-DD HH:MM [place]"
         number, rest = parse_number(event.args, usage)
+        if rest.strip().lower() == "cancel":
+            return self._cancel_visit(event, number, t)
         match = _DATE_TIME.match(rest)
         if match is None:
             raise InvalidCommand(usage=usage)
@@ -730,6 +732,42 @@ class ServiceLevels:
                     "I proposed {when} to {name}; the answer will come here.",
                     when=when_text(t, at, self._clock.now(), tz=self.calendar.tz),
                     name=visit.technician_name,
+                )
+            )
+        ]
+
+    def _cancel_visit(self, event: SlashCommand, number: int, t: Translator) -> list[OutgoingMessage]:
+        """``/visit N cancel``: a technician cancels the ticket's visit still ahead; the requester is told
+        (by mail, with an iCalendar cancellation of the invitation)."""
+        self._roles.require_technician(event.user.key)
+        now = self._clock.now()
+        with self._uow() as uow:
+            ticket = uow.tickets.get(number, for_update=True)
+            if ticket is None:
+                raise TicketNotFound(number=number)
+            planned = [v for v in uow.visits.for_ticket(number) if v.status in ("proposed", "accepted") and v.at > now]
+            if not planned:
+                raise InvalidCommand("No visit is planned for ticket #{number}.", number=number)
+            for visit in planned:
+                visit.status = "cancelled"
+            visit = planned[-1]
+            self._notifier.to_requester(
+                uow,
+                ticket,
+                [
+                    later(
+                        "{ref}: the on-site visit on {when} is cancelled.", ref=ticket_ref(number), when=When(visit.at)
+                    )
+                ],
+            )
+            self._event(uow, ticket, Actor.of(event.user), t("visit cancelled for {when}", when=visit.at.isoformat()))
+            uow.commit()
+        return [
+            OutgoingMessage(
+                t(
+                    "The visit for {ref} on {when} is cancelled; the requester is told.",
+                    ref=ticket_ref(number),
+                    when=when_text(t, visit.at, now, tz=self.calendar.tz),
                 )
             )
         ]

@@ -1,8 +1,10 @@
 """A bot process reading the desk's mailbox, for the kill -9 tests: the real core and the e-mail adapter.
 
-Run as ``python mail_process.py DATABASE_URL IMAP_PORT IMAP_USER IMAP_PASSWORD SMTP_PORT KILL_AT``. It
-processes the mail waiting in the mailbox (one round), printing ``processed <outcome>`` after each
-mail, then ``done`` and exits. ``KILL_AT`` makes it die by SIGKILL at a precise point of a mail:
+Run as ``python mail_process.py DATABASE_URL IMAP_PORT IMAP_USER IMAP_PASSWORD SMTP_PORT KILL_AT [ROUNDS]``.
+It processes the mail waiting in the mailbox (one round), printing ``processed <outcome>`` after each
+mail, then ``done`` and exits. With ``ROUNDS`` ``until-empty`` it prints ``ready`` once connected, waits
+for a line on its standard input (the parent starts several processes at once that way), then runs
+rounds until the mailbox is empty. ``KILL_AT`` makes it die by SIGKILL at a precise point of a mail:
 
 * ``none``: never;
 * ``before-commit:K``: the K-th new ticket is written (flushed, not committed) — the process dies inside
@@ -17,13 +19,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adapters.email import EmailConfig, build_email_adapter
-from adapters.email.mailbox import MailboxReader
+from adapters.email.mailbox import MailboxReader, RoundReport
 from bot.bootstrap import bootstrap
 from bot.config import Config
 
@@ -34,7 +37,9 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main(database_url: str, imap_port: str, user: str, password: str, smtp_port: str, kill_at: str) -> None:
+def main(
+    database_url: str, imap_port: str, user: str, password: str, smtp_port: str, kill_at: str, rounds: str = "one"
+) -> None:
     config = Config.model_validate({"database": {"url": database_url}, "bot": {"language": "en"}})
     app = bootstrap(config, migrate=False)
     mail = EmailConfig.model_validate(
@@ -49,6 +54,7 @@ def main(database_url: str, imap_port: str, user: str, password: str, smtp_port:
             "smtp_port": int(smtp_port),
             "smtp_security": "none",
             "from_address": DESK,
+            "poll_seconds": 0.5 if rounds == "until-empty" else 60.0,
         }
     )
     adapter = build_email_adapter(app, mail)
@@ -89,7 +95,24 @@ def main(database_url: str, imap_port: str, user: str, password: str, smtp_port:
 
     adapter.intake.process = process_and_say  # type: ignore[method-assign]
     try:
-        adapter.poll_once()
+        if rounds == "until-empty":
+            adapter.reader.connect()
+            print("ready", flush=True)
+            sys.stdin.readline()
+            empty = threading.Event()
+
+            def stop_when_empty(report: RoundReport) -> None:
+                print("standby" if report.standby else "round", flush=True)
+                client = adapter.reader.connect()
+                client.noop()
+                if not client.search(["NOT", "DELETED"]):
+                    empty.set()
+
+            adapter.reader.on_round = stop_when_empty
+            adapter.start()  # the reader's own loop: IDLE or poll between rounds, as in helpdesk-bot run
+            assert empty.wait(240), "the mailbox was never empty"
+        else:
+            adapter.poll_once()
         print("done", flush=True)
     finally:
         adapter.stop()
@@ -97,4 +120,4 @@ def main(database_url: str, imap_port: str, user: str, password: str, smtp_port:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    main(*sys.argv[1:8])
