@@ -22,9 +22,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Engine, Table, bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, exists, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import (
     ChatFact,
@@ -117,6 +118,30 @@ _CLAIM_MANY = (
         attempted_at=bindparam("now"),
         attempts=_outbox.c.attempts + 1,
     )
+)
+_ENTRY_COLUMNS = (
+    "created_at",
+    "ticket_id",
+    "platform",
+    "chat_id",
+    "thread_id",
+    "purpose",
+    "payload",
+    "next_attempt_at",
+    "lease_until",
+    "lease_token",
+    "attempted_at",
+)
+_INSERT_ENTRY = insert(_outbox).returning(_outbox.c.id)
+_conversations: Table = Conversation.__table__  # type: ignore[assignment]
+_SAVE_CONVERSATION = (
+    update(_conversations)
+    .where(
+        _conversations.c.platform == bindparam("key_platform"),
+        _conversations.c.chat_id == bindparam("key_chat"),
+        _conversations.c.user_id == bindparam("key_user"),
+    )
+    .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("now"))
 )
 _RELEASE = (
     update(_outbox)
@@ -326,7 +351,10 @@ class OutboxRepository:
             entry.lease_until = lease.until
             entry.attempted_at = lease.now
             entry.attempts = 1
-        self.session.add(entry)
+        # One prebuilt INSERT, at once (no unit-of-work flush): the entry object only carries the values.
+        values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+        values.update(status=entry.status or "pending", attempts=entry.attempts or 0, last_error=entry.last_error or "")
+        entry.id = self.session.execute(_INSERT_ENTRY, values).scalar_one()
         self.session.info.setdefault(_ADDED_ENTRIES, []).append(entry)
 
     def lease_new_entries(self, lease: OutboxLease) -> None:
@@ -335,14 +363,13 @@ class OutboxRepository:
         self.session.info[_LEASE] = lease
 
     def added(self) -> list[int]:
-        """Ids of the entries queued in this session since the last call (after the flush or commit that
-        gave them their ids): what an event delivers at once."""
+        """Ids of the entries queued in this session since the last call: what an event delivers at once."""
         return [entry.id for entry in self.added_entries()[0]]
 
     def added_entries(self) -> tuple[list[OutboxEntry], list[DueEntry]]:
-        """The entries queued in this session since the last call (after the commit that gave them their
-        ids), and of those, the ones written under the current lease, as a dispatch round reads them."""
-        entries: list[OutboxEntry] = [e for e in self.session.info.pop(_ADDED_ENTRIES, []) if e.id is not None]
+        """The entries queued in this session since the last call, and of those, the ones written under
+        the current lease, as a dispatch round reads them."""
+        entries: list[OutboxEntry] = self.session.info.pop(_ADDED_ENTRIES, [])
         lease: OutboxLease | None = self.session.info.get(_LEASE)
         leased = [
             DueEntry(*(getattr(entry, name) for name in _DUE_COLUMNS))
@@ -634,6 +661,22 @@ class ConversationRepository:
                     platform=platform, chat_id=chat_id, user_id=user_id, state=state, data=data, updated_at=now
                 )
             )
+        elif inspect(row).persistent and not self.session.is_modified(row):
+            # A stored row (the one the pipeline locked): one prebuilt UPDATE, and the row in the session
+            # given the values written, as if it had been read again (no unit-of-work flush).
+            self.session.execute(
+                _SAVE_CONVERSATION,
+                {
+                    "key_platform": platform,
+                    "key_chat": chat_id,
+                    "key_user": user_id,
+                    "state": state,
+                    "data": data,
+                    "now": now,
+                },
+            )
+            for name, value in (("state", state), ("data", data), ("updated_at", now)):
+                set_committed_value(row, name, value)
         else:
             row.state = state
             row.data = data
@@ -668,8 +711,7 @@ class ConversationRepository:
         dialect = self.session.get_bind().dialect.name
         stmt = _LOCK_CONVERSATION.get(dialect)
         if stmt is None:
-            table = Conversation.__table__
-            built: Any = _dialect_insert(self.session)(Conversation).values(
+            built: Any = _dialect_insert(self.session)(_conversations).values(
                 platform=bindparam("key_platform"),
                 chat_id=bindparam("key_chat"),
                 user_id=bindparam("key_user"),
@@ -678,13 +720,23 @@ class ConversationRepository:
                 updated_at=bindparam("now"),
             )
             stmt = _LOCK_CONVERSATION[dialect] = built.on_conflict_do_update(
-                index_elements=["platform", "chat_id", "user_id"], set_={"state": table.c.state}
-            ).returning(Conversation)
-        row: Conversation = self.session.scalars(
-            stmt,
-            {"key_platform": platform, "key_chat": chat_id, "key_user": user_id, "now": now},
-            execution_options={"populate_existing": True},
+                index_elements=["platform", "chat_id", "user_id"], set_={"state": _conversations.c.state}
+            ).returning(_conversations.c.state, _conversations.c.data, _conversations.c.updated_at)
+        state, data, updated_at = self.session.execute(
+            stmt, {"key_platform": platform, "key_chat": chat_id, "key_user": user_id, "now": now}
         ).one()
+        # The row as read, put in the session's identity map without another statement (or refreshed there).
+        key = self.session.identity_key(Conversation, (platform, chat_id, user_id))
+        row: Conversation | None = self.session.identity_map.get(key)
+        if row is None:
+            row = Conversation(
+                platform=platform, chat_id=chat_id, user_id=user_id, state=state, data=data, updated_at=updated_at
+            )
+            make_transient_to_detached(row)
+            self.session.add(row)
+        else:
+            for name, value in (("state", state), ("data", data), ("updated_at", updated_at)):
+                set_committed_value(row, name, value)
         # Held here until the unit of work ends: the session's identity map keeps only weak references.
         self._locked.append(row)
         return row
