@@ -240,13 +240,17 @@ class OutboxDispatcher:
         if self.renderer is None:
             raise RuntimeError("an outbox entry needs rendering but no renderer is set")
         language = self.language_for(place)
-        if not spec.get("reader"):
-            ask = getattr(self._messengers.get(place.platform), "reader_of", None)
-            reader = ask(place.chat_id) if callable(ask) else None
-            if isinstance(reader, str) and reader:
-                spec = {**spec, "reader": reader}
+        spec = self._for_reader(spec, place)
         with self._uow() as uow:
             return self._written_for(self.renderer(uow, ticket_id, spec, language), place.platform)
+
+    def _for_reader(self, spec: dict[str, Any], place: Place) -> dict[str, Any]:
+        """``spec``, naming the one person who reads ``place`` (the messenger's ``reader_of``) when it names nobody."""
+        if spec.get("reader"):
+            return spec
+        ask = getattr(self._messengers.get(place.platform), "reader_of", None)
+        reader = ask(place.chat_id) if callable(ask) else None
+        return {**spec, "reader": reader} if isinstance(reader, str) and reader else spec
 
     def _written_for(self, message: OutgoingMessage, platform: str) -> OutgoingMessage:
         """``message`` with its commands written the way ``platform`` writes them."""
@@ -332,7 +336,11 @@ class OutboxDispatcher:
                     if spec is None or self.renderer is None:
                         continue
                     try:
-                        message = self.renderer(uow, entry.ticket_id, spec, self.language_for(notification.place))
+                        place = notification.place
+                        message = self.renderer(
+                            uow, entry.ticket_id, self._for_reader(spec, place), self.language_for(place)
+                        )
+                        message = self._written_for(message, place.platform)
                     except Exception:
                         uow.rollback()  # rendered again, and its failure handled, by the send
                         continue

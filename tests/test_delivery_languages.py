@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import AppFactory
+from conftest import AppFactory, FakeMessenger
 
 from adapters.console.chat import ConsoleChat
 from bot.port import ButtonPress, Place, SlashCommand, TextMessage, User
@@ -129,3 +129,30 @@ def test_a_major_incident_is_written_in_each_technicians_language(make_app: AppF
     screen = "\n".join(piet.poll())
     assert "Groot incident: 2 personen meldden een gelijkaardig probleem binnen 30 minuten" in screen
     assert "Major incident" not in screen
+
+
+class OnePersonChats(FakeMessenger):
+    """A platform whose direct chats are read by one person each (like a Slack DM or a Telegram private chat)."""
+
+    def reader_of(self, chat_id: str) -> str | None:
+        return {"piet-dm": "fake:piet"}.get(chat_id)
+
+
+def test_an_events_notices_to_a_one_person_chat_are_written_for_that_person(make_app: AppFactory) -> None:
+    """Delivered right after the event that queued them (not by a later dispatcher round), the card and the
+    notice that reach a technician's direct chat are written in that technician's language."""
+    app = make_app()
+    fake = OnePersonChats("fake")
+    app.register_messenger(fake)
+    app.add_technician_place(Place("fake", "piet-dm"))
+    _set_language(app, "fake:piet", "nl")
+    ticket = app.tickets.open(ANNE, ANNE_CHAT, DRAFT, "fr")
+    app.dispatch_pending()
+    fake.sent.clear()
+    app.handle(SlashCommand(ANNE, ANNE_CHAT, "comment", f"{ticket.id} C'est la HP du local 2.14"))
+    to_piet = [n for n in fake.sent if n.place.chat_id == "piet-dm"]
+    assert {n.purpose for n in to_piet} == {"card", "tech_update"}
+    [notice] = [n for n in to_piet if n.purpose == "tech_update"]
+    assert notice.message.text.startswith(f"#{ticket.id} — Anne Leroy (aanvrager) schrijft:")
+    [card] = [n for n in to_piet if n.purpose == "card"]
+    assert card.message.card is not None and ("Status", "nieuw") in card.message.card.fields
