@@ -50,6 +50,7 @@ from adapters.slack.render import (
 )
 from bot.error_policy import explain_for_locale, log_unexpected
 from bot.errors import HelpdeskError, ValidationFailed
+from bot.i18n import language_from_locale
 from bot.port import (
     AdapterHost,
     ButtonPress,
@@ -354,7 +355,7 @@ class SlackAdapter:
                 self.client.chat_postEphemeral(
                     channel=channel,
                     user=user_id,
-                    text=text_for(user.locale, "moved_to_dm"),
+                    text=text_for(self._language(user), "moved_to_dm"),
                     thread_ts=event.get("thread_ts"),
                 )
         except (SlackClientError, OSError) as error:
@@ -373,9 +374,18 @@ class SlackAdapter:
         user = self.directory.user(user_id)
         try:
             cards = self.core.open_tickets_for(user)
-            self.client.views_publish(user_id=user.id, view=home_view(user.locale, cards))
+            self.client.views_publish(user_id=user.id, view=home_view(self._language(user), cards))
         except (SlackClientError, OSError) as error:
             logger.error("cannot publish App Home for %s: %s", user.id, error)
+
+    def _language(self, user: User) -> str:
+        """The language of the adapter's own views for ``user`` (App Home, modals): their ``/helpdesk lang``
+        choice, else their Slack locale, as the core's answers and cards."""
+        try:
+            return self.core.language_of(user)
+        except Exception:
+            logger.exception("the language of %s could not be read: the Slack locale is used", user.id)
+            return language_from_locale(user.locale)
 
     def _on_usergroup_changed(self, event: dict[str, Any]) -> None:
         if event.get("subteam_id") == self.config.technician_usergroup:
@@ -415,10 +425,11 @@ class SlackAdapter:
 
     def _open_intake(self, trigger_id: str, user: User, place: Place) -> None:
         profile = self.directory.profile(user.id)
+        language = self._language(user)
         view = intake_modal(
-            user.locale,
+            language,
             ev.contact_prefill(profile, user),
-            private_metadata={"locale": user.locale or "", "channel": place.chat_id},
+            private_metadata={"locale": language, "channel": place.chat_id},
         )
         try:
             self.client.views_open(trigger_id=trigger_id, view=view)
@@ -468,8 +479,8 @@ class SlackAdapter:
         user_id = str(body.get("user_id") or "")
         if not self.core.is_technician(f"{ev.PLATFORM}:{user_id}"):
             return False
-        locale = self.directory.user(user_id).locale
-        metadata = {"locale": locale or "", "channel": str(body.get("channel_id") or "")}
+        locale = self._language(self.directory.user(user_id))
+        metadata = {"locale": locale, "channel": str(body.get("channel_id") or "")}
         try:
             self.client.views_open(
                 trigger_id=str(body.get("trigger_id") or ""),

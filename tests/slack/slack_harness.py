@@ -12,6 +12,7 @@ from slack_payloads import FORM, JSON, SIGNING_SECRET, signed_headers
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.config import SlackConfig
+from bot.i18n import language_from_locale
 from bot.port import Event, OutgoingMessage, Place, Reply, User
 
 TECHNICIAN = "UTECH001"
@@ -69,6 +70,9 @@ class RecordingCore:
 
     def is_technician(self, user_key: str) -> bool:
         return user_key in self.technicians
+
+    def language_of(self, user: User) -> str:
+        return language_from_locale(user.locale)
 
 
 def slack_config(fake: FakeSlack, **overrides: object) -> SlackConfig:

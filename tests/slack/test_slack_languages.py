@@ -192,3 +192,17 @@ def test_a_queued_notice_names_the_command_the_way_slack_writes_it(journey: Jour
     notices = [str(c.args["text"]) for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == TRIAGE]
     [answer] = [text for text in notices if "/helpdesk visit 1 YYYY-MM-DD HH:MM" in text]
     assert " /visit" not in answer
+
+
+def test_app_home_and_the_report_form_follow_the_lang_choice(journey: Journey, fake_slack: FakeSlack) -> None:
+    """U111's Slack locale is fr-BE; after /helpdesk lang nl the adapter's own views are in Dutch too, like the
+    cards App Home shows."""
+    journey.command("lang nl", user="U111", channel=REQUESTER_DM)
+    event = {"type": "app_home_opened", "user": "U111", "channel": REQUESTER_DM, "tab": "home", "event_ts": "1.2"}
+    assert journey._post(event_body(event, event_id="EvHome"), JSON) == 200
+    [home] = fake_slack.calls_to("views.publish")
+    assert home.view()["blocks"][0]["text"]["text"] == "Uw open tickets"
+    journey.command("new", user="U111", channel=REQUESTER_DM)
+    [form] = fake_slack.calls_to("views.open")
+    assert form.view()["title"]["text"] == "Een probleem melden"
+    assert json.loads(form.view()["private_metadata"])["locale"] == "nl"

@@ -283,7 +283,7 @@ def test_helpdesk_new_opens_the_prefilled_intake_modal(
     assert initial["contact_name"] == "Anne Dupont"
     assert initial["contact_email"] == "anne.dupont@example.be"
     assert initial["contact_phone"] == "+32 2 123 45 67"
-    assert json.loads(view["private_metadata"]) == {"locale": "fr-BE", "channel": "C111"}
+    assert json.loads(view["private_metadata"]) == {"locale": "fr", "channel": "C111"}
 
 
 def test_report_problem_shortcut_opens_the_modal(adapter: SlackAdapter, fake_slack: FakeSlack) -> None:
