@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -24,7 +23,7 @@ from bot.db.engine import create_db_engine, upgrade_database
 from bot.db.models import Ticket
 from bot.db.uow import OutboxLease, SqlUnitOfWorkFactory, unit_of_work_factory
 from bot.error_policy import apology, log_unexpected
-from bot.features import install_features
+from bot.features import DueWork, FeatureContext, ScheduledJob, install_features
 from bot.i18n import language_from_locale, translator
 from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.notifications import Notifier
@@ -45,9 +44,6 @@ from bot.port import (
 from bot.presenters import set_display_timezone
 from bot.roles import RoleDirectory
 from bot.tickets import TicketService
-
-if TYPE_CHECKING:
-    from bot.sla.service import ServiceLevels
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +70,10 @@ class HelpdeskApp:
     notifier: Notifier | None = None
     routing: Callable[[Ticket], Sequence[Place]] | None = None
     """Set by the service levels: where technicians see a ticket (category, level, complaints)."""
-    service_levels: ServiceLevels | None = None
-    """Set by :func:`bot.sla.service.install`: due times, scheduler, escalation, visits."""
+    service_levels: DueWork | None = None
+    """Set by :func:`bot.sla.service.install`: its due actions (escalations, reminders, visits)."""
+    jobs: list[ScheduledJob] = field(default_factory=list)
+    """The features' background work, run by :func:`bot.scheduler.start_scheduler`."""
 
     direct_policies: dict[str, DirectPolicy] = field(default_factory=dict)
     """Per platform, the replies its adapter shows itself (see :meth:`deliver_directly`)."""
@@ -265,7 +263,19 @@ def bootstrap(
     )
     for messenger in messengers:
         app.register_messenger(messenger)
-    install_features(app)
+    features = FeatureContext(
+        config=config,
+        uow=uow,
+        clock=clock,
+        roles=roles,
+        tickets=tickets,
+        notifier=notifier,
+        knowledge=knowledge,
+        registry=core,
+        technician_places=places,
+    )
+    install_features(features)
+    app.routing, app.service_levels, app.jobs = features.routing, features.due_work, features.jobs
     return app
 
 

@@ -13,10 +13,12 @@ A requester may cancel a ticket that is not resolved or closed yet.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import IllegalTransition
 from bot.i18n import N_
+from bot.port import User
 
 Status = Literal["new", "in_progress", "waiting", "resolved", "closed", "cancelled"]
 Action = Literal["claim", "wait", "answer", "resolve", "reopen", "close", "cancel", "assign"]
@@ -76,3 +78,19 @@ def next_status(number: int, status: str, action: str) -> str:
         raise IllegalTransition(
             number=number, status=STATUS_LABELS.get(status, status), action=ACTION_LABELS.get(action, action)
         ) from None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: a user key (``platform:id``) and a display name."""
+
+    key: str
+    name: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """The actor for a platform user."""
+        return cls(user.key, user.display_name or user.id)
+
+
+SYSTEM = Actor("system", "helpdesk-bot")

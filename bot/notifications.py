@@ -28,7 +28,7 @@ from bot.presenters import technician_buttons, ticket_card, ticket_ref
 from bot.rendering import Line, Phrase, decode_phrase, encode_lines, encode_phrase, later, later_plural, render_lines
 
 if TYPE_CHECKING:
-    from bot.tickets import Actor
+    from bot.lifecycle import Actor
 
 TechnicianPlaces = Callable[[Ticket], Sequence[Place]]
 

@@ -17,6 +17,8 @@ from bot.db.models import Ticket, TicketAttachment, TicketEvent
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound, TicketTaken
 from bot.i18n import translator
+from bot.lifecycle import SYSTEM as SYSTEM  # re-exported: the bot's own actor
+from bot.lifecycle import Actor as Actor  # re-exported: who performs an operation
 from bot.lifecycle import next_status
 from bot.notifications import Notifier
 from bot.port import Attachment, Place, User
@@ -27,22 +29,6 @@ from bot.sla.priority import priority_for
 logger = logging.getLogger(__name__)
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who performs an operation: a user key (``platform:id``) and a display name."""
-
-    key: str
-    name: str
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        """The actor for a platform user."""
-        return cls(user.key, user.display_name or user.id)
-
-
-SYSTEM = Actor("system", "helpdesk-bot")
 
 
 @dataclass

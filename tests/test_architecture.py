@@ -48,3 +48,62 @@ def test_adapters_use_the_port_protocol_not_their_own() -> None:
                 if isinstance(item, ast.FunctionDef) and item.name in port_methods
             ]
     assert redeclared == []
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The modules under ``bot/`` that ``path`` imports, ``if TYPE_CHECKING:`` imports included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            candidates = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {name for name in candidates if name in modules}
+    return found
+
+
+def _bot_modules() -> dict[str, Path]:
+    modules = {}
+    for path in sorted(BOT.rglob("*.py")):
+        parts = path.relative_to(BOT.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def test_no_import_cycle_under_bot() -> None:
+    """Not even through ``TYPE_CHECKING`` imports: features get a narrow context (``bot.features.FeatureContext``),
+    never the composition root, and no two core modules lean on each other."""
+    modules = _bot_modules()
+    graph = {name: _imports(path, set(modules)) - {name} for name, path in modules.items()}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        for target in sorted(graph[name]):
+            if target in trail:
+                cycles.append([*trail[trail.index(target) :], target])
+            elif target not in done:
+                visit(target, [*trail, target])
+        done.add(name)
+
+    done: set[str] = set()
+    for name in sorted(graph):
+        if name not in done:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_features_plug_in_without_the_application() -> None:
+    """A feature module never imports ``bot.bootstrap`` (only the composition side does: the CLI, the
+    scheduler, the ops listener and the adapter plugins)."""
+    composition = {"bot.bootstrap", "bot.cli", "bot.scheduler", "bot.plugins", "bot.ops.metrics"}
+    modules = _bot_modules()
+    offenders = [
+        name
+        for name, path in modules.items()
+        if name not in composition
+        and not name.startswith("bot.cli.")
+        and "bot.bootstrap" in _imports(path, set(modules))
+    ]
+    assert offenders == []

@@ -480,7 +480,7 @@ def test_cli_export_erase_and_anonymise(gdpr_app: HelpdeskApp, cli_config: Path)
 
 
 def test_running_bot_schedules_the_retention_job_daily(make_app: Callable[..., HelpdeskApp]) -> None:
-    from bot.sla.service import start_scheduler
+    from bot.scheduler import start_scheduler
 
     app = make_app(clock=FrozenClock(NOW), privacy={"retention_months": 1})
     add_ticket(app, 1, created=NOW - timedelta(days=90), ended=NOW - timedelta(days=80))

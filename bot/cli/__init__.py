@@ -324,7 +324,7 @@ def run(ctx: click.Context) -> None:
     signal.signal(signal.SIGTERM, _stop)
     for adapter in adapters:
         adapter.start()
-    from bot.sla.service import start_scheduler
+    from bot.scheduler import start_scheduler
 
     scheduler = start_scheduler(app) if app.service_levels is not None else None
     bot_version = version("helpdesk-bot")

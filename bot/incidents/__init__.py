@@ -19,7 +19,7 @@ from bot.incidents.problems import ProblemDesk, parse_problem, problem_ref
 from bot.incidents.similarity import Signature, signature, similarity, text_similarity
 
 if TYPE_CHECKING:
-    from bot.bootstrap import HelpdeskApp
+    from bot.features import FeatureContext
 
 __all__ = [
     "DuplicateDesk",
@@ -36,23 +36,21 @@ __all__ = [
 ]
 
 
-def install(app: HelpdeskApp) -> None:
+def install(ctx: FeatureContext) -> None:
     """Plug the duplicate offer, follower updates, major-incident detection and problem commands in."""
-    if app.notifier is None:  # pragma: no cover - bootstrap always builds one
-        raise RuntimeError("the incidents feature needs the application's notifier")
-    desk = DuplicateDesk(app.config, app.uow, app.clock, app.notifier, app.technician_places, app.core)
-    app.core.problem_hooks.append(desk.on_new_problem)
-    app.core.register_button("dup", desk.on_button)
-    app.core.register_command("unfollow", desk.cmd_unfollow, usage=N_("N"), summary=N_("stop following ticket N"))
-    app.notifier.watchers.append(desk)
-    problems = ProblemDesk(app.uow, app.clock, app.roles, app.tickets)
-    app.core.register_command(
+    desk = DuplicateDesk(ctx.config, ctx.uow, ctx.clock, ctx.notifier, ctx.technician_places, ctx.registry)
+    ctx.registry.problem_hooks.append(desk.on_new_problem)
+    ctx.registry.register_button("dup", desk.on_button)
+    ctx.registry.register_command("unfollow", desk.cmd_unfollow, usage=N_("N"), summary=N_("stop following ticket N"))
+    ctx.notifier.watchers.append(desk)
+    problems = ProblemDesk(ctx.uow, ctx.clock, ctx.roles, ctx.tickets)
+    ctx.registry.register_command(
         "problem",
         problems.cmd_problem,
         audience="technician",
         usage=N_("[new TITLE | P | resolve P TEXT]"),
         summary=N_("problem records"),
     )
-    app.core.register_command(
+    ctx.registry.register_command(
         "link", problems.cmd_link, audience="technician", usage=N_("N P"), summary=N_("link ticket N to problem P")
     )

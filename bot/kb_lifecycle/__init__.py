@@ -43,7 +43,7 @@ from bot.port import OutgoingMessage, SlashCommand
 from bot.presenters import ticket_ref
 
 if TYPE_CHECKING:
-    from bot.bootstrap import HelpdeskApp
+    from bot.features import FeatureContext
 
 __all__ = [
     "ArticleFeedback",
@@ -73,15 +73,15 @@ __all__ = [
 class DraftCommand:
     """``/kbdraft N``: a draft article from a resolved ticket."""
 
-    def __init__(self, app: HelpdeskApp, knowledge_dir: Path | None) -> None:
+    def __init__(self, ctx: FeatureContext, knowledge_dir: Path | None) -> None:
         """``knowledge_dir``: the desk's own knowledge folder; ``None`` when the bot reads the bundled
         starter knowledge base, which is never written to (it lives inside the installed package)."""
-        self._app = app
+        self._ctx = ctx
         self.knowledge_dir = knowledge_dir
 
     def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """Write the draft and show it with the command that publishes it."""
-        self._app.roles.require_technician(event.user.key)
+        self._ctx.roles.require_technician(event.user.key)
         number, _ = parse_number(event.args, "/kbdraft N")
         if self.knowledge_dir is None:
             raise InvalidCommand(
@@ -89,7 +89,7 @@ class DraftCommand:
                 "the desk's own knowledge folder. Create one with helpdesk-bot init DIR, then set "
                 "[knowledge] directory in bot.toml."
             )
-        with self._app.uow() as uow:
+        with self._ctx.uow() as uow:
             ticket = uow.tickets.get(number)
             if ticket is None:
                 raise TicketNotFound(number=number)
@@ -114,20 +114,20 @@ class DraftCommand:
 class LinkCommand:
     """``/kblink N ARTICLE``: resolved ticket N was solved by ARTICLE; its wording becomes a learned phrasing."""
 
-    def __init__(self, app: HelpdeskApp) -> None:
-        self._app = app
+    def __init__(self, ctx: FeatureContext) -> None:
+        self._ctx = ctx
 
     def __call__(self, event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
         """Learn the ticket's title and description for the article."""
-        self._app.roles.require_technician(event.user.key)
+        self._ctx.roles.require_technician(event.user.key)
         usage = "/kblink N ARTICLE"
         number, rest = parse_number(event.args, usage)
         article_id = rest.strip()
         if not article_id or " " in article_id:
             raise InvalidCommand(usage=usage)
-        if self._app.knowledge.get(article_id) is None:
+        if self._ctx.knowledge.get(article_id) is None:
             raise InvalidCommand("No article has the id “{id}” (see helpdesk-bot kb list).", id=article_id)
-        with self._app.uow() as uow:
+        with self._ctx.uow() as uow:
             ticket = uow.tickets.get(number)
             if ticket is None:
                 raise TicketNotFound(number=number)
@@ -140,7 +140,7 @@ class LinkCommand:
             events = uow.events.for_ticket(number)
             text = clean_phrasing(f"{ticket.title}. {ticket.description}", personal_names(ticket, events))
             LearnedPhrasingRepository(uow.session).add(
-                article_id, "link", text, f"ticket:{number}", self._app.clock.now()
+                article_id, "link", text, f"ticket:{number}", self._ctx.clock.now()
             )
             uow.commit()
         return [
@@ -154,21 +154,21 @@ class LinkCommand:
         ]
 
 
-def install(app: HelpdeskApp) -> None:
+def install(ctx: FeatureContext) -> None:
     """Rank suggestions with feedback, reload changed articles, and add ``/kbdraft``."""
-    ranked = FeedbackRankedKnowledge(app.knowledge, app.uow, app.clock)
-    app.core.use_knowledge(lambda: ranked)
-    directory = app.config.knowledge.directory
-    app.core.register_command(
+    ranked = FeedbackRankedKnowledge(ctx.knowledge, ctx.uow, ctx.clock)
+    ctx.registry.use_knowledge(lambda: ranked)
+    directory = ctx.config.knowledge.directory
+    ctx.registry.register_command(
         "kbdraft",
-        DraftCommand(app, Path(directory) if directory is not None else None),
+        DraftCommand(ctx, Path(directory) if directory is not None else None),
         audience="technician",
         usage=N_("N"),
         summary=N_("draft a knowledge-base article from resolved ticket N"),
     )
-    app.core.register_command(
+    ctx.registry.register_command(
         "kblink",
-        LinkCommand(app),
+        LinkCommand(ctx),
         audience="technician",
         usage=N_("N ARTICLE"),
         summary=N_("resolved ticket N was solved by ARTICLE: learn its wording"),

@@ -49,7 +49,7 @@ from bot.db.uow import UnitOfWorkFactory
 from bot.privacy.config import PrivacySection
 
 if TYPE_CHECKING:
-    from bot.bootstrap import HelpdeskApp
+    from bot.features import Desk
 
 ANONYMOUS = "anonymous:"
 ERASED = "erased:"
@@ -273,7 +273,7 @@ def anonymise_before(
     return done
 
 
-def anonymise_expired(app: HelpdeskApp, now: datetime) -> int:
+def anonymise_expired(app: Desk, now: datetime) -> int:
     """The retention job: anonymise what ended more than ``[privacy] retention_months`` ago.
 
     Returns the number of tickets anonymised (0 when ``[privacy] enabled = false``).

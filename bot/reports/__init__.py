@@ -23,7 +23,7 @@ from bot.reports.stats import Period, Stats, compute_stats, parse_period, period
 from bot.sla.calendar import BusinessCalendar
 
 if TYPE_CHECKING:
-    from bot.bootstrap import HelpdeskApp
+    from bot.features import Desk
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ class Report:
         return render_csv(self.stats)
 
 
-def calendar_of(app: HelpdeskApp) -> BusinessCalendar:
+def calendar_of(app: Desk) -> BusinessCalendar:
     """The desk's business calendar (``[sla.calendar]``)."""
     return BusinessCalendar(app.config.sla.calendar)
 
 
-def build_report(app: HelpdeskApp, period: Period | str, *, language: str = "en", charts: bool = True) -> Report:
+def build_report(app: Desk, period: Period | str, *, language: str = "en", charts: bool = True) -> Report:
     """Compute the report for ``period`` (``7d``, ``30d``, ``YYYY-MM`` or a :class:`Period`).
 
     Raises :class:`ValueError` for a malformed period. ``charts=False`` skips matplotlib

@@ -17,7 +17,7 @@ from bot.port import Image, OutgoingMessage, SlashCommand
 from bot.reports import Report, build_report, calendar_of, parse_period
 
 if TYPE_CHECKING:
-    from bot.bootstrap import HelpdeskApp
+    from bot.features import FeatureContext
 
 USAGE = "/stats [7d|30d|YYYY-MM]"
 CHARTS_MISSING = N_(
@@ -40,21 +40,21 @@ def chart_images(report: Report, t: Translator) -> tuple[Image, ...]:
     return tuple(Image(filename, png, title) for (filename, png), title in zip(report.charts, titles, strict=True))
 
 
-def install(app: HelpdeskApp) -> None:
+def install(ctx: FeatureContext) -> None:
     """Register ``/stats`` on the core."""
 
     def stats(event: SlashCommand, t: Translator) -> list[OutgoingMessage]:
-        if not app.roles.is_team_lead(event.user.key):
+        if not ctx.roles.is_team_lead(event.user.key):
             raise PermissionDenied("Only team leads can see the statistics.")
         try:
-            period = parse_period(event.args.strip() or "7d", app.clock.now(), calendar_of(app).tz)
+            period = parse_period(event.args.strip() or "7d", ctx.clock.now(), calendar_of(ctx).tz)
         except ValueError:
             raise InvalidCommand(usage=USAGE) from None
         with_charts = charts_available()
-        report = build_report(app, period, language=t.language, charts=with_charts)
+        report = build_report(ctx, period, language=t.language, charts=with_charts)
         text = report.text if with_charts else f"{report.text}\n\n{t(CHARTS_MISSING)}"
         return [OutgoingMessage(text, images=chart_images(report, t))]
 
-    app.core.register_command(
+    ctx.registry.register_command(
         "stats", stats, audience="team_lead", usage=N_("[7d|30d|YYYY-MM]"), summary=N_("service desk statistics")
     )

@@ -14,7 +14,7 @@ transaction that marks it done. Two processes on one database therefore never ru
 action twice, and after downtime every missed action runs once; when several actions of
 one chain are overdue (reminders then close, warning then breach) only the last runs and
 the earlier ones are recorded as skipped. APScheduler only decides *when* to look
-(:func:`start_scheduler`); tests call :meth:`ServiceLevels.run_due_actions` directly.
+(:func:`bot.scheduler.start_scheduler`); tests call :meth:`ServiceLevels.run_due_actions` directly.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import SlaSection, TeamSection
@@ -33,6 +32,7 @@ from bot.core import parse_number
 from bot.db.models import SlaAction, Ticket, TicketEvent, Visit
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.errors import InvalidCommand, PermissionDenied, TicketNotFound
+from bot.features import FeatureContext, Registry, ScheduledJob
 from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
@@ -44,11 +44,6 @@ from bot.sla.calendar import BusinessCalendar
 from bot.sla.priority import IMPACTS, URGENCIES, due_times
 from bot.tickets import SYSTEM, Actor, TicketService
 from bot.validation import parse_ticket_number
-
-if TYPE_CHECKING:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from bot.bootstrap import HelpdeskApp
 
 logger = logging.getLogger(__name__)
 
@@ -553,7 +548,7 @@ class ServiceLevels:
 
     # -- commands and buttons ---------------------------------------------------------------
 
-    def register(self, core: Any) -> None:
+    def register(self, core: Registry) -> None:
         """Add the commands and buttons to the core."""
         core.register_command(
             "escalate",
@@ -991,123 +986,34 @@ def _grant_team(roles: RoleDirectory, team: TeamSection, role: str) -> None:
         roles.grant(key, "team_lead" if role == "team_lead" else "technician")
 
 
-def install(app: HelpdeskApp) -> None:
-    """Plug the service levels into ``app``: hooks, routing, roles, commands and buttons."""
-    config = app.config.sla
-    notifier = app.notifier
-    if notifier is None:
-        raise RuntimeError("the service levels need the application's notifier")
-    router = Router(config, lambda: list(app.technician_places))
+def install(ctx: FeatureContext) -> None:
+    """Plug the service levels in: hooks, routing, roles, commands, buttons and their scheduled round."""
+    config = ctx.config.sla
+    router = Router(config, lambda: list(ctx.technician_places))
     service = ServiceLevels(
         config=config,
-        uow=app.uow,
-        clock=app.clock,
-        roles=app.roles,
-        tickets=app.tickets,
-        notifier=notifier,
+        uow=ctx.uow,
+        clock=ctx.clock,
+        roles=ctx.roles,
+        tickets=ctx.tickets,
+        notifier=ctx.notifier,
         router=router,
-        language=app.config.bot.language,
-        max_chars=app.config.bot.max_message_chars,
+        language=ctx.config.bot.language,
+        max_chars=ctx.config.bot.max_message_chars,
     )
-    _grant_team(app.roles, config.team_leads, "team_lead")
+    _grant_team(ctx.roles, config.team_leads, "team_lead")
     for team in (*config.levels.values(), *config.categories.values()):
-        _grant_team(app.roles, team, "technician")
-    app.routing = router.places_for
-    app.service_levels = service
-    app.tickets.hooks = service
-    notifier.describe_due = service.describe_due
-    service.register(app.core)
-
-
-class _Every:
-    """Adds the background jobs of :func:`start_scheduler`, each guarded and woken the same way."""
-
-    def __init__(self, scheduler: BackgroundScheduler, wake: Callable[[], None]) -> None:
-        self._scheduler = scheduler
-        self._wake = wake
-
-    def run(
-        self,
-        job_id: str,
-        work: Callable[[], object],
-        interval: timedelta,
-        *,
-        first_in: timedelta,
-        failed: str,
-        wakes: bool = True,
-    ) -> None:
-        """Run ``work`` every ``interval``, first ``first_in`` from now, one instance at a time, missed
-        runs coalesced. A failure is logged (``failed``) and retried at the next run; when ``wakes`` and
-        ``work`` returns something truthy (it queued messages), the outbox dispatcher is woken."""
-
-        def job() -> None:
-            try:
-                if work() and wakes:
-                    self._wake()
-            except Exception:
-                logger.exception(failed)
-
-        self._scheduler.add_job(
-            job,
-            "interval",
-            seconds=interval.total_seconds(),
-            id=job_id,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC) + first_in,
+        _grant_team(ctx.roles, team, "technician")
+    ctx.routing = router.places_for
+    ctx.due_work = service
+    ctx.tickets.hooks = service
+    ctx.notifier.describe_due = service.describe_due
+    service.register(ctx.registry)
+    ctx.jobs.append(
+        ScheduledJob(
+            "service-levels",
+            service.run_due_actions,
+            timedelta(seconds=config.poll_seconds),
+            failed="service-level round failed; retrying at the next one",
         )
-
-
-def start_scheduler(app: HelpdeskApp) -> BackgroundScheduler:
-    """Run :meth:`ServiceLevels.run_due_actions` every ``[sla] poll_seconds`` in a background thread,
-    the follow-up of abandoned intakes every minute, the purge of processed events hourly and the
-    data-retention job (:func:`bot.privacy.service.anonymise_expired`) daily."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    service = app.service_levels
-    if service is None:
-        raise RuntimeError("the service levels are not installed")
-
-    def retention() -> None:
-        from bot.privacy.service import anonymise_expired
-
-        count = anonymise_expired(app, app.clock.now())
-        if count:
-            logger.info("retention: anonymised the personal data of %d finished tickets", count)
-
-    scheduler = BackgroundScheduler(timezone=UTC)
-    every = _Every(scheduler, app.dispatcher.wake)
-    every.run(
-        "processed-events-purge",
-        app.purge_processed_events,
-        timedelta(hours=1),
-        first_in=timedelta(minutes=1),
-        failed="purge of processed events failed; retrying at the next one",
-        wakes=False,
     )
-    every.run(
-        "abandoned-intakes",
-        app.core.follow_up_abandoned_intakes,
-        timedelta(minutes=1),
-        first_in=timedelta(seconds=30),
-        failed="follow-up of abandoned intakes failed; retrying at the next one",
-    )
-    every.run(
-        "service-levels",
-        service.run_due_actions,
-        timedelta(seconds=service.config.poll_seconds),
-        first_in=timedelta(0),
-        failed="service-level round failed; retrying at the next one",
-    )
-    if app.config.privacy.enabled:
-        # Daily, first run shortly after start-up; several processes may run it: it is idempotent.
-        every.run(
-            "privacy-retention",
-            retention,
-            timedelta(hours=24),
-            first_in=timedelta(minutes=5),
-            failed="retention job failed; retrying tomorrow",
-            wakes=False,
-        )
-    scheduler.start()
-    return scheduler
