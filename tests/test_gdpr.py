@@ -348,7 +348,7 @@ def test_export_holds_everything_about_the_person(gdpr_app: HelpdeskApp) -> None
                 text="Same here (Alice)",
             )
         )
-        uow.session.add(UserPreference(user_key=ALICE, language="nl", updated_at=NOW))
+        uow.session.add(UserPreference(user_key=ALICE, language="nl", detected_language="fr", updated_at=NOW))
         uow.session.add(
             Conversation(
                 platform="slack",
@@ -362,6 +362,7 @@ def test_export_holds_everything_about_the_person(gdpr_app: HelpdeskApp) -> None
         uow.commit()
     data = export_user(gdpr_app.uow, ALICE, NOW)
     assert data["user"] == ALICE and data["preferences"]["language"] == "nl"
+    assert data["preferences"]["detected_language"] == "fr"  # what her platform reported, kept too
     [ticket] = data["tickets_requested"]
     assert ticket["number"] == 1 and ticket["contact"]["email"] == "alice.martin@example.be"
     assert [e["kind"] for e in ticket["events"]] == [

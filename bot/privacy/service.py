@@ -363,6 +363,7 @@ def export_user(uow: UnitOfWorkFactory, user_key: str, now: datetime) -> dict[st
             if preference is None
             else {
                 "language": preference.language,
+                "detected_language": preference.detected_language,
                 "notify_email": preference.notify_email,
                 "updated_at": _iso(preference.updated_at),
             },
