@@ -12,9 +12,17 @@ Web API (``tests/slack/fake_slack.py``, on loopback):
 * **baseline** — a bare slack-bolt ``App`` whose listeners only call ``ack()``: the cost of
   Bolt's signature check and dispatch, and of the HTTP server itself;
 * **helpdesk** — the real adapter on the real core (``bootstrap``, SQLite or PostgreSQL): DM
-  messages that run the knowledge-base search and the intake, and ``/helpdesk`` commands.
+  messages that run the knowledge-base search and the intake, and ``/helpdesk`` commands,
+  processed in the acknowledging process (``queue_workers = 0``);
+* **helpdesk, queue** — the same adapter with ``queue_workers = N`` (``--workers``, default 2):
+  the process serving HTTP checks signatures, records each request in ``inbound_events`` and
+  acknowledges; ``N`` real ``helpdesk-bot slack-worker`` processes, started by the adapter from a
+  bot.toml written for the run, process them.
 
-    python benchmarks/slack_ack.py [--requests 2000] [--concurrency 50] [--postgres URL]
+"all work done" is the time from the first request until every request was processed (the
+inbound queue empty, every worker idle); ``events_per_s`` is the requests divided by it.
+
+    python benchmarks/slack_ack.py [--requests 2000] [--concurrency 50] [--workers 2] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from sqlalchemy import text  # noqa: E402
 from adapters.slack.app import SlackHTTPServer, build_slack_adapter  # noqa: E402
 from adapters.slack.config import SlackConfig  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
-from bot.config import parse_config  # noqa: E402
+from bot.config import load_config, parse_config  # noqa: E402
 
 MESSAGES = [
     "mon mot de passe a expiré ce matin",
@@ -180,6 +188,67 @@ def helpdesk(fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurren
         app.close()
 
 
+def helpdesk_queue(
+    fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurrency: int, workers: int, folder: Path
+) -> tuple[list[float], float]:
+    """The adapter with ``queue_workers``: this process acknowledges, worker processes process."""
+    path = folder / "bot.toml"
+    path.write_text(
+        "\n".join(
+            [
+                "[database]",
+                f"url = {json.dumps(url)}",
+                "[slack]",
+                "enabled = true",
+                'mode = "http"',
+                f"bot_token = {json.dumps(VALID_TOKEN)}",
+                f"signing_secret = {json.dumps(SIGNING_SECRET)}",
+                'http_host = "127.0.0.1"',
+                "http_port = 0",
+                f"api_base_url = {json.dumps(fake.api_url)}",
+                'triage_channel = "CTRIAGE1"',
+                f"technicians = [{json.dumps(TECHNICIAN)}]",
+                f"queue_workers = {workers}",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(path, adapter_models={"slack": SlackConfig}, environ={})
+    app = bootstrap(config)
+    adapter = build_slack_adapter(app, SlackConfig(**config.adapters["slack"]))
+    queue = adapter.queue
+    assert queue is not None
+    stop = threading.Event()
+    dispatcher = threading.Thread(target=app.dispatcher.run_forever, args=(stop,), daemon=True)
+    adapter.start()
+    dispatcher.start()
+
+    def drained(timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while queue.backlog() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        adapter.wait_idle(timeout)  # the few requests the front keeps (none in this mix)
+        if queue.backlog():
+            raise RuntimeError("the workers did not finish their work")
+
+    try:
+        port = adapter.http_port
+        assert port is not None
+        fire(port, requests_for(20, fake.response_url(), first=len(bodies)), concurrency)
+        drained(120)  # also waits for the workers to start
+        started = time.perf_counter()
+        latencies = fire(port, bodies, concurrency)
+        drained(600)
+        return latencies, time.perf_counter() - started
+    finally:
+        stop.set()
+        app.dispatcher.wake()
+        dispatcher.join(10)
+        adapter.stop()
+        app.close()
+
+
 def postgres_schema(base_url: str) -> tuple[str, Callable[[], None]]:
     """A throw-away schema on ``base_url``: its URL and a function that drops it."""
     from sqlalchemy import create_engine
@@ -196,6 +265,11 @@ def postgres_schema(base_url: str) -> tuple[str, Callable[[], None]]:
         engine.dispose()
 
     return f"{base_url}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def fresh(fake: FakeSlack, args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The measured requests again, with new event ids (each set-up starts on an empty database)."""
+    return requests_for(args.requests, fake.response_url())
 
 
 def summary(name: str, latencies: list[float], base: list[float] | None) -> dict[str, Any]:
@@ -216,6 +290,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the queue set-up")
+    parser.add_argument(
+        "--only-queue", action="store_true", help="leave out the in-process set-ups (baseline and queue only)"
+    )
     parser.add_argument("--postgres", default=os.environ.get("HELPDESK_TEST_DATABASE_URL"))
     args = parser.parse_args()
     print(
@@ -231,20 +309,42 @@ def main() -> None:
         bodies = requests_for(args.requests, fake.response_url())
         base = baseline(fake, bodies, args.concurrency)
         rows.append(summary("baseline: bare bolt, ack only", base, None))
+
+        def record(name: str, latencies: list[float], drained: float) -> None:
+            rate = round(args.requests / drained, 1)
+            rows.append({**summary(name, latencies, base), "all_work_done_s": round(drained, 1), "events_per_s": rate})
+
+        queued = f"helpdesk, queue + {args.workers} worker processes"
+        if not args.only_queue:
+            with tempfile.TemporaryDirectory() as tmp:
+                record(
+                    "helpdesk, SQLite",
+                    *helpdesk(fake, f"sqlite:///{tmp}/bench.db", fresh(fake, args), args.concurrency),
+                )
         with tempfile.TemporaryDirectory() as tmp:
-            latencies, drained = helpdesk(
-                fake, f"sqlite:///{tmp}/bench.db", requests_for(args.requests, fake.response_url()), args.concurrency
+            record(
+                f"{queued}, SQLite",
+                *helpdesk_queue(
+                    fake, f"sqlite:///{tmp}/bench.db", fresh(fake, args), args.concurrency, args.workers, Path(tmp)
+                ),
             )
-            rows.append({**summary("helpdesk, SQLite", latencies, base), "all_work_done_s": round(drained, 1)})
         if args.postgres:
+            if not args.only_queue:
+                url, drop = postgres_schema(args.postgres)
+                try:
+                    record("helpdesk, PostgreSQL", *helpdesk(fake, url, fresh(fake, args), args.concurrency))
+                finally:
+                    drop()
             url, drop = postgres_schema(args.postgres)
             try:
-                latencies, drained = helpdesk(
-                    fake, url, requests_for(args.requests, fake.response_url()), args.concurrency
-                )
-                rows.append({**summary("helpdesk, PostgreSQL", latencies, base), "all_work_done_s": round(drained, 1)})
+                with tempfile.TemporaryDirectory() as tmp:
+                    record(
+                        f"{queued}, PostgreSQL",
+                        *helpdesk_queue(fake, url, fresh(fake, args), args.concurrency, args.workers, Path(tmp)),
+                    )
             finally:
                 drop()
+        rows.append({"load_average_after": [round(x, 1) for x in os.getloadavg()]})
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
 

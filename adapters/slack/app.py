@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
@@ -49,8 +50,9 @@ from adapters.slack.render import (
     text_for,
 )
 from bot.error_policy import explain_for_locale, log_unexpected
-from bot.errors import HelpdeskError, ValidationFailed
+from bot.errors import ConfigError, HelpdeskError, ValidationFailed
 from bot.i18n import language_from_locale
+from bot.inbound import InboundQueue
 from bot.port import (
     AdapterHost,
     ButtonPress,
@@ -64,6 +66,12 @@ from bot.port import (
     TextMessage,
     User,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from adapters.slack.queue import QueueFront, WorkerProcesses
+    from bot.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +215,14 @@ class SlackAdapter:
         *,
         client: WebClient | None = None,
         grant_role: Callable[[str, Role], None] | None = None,
+        queue: InboundQueue | None = None,
+        worker_command: Sequence[str] | None = None,
+        inline: bool = False,
     ) -> None:
+        """``queue`` (HTTP mode): requests the workers handle are recorded there and acknowledged,
+        and ``worker_command`` is started ``config.queue_workers`` times by :meth:`start`.
+        ``inline``: a worker's adapter, which runs recorded requests (:meth:`handle_recorded`)
+        without checking signatures again, doing each one's work before returning."""
         self.core = core
         self.config = config
         self.client = client or make_web_client(config.secret("bot_token"), base_url=config.api_base_url)
@@ -224,10 +239,16 @@ class SlackAdapter:
         self._grant_role = grant_role
         self._http: SlackHTTPServer | None = None
         self._socket: SocketModeHandler | None = None
+        self.queue = queue
+        self._worker_command = list(worker_command) if worker_command else None
+        self.worker_processes: WorkerProcesses | None = None
+        self._front: QueueFront | None = None
+        self._inline = inline
         self.bolt = App(
             client=self.client,
             signing_secret=config.secret("signing_secret"),
-            process_before_response=False,
+            process_before_response=inline,
+            request_verification_enabled=not inline,
             listener_executor=self.listeners,
             logger=logging.getLogger("adapters.slack.bolt"),
         )
@@ -242,8 +263,18 @@ class SlackAdapter:
             self._socket.connect()  # type: ignore[no-untyped-call]
             logger.info("Slack adapter connected in Socket Mode")
         else:
-            self._http = SlackHTTPServer(self.bolt, self.config.http_host, self.config.http_port)
+            if self.queue is not None:
+                from adapters.slack.queue import QueueFront
+
+                self._front = QueueFront(self.queue, self.config.secret("signing_secret"), self.config.command)
+            self._http = SlackHTTPServer(self.bolt, self.config.http_host, self.config.http_port, front=self._front)
             self._http.start()
+            if self._worker_command and self.config.queue_workers:
+                from adapters.slack.queue import QueueFront, WorkerProcesses
+
+                self.worker_processes = WorkerProcesses(self._worker_command, self.config.queue_workers)
+                self.worker_processes.start()
+                logger.info("started %d Slack worker process(es)", self.config.queue_workers)
             logger.info(
                 "Slack adapter listening on http://%s:%d%s",
                 self.config.http_host,
@@ -263,12 +294,20 @@ class SlackAdapter:
         if self._http is not None:
             self._http.stop()
             self._http = None
+        if self._front is not None:
+            self._front.close()
+            self._front = None
+        if self.worker_processes is not None:
+            self.worker_processes.stop()
+            self.worker_processes = None
         if self._socket is not None:
             self._socket.close()  # type: ignore[no-untyped-call]
             self._socket = None
         self.wait_idle(timeout=10)
         self.listeners.shutdown(wait=True)
         self.workers.shutdown(wait=True)
+        if self.queue is not None:
+            self.queue.close()
 
     @property
     def http_port(self) -> int | None:
@@ -282,6 +321,12 @@ class SlackAdapter:
             return False
         # Listeners hand their work to the workers before they finish: nothing falls between the two.
         return self.workers.wait_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def handle_recorded(self, body: str, content_type: str) -> None:
+        """Run a request the front recorded (``inline`` adapters): bolt's listeners, and their work, now."""
+        response = self.bolt.dispatch(BoltRequest(body=body, headers={"content-type": [content_type]}))
+        if response.status != 200:
+            logger.warning("a recorded Slack request was answered %d: %s", response.status, response.body[:200])
 
     def sync_usergroup(self) -> int:
         """Grant the technician role to every member of ``technician_usergroup``; return how many."""
@@ -572,7 +617,10 @@ class SlackAdapter:
     # -- helpers ------------------------------------------------------------------------------
 
     def _later(self, work: Callable[..., object], *args: Any) -> None:
-        """Run ``work(*args)`` in the worker pool, after Slack has been acknowledged."""
+        """Run ``work(*args)`` in the worker pool, after Slack has been acknowledged (at once, ``inline``)."""
+        if self._inline:
+            self._guarded(work, *args)
+            return
         self.workers.submit(self._guarded, work, *args)
 
     @staticmethod
@@ -721,9 +769,20 @@ class SlackHTTPServer:
     adapter's worker pool. Several processes can run behind a load balancer.
     """
 
-    def __init__(self, bolt: App, host: str, port: int, path: str = EVENTS_PATH) -> None:
+    def __init__(
+        self,
+        bolt: App,
+        host: str,
+        port: int,
+        path: str = EVENTS_PATH,
+        *,
+        front: Callable[[str, Mapping[str, Sequence[str]]], int | None] | None = None,
+    ) -> None:
+        """``front`` sees each request first (body, lower-case headers): a status it returns is
+        answered with an empty body, ``None`` hands the request to bolt (see :class:`QueueFront`)."""
         self._bolt = bolt
         self._path = path
+        self._front = front
         self._server = _Server((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -750,7 +809,7 @@ class SlackHTTPServer:
             self._thread.join()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        bolt, path = self._bolt, self._path
+        bolt, path, front = self._bolt, self._path, self._front
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -774,6 +833,10 @@ class SlackHTTPServer:
                 headers: dict[str, str | Sequence[str]] = {}
                 for key in self.headers:
                     headers[key.lower()] = self.headers.get_all(key) or []
+                status = front(body, headers) if front is not None else None
+                if status is not None:
+                    self._reply(status, {}, "")
+                    return
                 response = bolt.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
                 self._reply(response.status, response.headers, response.body)
 
@@ -795,14 +858,43 @@ class SlackHTTPServer:
         return Handler
 
 
-def build_slack_adapter(app: AdapterHost, config: SlackConfig) -> SlackAdapter:
+@runtime_checkable
+class QueueHost(Protocol):
+    """What ``queue_workers`` needs beyond the port: the database (for the inbound queue) and the
+    configuration file (handed to the worker processes)."""
+
+    @property
+    def engine(self) -> Engine:
+        """The bot's database."""
+        ...
+
+    @property
+    def config(self) -> Config:
+        """The configuration the application runs with."""
+        ...
+
+
+def build_slack_adapter(app: AdapterHost, config: SlackConfig, *, worker: bool = False) -> SlackAdapter:
     """Create the adapter for a bootstrapped application.
 
     Grants the configured technicians and team leads (and the user group's members),
     declares the triage channel as the place for new-ticket cards and registers the
-    messenger with the outbox.
+    messenger with the outbox. With ``queue_workers`` (HTTP mode) the adapter records requests
+    in the inbound queue and starts the worker processes; ``worker`` builds a worker's adapter.
     """
-    adapter = SlackAdapter(app, config, grant_role=app.grant_role)
+    queue = None
+    command = None
+    if config.mode == "http" and config.queue_workers:
+        if not isinstance(app, QueueHost):
+            raise ConfigError(detail="[slack] queue_workers needs the bot's database and configuration file")
+        queue = InboundQueue.for_database(app.engine, lease_seconds=config.queue_lease_seconds)
+        if not worker:
+            source = app.config.source
+            if source is None:
+                raise ConfigError(detail="[slack] queue_workers needs the configuration in a file (--config bot.toml)")
+            command = [sys.executable, "-c", "from bot.cli import entry; entry()", "--config", str(source.resolve())]
+            command.append("slack-worker")
+    adapter = SlackAdapter(app, config, grant_role=app.grant_role, queue=queue, worker_command=command, inline=worker)
     for user_id in config.technicians:
         app.grant_role(f"{ev.PLATFORM}:{user_id}", "technician")
     for user_id in config.team_leads:

@@ -56,9 +56,21 @@ class SlackConfig(BaseModel):
     api_base_url: str | None = None
     """Web API base URL (a proxy or a local test server); default Slack's ``https://slack.com/api/``."""
     workers: int = Field(default=8, ge=1, le=64)
-    """Threads that process events after Slack has been acknowledged."""
+    """Threads that process events after Slack has been acknowledged (in each worker process, with
+    ``queue_workers``)."""
     profile_cache_seconds: float = Field(default=600.0, ge=0)
     """How long a user's profile (name, locale, email, phone) is reused before asking users.info again."""
+    queue_workers: int = Field(default=0, ge=0, le=32)
+    """HTTP mode: ``0`` handles requests in the process that acknowledges them; ``N`` records them in
+    the database (``inbound_events``) and acknowledges, and ``helpdesk-bot run`` starts ``N``
+    ``helpdesk-bot slack-worker`` processes that handle them."""
+    queue_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a worker may hold a request before another worker takes it (a worker that died)."""
+    queue_poll_seconds: float = Field(default=0.05, gt=0, le=10)
+    """How long an idle worker waits before looking for new requests again."""
+    queue_worker_nice: int = Field(default=10, ge=0, le=19)
+    """Scheduling priority the workers lower themselves by (``nice``), so that on a busy machine the
+    process acknowledging Slack gets the CPU first; ``0`` leaves it alone."""
 
     @model_validator(mode="before")
     @classmethod
@@ -110,6 +122,8 @@ class SlackConfig(BaseModel):
                 problems.append("Socket Mode needs app_token (or SLACK_APP_TOKEN), an app-level token starting 'xapp-'")
         if self.mode == "http" and not secret_value(self.signing_secret):
             problems.append("HTTP mode needs signing_secret (or SLACK_SIGNING_SECRET)")
+        if self.mode == "socket" and self.queue_workers:
+            problems.append('queue_workers needs mode = "http" (Socket Mode handles requests in its own process)')
         if problems:
             raise ValueError("; ".join(problems))
         return self

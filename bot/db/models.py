@@ -507,3 +507,29 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_processed_events_at", "processed_at"),)
+
+
+class InboundEvent(Base):
+    """A platform request received and acknowledged, waiting for a worker process to handle it.
+
+    The HTTP front of an adapter records the raw request here (in its own commit, before it
+    answers the platform) and workers claim the oldest one of each conversation: ``claimed_by``
+    and ``lease_until`` are set by a claim and the row is deleted once the request is handled.
+    A worker that dies leaves its lease to expire, and the request is claimed again; the
+    pipeline's ``processed_events`` makes that second run a no-op if the first one committed.
+    """
+
+    __tablename__ = "inbound_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    conversation: Mapped[str] = mapped_column(String(200))
+    """Requests with the same key are handled one after the other, in the order received."""
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_inbound_events_conversation", "platform", "conversation", "id"),)
