@@ -9,12 +9,15 @@ platform it reaches writes them (``/helpdesk visit`` in Slack).
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from conftest import AppFactory, FakeMessenger
+from typing import TYPE_CHECKING
 
 from adapters.console.chat import ConsoleChat
 from bot.port import ButtonPress, Place, SlashCommand, TextMessage, User
 from bot.tickets import TicketDraft
+
+if TYPE_CHECKING:
+    # several conftest.py files live side by side: at run time the fixtures hand these out
+    from conftest import AppFactory, FakeMessenger
 
 ANNE = User("fake", "anne", "Anne Leroy", "fr")
 ANNE_CHAT = Place("fake", "anne-chat")
@@ -131,18 +134,15 @@ def test_a_major_incident_is_written_in_each_technicians_language(make_app: AppF
     assert "Major incident" not in screen
 
 
-class OnePersonChats(FakeMessenger):
-    """A platform whose direct chats are read by one person each (like a Slack DM or a Telegram private chat)."""
-
-    def reader_of(self, chat_id: str) -> str | None:
-        return {"piet-dm": "fake:piet"}.get(chat_id)
-
-
-def test_an_events_notices_to_a_one_person_chat_are_written_for_that_person(make_app: AppFactory) -> None:
+def test_an_events_notices_to_a_one_person_chat_are_written_for_that_person(
+    make_app: AppFactory, make_messenger: Callable[..., FakeMessenger]
+) -> None:
     """Delivered right after the event that queued them (not by a later dispatcher round), the card and the
     notice that reach a technician's direct chat are written in that technician's language."""
     app = make_app()
-    fake = OnePersonChats("fake")
+    fake = make_messenger("fake")
+    # a platform whose direct chats are read by one person each (like a Slack DM or a Telegram private chat)
+    fake.reader_of = {"piet-dm": "fake:piet"}.get  # type: ignore[attr-defined]
     app.register_messenger(fake)
     app.add_technician_place(Place("fake", "piet-dm"))
     _set_language(app, "fake:piet", "nl")
