@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import update
-
 from bot.clock import Clock
 from bot.db.models import OutboxEntry, Ticket
 from bot.db.uow import UnitOfWork
@@ -223,20 +221,7 @@ class Notifier:
     def card_changed(self, uow: UnitOfWork, ticket: Ticket) -> None:
         """Queue the technicians' card in its new state (older queued versions are dropped)."""
         for place in self._places(ticket):
-            uow.session.flush()
-            uow.session.execute(
-                update(OutboxEntry)
-                .where(
-                    OutboxEntry.ticket_id == ticket.id,
-                    OutboxEntry.platform == place.platform,
-                    OutboxEntry.chat_id == place.chat_id,
-                    OutboxEntry.purpose == "card",
-                    OutboxEntry.status == "pending",
-                    OutboxEntry.attempts == 0,
-                )
-                .values(status="superseded")
-                .execution_options(synchronize_session=False)
-            )
+            uow.outbox.supersede_cards(ticket.id, place.platform, place.chat_id)
             self._add(uow, ticket, place, {"render": {"card": ticket.id}}, purpose="card")
 
     def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:

@@ -107,3 +107,27 @@ def test_features_plug_in_without_the_application() -> None:
         and "bot.bootstrap" in _imports(path, set(modules))
     ]
     assert offenders == []
+
+
+SQL_HOMES = ("bot.db", "bot.migrations", "bot.reports")
+"""Where SQL is written: the repositories, the migrations, and the reports' read-only query module."""
+
+
+def test_sql_is_written_only_in_the_repositories() -> None:
+    """Outside ``bot/db`` (and the migrations, and the reports' read-only queries) nothing builds a
+    statement: engine-level imports (``Engine``, ``make_url``, ``sqlalchemy.exc``) are all it may use."""
+    allowed = {"Engine", "make_url", "DBAPIError", "OperationalError", "SQLAlchemyError"}
+    offenders = []
+    for name, path in _bot_modules().items():
+        if name.startswith(SQL_HOMES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
+                offenders += [
+                    f"{name}: {node.module}.{alias.name}" for alias in node.names if alias.name not in allowed
+                ]
+            elif isinstance(node, ast.Import):
+                offenders += [
+                    f"{name}: {alias.name}" for alias in node.names if alias.name.split(".")[0] == "sqlalchemy"
+                ]
+    assert offenders == []

@@ -357,6 +357,24 @@ class OutboxRepository:
         entry.id = self.session.execute(_INSERT_ENTRY, values).scalar_one()
         self.session.info.setdefault(_ADDED_ENTRIES, []).append(entry)
 
+    def supersede_cards(self, ticket_id: int, platform: str, chat_id: str) -> None:
+        """Drop the ticket's technician cards still queued for that chat and never tried: a newer
+        version of the card is about to be queued (entries of this unit of work are flushed first)."""
+        self.session.flush()
+        self.session.execute(
+            update(OutboxEntry)
+            .where(
+                OutboxEntry.ticket_id == ticket_id,
+                OutboxEntry.platform == platform,
+                OutboxEntry.chat_id == chat_id,
+                OutboxEntry.purpose == "card",
+                OutboxEntry.status == "pending",
+                OutboxEntry.attempts == 0,
+            )
+            .values(status="superseded")
+            .execution_options(synchronize_session=False)
+        )
+
     def lease_new_entries(self, lease: OutboxLease) -> None:
         """Write every entry queued from now on in this session already claimed by ``lease`` (those for its
         platforms): the caller delivers them right after the commit (:meth:`added_entries`)."""
