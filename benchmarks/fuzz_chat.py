@@ -29,88 +29,21 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support import COMMANDS, NASTY  # noqa: E402 - the property tests' pieces, shared
+
 CHAT = "import sys; sys.argv = ['helpdesk-bot', *sys.argv[1:]]; from bot.cli import entry; entry()"
 APOLOGIES = (
     "Sorry, something went wrong on my side",
     "Désolé, un problème est survenu de mon côté",
     "Sorry, er ging bij mij iets mis",
 )
-COMMANDS = [
-    "help",
-    "new",
-    "ticket",
-    "mytickets",
-    "cancel",
-    "kb",
-    "lang",
-    "comment",
-    "claim",
-    "assign",
-    "note",
-    "reply",
-    "wait",
-    "resolve",
-    "reopen",
-    "priority",
-    "queue",
-    "mine",
-    "unfollow",
-    "feedback",
-    "escalate",
-    "visit",
-    "visits",
-    "category",
-    "problem",
-    "link",
-    "kbdraft",
-    "kblink",
-    "stats",
-    "complaint",
-]
 PROBLEMS = (
     "My screen stays black when I put the laptop on the docking station",
     "l'imprimante du 2e étage imprime des pages blanches",
     "VPN verbindt niet meer sinds de update",
     "Outlook asks for my password every five minutes",
     "The Leave Planner application is unreachable, error 503",
-)
-NASTY = (
-    "\x1b[2J\x1b[H",
-    "\x1b]0;pwned\x07",
-    "\x1b[31m",
-    "\x9b2J",
-    "\x00",
-    "\x07",
-    "\x7f",
-    "\u202e",
-    "\u2066",
-    "\ufeff",
-    "\u2028",
-    "\ud800",
-    "*bold*",
-    "<!channel>",
-    "<@U123>",
-    "<b>x</b>",
-    "&amp;",
-    "{ref}",
-    "{0}",
-    "%s",
-    "[x](javascript:alert(1))",
-    "http://[x",
-    "https://a]b.be",
-    "[",
-    "]",
-    "#",
-    "99999999999999999999",
-    "-1",
-    "²",
-    "١٢",
-    "😀",
-    "👩\u200d💻",
-    "e\u0301",
-    "𝕳𝖊𝖑𝖕",
-    "ß",
-    "İ",
 )
 
 

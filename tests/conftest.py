@@ -9,11 +9,9 @@ imported, because several ``conftest.py`` files live side by side in this tree.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from support import PG_ENV, PG_URL, PostgresSchema, migrated_postgres_schema
 
 from adapters.console.chat import ConsoleChat
 from bot.bootstrap import HelpdeskApp, bootstrap
@@ -34,8 +32,6 @@ from bot.port import DeliveryError, Notification, SentMessage, User
 KB_DIR = Path(__file__).resolve().parent / "kb_core_fixtures"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday morning: the frozen clock starts here."""
-PG_ENV = "HELPDESK_TEST_DATABASE_URL"
-PG_URL = os.environ.get(PG_ENV, "")
 
 Dialog = Sequence[tuple[str, Sequence[str]]]
 AssertDialog = Callable[[ConsoleChat, Dialog], list[list[str]]]
@@ -44,34 +40,6 @@ OpenTicket = Callable[..., int]
 
 
 # -- databases ---------------------------------------------------------------------------------
-
-
-def postgres_schema_url(base_url: str, schema: str) -> str:
-    """``base_url`` whose connections use ``schema`` (``options=-csearch_path=...``)."""
-    url = make_url(base_url)
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-
-
-class PostgresSchema:
-    """A throw-away schema on the test server: created on enter, dropped with everything on exit."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.name = f"t_{uuid.uuid4().hex[:12]}"
-        self.url = postgres_schema_url(base_url, self.name)
-
-    def __enter__(self) -> PostgresSchema:
-        engine = create_engine(self.base_url)
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{self.name}"'))
-        engine.dispose()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        engine = create_engine(self.base_url)
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -87,11 +55,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_session_schema() -> Iterator[str]:
     """One migrated PostgreSQL schema for the session; :func:`db_url` empties it before each test."""
-    with PostgresSchema(PG_URL) as schema:
-        engine = create_db_engine(schema.url)
-        upgrade_database(engine)
-        engine.dispose()
-        yield schema.url
+    with migrated_postgres_schema(PG_URL) as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

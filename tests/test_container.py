@@ -20,7 +20,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "telegram"))
 from fake_telegram import TOKEN, FakeTelegram
+from support import http_get
 
 ROOT = Path(__file__).resolve().parent.parent
 PODMAN = shutil.which("podman")
@@ -145,14 +145,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return int(answer.status), answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return int(refused.code), refused.read().decode()
-
-
 async def test_the_default_command_runs_the_bot_with_health_endpoints_and_stops_on_sigterm(image: str) -> None:
     fake = FakeTelegram()
     await fake.start()
@@ -191,9 +183,9 @@ async def test_the_default_command_runs_the_bot_with_health_endpoints_and_stops_
         (greeting,) = await fake.wait_for_calls("sendMessage", timeout=60)
         assert greeting.params["chat_id"] == 4242
 
-        health = await asyncio.to_thread(_get, f"http://127.0.0.1:{ops_port}/healthz")
-        ready = await asyncio.to_thread(_get, f"http://127.0.0.1:{ops_port}/readyz")
-        metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{ops_port}/metrics")
+        health = await asyncio.to_thread(http_get, f"http://127.0.0.1:{ops_port}/healthz")
+        ready = await asyncio.to_thread(http_get, f"http://127.0.0.1:{ops_port}/readyz")
+        metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{ops_port}/metrics")
         assert health[0] == 200
         assert ready[0] == 200, ready[1]
         assert metrics[0] == 200 and "helpdesk_events_handled_total" in metrics[1]

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import sqlite3
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from support import http_get as get
 
 from bot.bootstrap import HelpdeskApp, bootstrap
 from bot.cli import main
@@ -34,14 +33,6 @@ class FlakyAdapter:
 
     def connected(self) -> bool:
         return self.up
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import logging
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import COMMANDS, NASTY
 from test_core_intake import FORWARD, PROBLEM, STEPS
 
 from adapters.console.chat import ConsoleChat
@@ -20,64 +21,13 @@ from bot.port import User
 from bot.text import clean_input
 
 APOLOGY = "Sorry, something went wrong"
-NASTY = [
-    "\x1b[2J",
-    "\x1b]0;pwned\x07",
-    "\u202e",
-    "\x00",
-    "*bold*",
-    "<!channel>",
-    "<b>x</b>",
-    "{ref}",
-    "{0}",
-    "%s",
-    "http://[x",
-    "a]b.be",
-    "99999999999999999999",
-    "#-1",
-    "²",
-    "١٢",
-    "👩‍💻",
-    "e\u0301",
-    "\t",
-]
+PIECES = [*NASTY, "a]b.be", "#-1", "\t"]
+"""The fuzzer's nasty pieces (:data:`support.NASTY`), and three that reach the intake's own parsers."""
 TEXT = st.one_of(
     st.text(max_size=300),
-    st.lists(st.sampled_from(NASTY) | st.text(max_size=8), max_size=12).map("".join),
+    st.lists(st.sampled_from(PIECES) | st.text(max_size=8), max_size=12).map("".join),
     st.builds(lambda piece, times: piece * times, st.text(min_size=1, max_size=4), st.integers(5_000, 12_000)),
 )
-COMMANDS = [
-    "help",
-    "new",
-    "ticket",
-    "mytickets",
-    "cancel",
-    "kb",
-    "lang",
-    "comment",
-    "claim",
-    "assign",
-    "note",
-    "reply",
-    "wait",
-    "resolve",
-    "reopen",
-    "priority",
-    "queue",
-    "mine",
-    "unfollow",
-    "feedback",
-    "escalate",
-    "visit",
-    "visits",
-    "category",
-    "problem",
-    "link",
-    "kbdraft",
-    "kblink",
-    "stats",
-    "complaint",
-]
 PROPERTIES = settings(
     max_examples=15,
     deadline=None,

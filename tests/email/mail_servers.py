@@ -21,6 +21,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,11 +35,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 
 from adapters.console.chat import ConsoleChat
 from adapters.email import EmailConfig, build_email_adapter
 from adapters.email.adapter import EmailAdapter
 from bot.bootstrap import HelpdeskApp
+from bot.db.models import OutboxEntry, Ticket
 from bot.port import User
 
 DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
@@ -316,3 +319,40 @@ def make_mail(
     for name, value in (headers or {}).items():
         mail[name] = value
     return mail
+
+
+WORKER = Path(__file__).resolve().parent / "mail_process.py"
+
+
+def mail_worker(
+    db_url: str, mailbox: Mailbox, smtp: SmtpSink, kill_at: str = "none", *, until_empty: bool = False
+) -> subprocess.Popen[str]:
+    """A ``mail_process.py`` bot process reading ``mailbox`` (see that module for ``kill_at``).
+
+    ``until_empty``: it prints ``ready`` once connected, starts reading on a line written to its stdin,
+    and runs the reader's own loop until the mailbox is empty (its stderr is piped too).
+    """
+    arguments = [db_url, str(mailbox.server.port), mailbox.user, mailbox.password, str(smtp.port), kill_at]
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *arguments, *(["until-empty"] if until_empty else [])],
+        stdin=subprocess.PIPE if until_empty else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if until_empty else None,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def assert_each_mail_is_one_ticket(app: HelpdeskApp, mailbox: Mailbox, subjects: list[str]) -> None:
+    """Every subject is one ticket with one acknowledgement; the inbox is empty and each mail is in the
+    processed folder once."""
+    with app.uow() as uow:
+        titles = list(uow.session.scalars(select(Ticket.title)))
+        confirmations = uow.session.scalar(
+            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.purpose == "confirmation")
+        )
+    assert sorted(titles) == sorted(subjects)  # none lost, none twice
+    assert confirmations == len(subjects)  # one acknowledgement each
+    assert mailbox.message_ids("INBOX") == []
+    processed = mailbox.message_ids("Helpdesk.Processed")
+    assert sorted(processed) == sorted(set(processed)) and len(processed) == len(subjects)  # moved once each

@@ -9,56 +9,20 @@ confirmation in the outbox, and leave the inbox.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from mail_servers import Mailbox, SmtpSink, make_mail
-from sqlalchemy import func, select
+from mail_servers import Mailbox, SmtpSink, assert_each_mail_is_one_ticket, mail_worker, make_mail
 
 from bot.bootstrap import HelpdeskApp
-from bot.db.models import OutboxEntry, Ticket
 
-WORKER = Path(__file__).resolve().parent / "mail_process.py"
 BATCH = 12
 
 
-def _worker(db_url: str, mailbox: Mailbox, smtp: SmtpSink, kill_at: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(WORKER),
-            db_url,
-            str(mailbox.server.port),
-            mailbox.user,
-            mailbox.password,
-            str(smtp.port),
-            kill_at,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-
-
 def _finish(db_url: str, mailbox: Mailbox, smtp: SmtpSink) -> list[str]:
-    restarted = _worker(db_url, mailbox, smtp, "none")
+    restarted = mail_worker(db_url, mailbox, smtp, "none")
     out, _ = restarted.communicate(timeout=120)
     assert restarted.returncode == 0, out
     return out.split("\n")
-
-
-def _assert_each_mail_is_one_ticket(app: HelpdeskApp, mailbox: Mailbox, subjects: list[str]) -> None:
-    with app.uow() as uow:
-        titles = list(uow.session.scalars(select(Ticket.title)))
-        confirmations = uow.session.scalar(
-            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.purpose == "confirmation")
-        )
-    assert sorted(titles) == sorted(subjects)  # none lost, none twice
-    assert confirmations == len(subjects)  # one acknowledgement each
-    assert mailbox.message_ids("INBOX") == []
-    assert len(mailbox.message_ids("Helpdesk.Processed")) == len(subjects)
 
 
 def _deliver_batch(mailbox: Mailbox) -> list[str]:
@@ -74,7 +38,7 @@ def test_kill_9_at_a_precise_point_loses_and_duplicates_nothing(
     app: HelpdeskApp, db_url: str, mailbox: Mailbox, smtp_sink: SmtpSink, kill_at: str
 ) -> None:
     subjects = _deliver_batch(mailbox)
-    doomed = _worker(db_url, mailbox, smtp_sink, kill_at)
+    doomed = mail_worker(db_url, mailbox, smtp_sink, kill_at)
     out, _ = doomed.communicate(timeout=120)
     assert doomed.returncode == -signal.SIGKILL, out
     assert "done" not in out
@@ -82,14 +46,14 @@ def test_kill_9_at_a_precise_point_loses_and_duplicates_nothing(
 
     finished = _finish(db_url, mailbox, smtp_sink)
     assert "done" in finished
-    _assert_each_mail_is_one_ticket(app, mailbox, subjects)
+    assert_each_mail_is_one_ticket(app, mailbox, subjects)
 
 
 def test_kill_9_from_outside_in_the_middle_of_a_batch(
     app: HelpdeskApp, db_url: str, mailbox: Mailbox, smtp_sink: SmtpSink
 ) -> None:
     subjects = _deliver_batch(mailbox)
-    doomed = _worker(db_url, mailbox, smtp_sink, "none")
+    doomed = mail_worker(db_url, mailbox, smtp_sink, "none")
     assert doomed.stdout is not None
     processed = 0
     while processed < 4:  # four mails processed: kill it while it works on the next ones
@@ -102,4 +66,4 @@ def test_kill_9_from_outside_in_the_middle_of_a_batch(
     assert doomed.returncode == -signal.SIGKILL
 
     _finish(db_url, mailbox, smtp_sink)
-    _assert_each_mail_is_one_ticket(app, mailbox, subjects)
+    assert_each_mail_is_one_ticket(app, mailbox, subjects)

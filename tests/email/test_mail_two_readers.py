@@ -15,39 +15,13 @@ from __future__ import annotations
 import queue
 import signal
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
-from mail_servers import Mailbox, SmtpSink, make_mail
-from sqlalchemy import func, select
+from mail_servers import Mailbox, SmtpSink, assert_each_mail_is_one_ticket, mail_worker, make_mail
 
 from bot.bootstrap import HelpdeskApp
-from bot.db.models import OutboxEntry, Ticket
 
-WORKER = Path(__file__).resolve().parent / "mail_process.py"
 BATCH = 30
-
-
-def _reader(db_url: str, mailbox: Mailbox, smtp: SmtpSink) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(WORKER),
-            db_url,
-            str(mailbox.server.port),
-            mailbox.user,
-            mailbox.password,
-            str(smtp.port),
-            "none",
-            "until-empty",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
 
 
 def _deliver(mailbox: Mailbox) -> list[str]:
@@ -59,7 +33,7 @@ def _deliver(mailbox: Mailbox) -> list[str]:
 
 
 def _start_together(db_url: str, mailbox: Mailbox, smtp: SmtpSink) -> list[subprocess.Popen[str]]:
-    readers = [_reader(db_url, mailbox, smtp) for _ in range(2)]
+    readers = [mail_worker(db_url, mailbox, smtp, until_empty=True) for _ in range(2)]
     for reader in readers:
         assert reader.stdout is not None and reader.stdout.readline() == "ready\n"
     for reader in readers:  # both go at once
@@ -67,19 +41,6 @@ def _start_together(db_url: str, mailbox: Mailbox, smtp: SmtpSink) -> list[subpr
         reader.stdin.write("go\n")
         reader.stdin.flush()
     return readers
-
-
-def _assert_each_mail_is_one_ticket(app: HelpdeskApp, mailbox: Mailbox, subjects: list[str]) -> None:
-    with app.uow() as uow:
-        titles = list(uow.session.scalars(select(Ticket.title)))
-        confirmations = uow.session.scalar(
-            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.purpose == "confirmation")
-        )
-    assert sorted(titles) == sorted(subjects)  # none lost, none twice
-    assert confirmations == len(subjects)  # one acknowledgement each
-    assert mailbox.message_ids("INBOX") == []
-    processed = mailbox.message_ids("Helpdesk.Processed")
-    assert sorted(processed) == sorted(set(processed)) and len(processed) == len(subjects)  # moved once each
 
 
 def test_two_processes_reading_one_mailbox_make_one_ticket_per_mail(
@@ -92,7 +53,7 @@ def test_two_processes_reading_one_mailbox_make_one_ticket_per_mail(
         assert reader.returncode == 0, err
         assert "done" in out, err
         outputs.append(out)
-    _assert_each_mail_is_one_ticket(app, mailbox, subjects)
+    assert_each_mail_is_one_ticket(app, mailbox, subjects)
     created = [out.count("processed ticket") for out in outputs]
     assert sorted(created) == [0, BATCH], outputs  # one read them all, the other stood by
     assert any("standby" in out for out in outputs)
@@ -140,4 +101,4 @@ def test_the_other_process_takes_over_when_the_reader_is_killed(
                 stream.close()
     assert survivor.returncode == 0 and "done\n" in said, errors
     assert "processed ticket\n" in said  # it took over
-    _assert_each_mail_is_one_ticket(app, mailbox, subjects)
+    assert_each_mail_is_one_ticket(app, mailbox, subjects)

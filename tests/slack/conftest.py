@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fake_slack import VALID_TOKEN, FakeSlack
-from slack_harness import TECHNICIAN, RecordingCore, slack_config
+from slack_harness import TECHNICIAN, RecordingCore, add_requester, slack_config
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.messenger import make_web_client
@@ -15,14 +15,7 @@ from adapters.slack.messenger import make_web_client
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
-        fake.add_user(
-            "U111",
-            real_name="Anne Dupont",
-            display_name="anne",
-            email="anne.dupont@example.be",
-            phone="+32 2 123 45 67",
-            locale="fr-BE",
-        )
+        add_requester(fake)
         fake.add_user(TECHNICIAN, real_name="Tom Tech", locale="en-US")
         yield fake
 

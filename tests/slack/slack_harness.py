@@ -75,7 +75,8 @@ class RecordingCore:
         return language_from_locale(user.locale)
 
 
-def slack_config(fake: FakeSlack, **overrides: object) -> SlackConfig:
+def slack_config(fake: FakeSlack | str, **overrides: object) -> SlackConfig:
+    """The adapter's configuration in HTTP mode against the fake Web API (the fake, or its API URL)."""
     values: dict[str, object] = {
         "enabled": True,
         "mode": "http",
@@ -83,12 +84,24 @@ def slack_config(fake: FakeSlack, **overrides: object) -> SlackConfig:
         "signing_secret": SIGNING_SECRET,
         "http_host": "127.0.0.1",
         "http_port": 0,
-        "api_base_url": fake.api_url,
+        "api_base_url": fake if isinstance(fake, str) else fake.api_url,
         "triage_channel": "CTRIAGE1",
         "technicians": [TECHNICIAN],
     }
     values.update(overrides)
     return SlackConfig.model_validate(values)
+
+
+def add_requester(fake: FakeSlack) -> None:
+    """Anne, the requester of the Slack tests (a French-speaking Belgian profile with phone and mail)."""
+    fake.add_user(
+        "U111",
+        real_name="Anne Dupont",
+        display_name="anne",
+        email="anne.dupont@example.be",
+        phone="+32 2 123 45 67",
+        locale="fr-BE",
+    )
 
 
 def dispatch(adapter: SlackAdapter, body: str, content_type: str = JSON, **header_overrides: str) -> BoltResponse:

@@ -16,12 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_slack import VALID_TOKEN
-from slack_harness import TECHNICIAN
-from slack_payloads import SIGNING_SECRET
+from slack_harness import slack_config
 
 from adapters.slack.app import build_slack_adapter
-from adapters.slack.config import SlackConfig
 from bot.bootstrap import bootstrap
 from bot.config import Config
 
@@ -33,19 +30,7 @@ def main(database_url: str, api_url: str, knowledge_dir: str) -> None:
         {"database": {"url": database_url}, "bot": {"language": "en"}, "knowledge": {"directory": knowledge_dir}}
     )
     app = bootstrap(config)
-    slack = SlackConfig.model_validate(
-        {
-            "enabled": True,
-            "mode": "http",
-            "bot_token": VALID_TOKEN,
-            "signing_secret": SIGNING_SECRET,
-            "http_host": "127.0.0.1",
-            "http_port": 0,
-            "api_base_url": api_url,
-            "triage_channel": "CTRIAGE1",
-            "technicians": [TECHNICIAN],
-        }
-    )
+    slack = slack_config(api_url)
     adapter = build_slack_adapter(app, slack)
     adapter.start()
     print(f"ready {adapter.http_port}", file=protocol, flush=True)

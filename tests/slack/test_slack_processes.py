@@ -8,60 +8,39 @@ nothing waits on a timer. Skipped without ``HELPDESK_TEST_DATABASE_URL``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_slack import FakeSlack
+from slack_harness import add_requester
 from slack_payloads import FORM, JSON, block_actions, dm_message, event_body, signed_headers
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
+from support import PG_URL, ChildProcess, migrated_postgres_schema
 
-from bot.db.engine import create_db_engine, upgrade_database
+from bot.db.engine import create_db_engine
 from bot.db.models import Conversation, Ticket
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 KB_DIR = ROOT / "tests" / "kb_core_fixtures"
-PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
 DM = "D111"
 PROBLEM = "My screen stays black after the update"
 TITLE = "Black screen on PC 42"
 
 
-class BotProcess:
+class BotProcess(ChildProcess):
     """One ``slack_process.py`` child: its HTTP port and its stdin/stdout handshake."""
 
     def __init__(self, database_url: str, fake: FakeSlack) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "slack_process.py"), database_url, fake.api_url, str(KB_DIR)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        ready = self._read()
+        super().__init__([sys.executable, str(HERE / "slack_process.py"), database_url, fake.api_url, str(KB_DIR)])
+        ready = self.read()
         assert ready.startswith("ready "), ready
         self.port = int(ready.split()[1])
-
-    def _read(self) -> str:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line, "the bot process died"
-        return line.strip()
-
-    def ask(self, command: str) -> str:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read()
 
     def post(self, body: str, content_type: str, **headers: str) -> int:
         request = urllib.request.Request(
@@ -78,49 +57,22 @@ class BotProcess:
         assert self.post(body, content_type, **headers) == 200
         assert self.ask("idle") == "idle"
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
-            self.process.wait(30)
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
-
 
 @pytest.fixture(scope="module")
 def shared_slack() -> Iterator[FakeSlack]:
     """One fake Web API for both processes and every test of the module (tests use their own DM)."""
     with FakeSlack() as fake:
-        fake.add_user(
-            "U111",
-            real_name="Anne Dupont",
-            display_name="anne",
-            email="anne.dupont@example.be",
-            phone="+32 2 123 45 67",
-            locale="fr-BE",
-        )
+        add_requester(fake)
         yield fake
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    """A fresh, migrated schema on the PostgreSQL test server."""
+    """A fresh schema on the PostgreSQL test server, migrated once before both processes start."""
     if not PG_URL:
         pytest.skip("HELPDESK_TEST_DATABASE_URL is not set: the multi-process tests need PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    engine = create_db_engine(url)
-    upgrade_database(engine)  # migrated once, before both processes start
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    with migrated_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

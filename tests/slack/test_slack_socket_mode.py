@@ -12,8 +12,6 @@ import gc
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from fake_slack import VALID_TOKEN, FakeSlack
 from fake_socket_mode import FakeSocketMode
 from slack_harness import RecordingCore, slack_config
 from slack_payloads import dm_message, event_body
+from support import http_get
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.messenger import make_web_client
@@ -84,14 +83,6 @@ def test_socket_mode_delivers_events_and_reports_its_connection(
     assert not adapter.connected()
 
 
-def readyz(server: OpsServer) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(server.url + "/readyz", timeout=10) as answer:
-            return int(answer.status), answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return int(refused.code), refused.read().decode()
-
-
 def test_readyz_follows_the_socket_mode_connection(
     fake_slack: FakeSlack, socket_mode: FakeSocketMode, core: RecordingCore, tmp_path: Path
 ) -> None:
@@ -106,13 +97,13 @@ def test_readyz_follows_the_socket_mode_connection(
     try:
         socket_mode.wait_until(lambda: socket_mode.open_connections == 1)
         assert settles(adapter.connected)
-        status, body = readyz(server)
+        status, body = http_get(server.url + "/readyz")
         assert status == 200 and "ok adapter:slack connected" in body, body
 
         fake_slack.unavailable("apps.connections.open", times=1_000_000)
         socket_mode.drop()
         fake_slack.wait_for("apps.connections.open", count=2, timeout=30)
-        status, body = readyz(server)
+        status, body = http_get(server.url + "/readyz")
         assert status == 503 and "FAIL adapter:slack disconnected" in body, body
     finally:
         adapter.stop()

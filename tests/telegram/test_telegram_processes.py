@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,52 +20,39 @@ from typing import Any
 import pytest
 from conftest import REQUESTER, free_port, private_message, update
 from fake_telegram import FakeTelegram
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
+from support import PG_URL, ChildProcess, migrated_postgres_schema
 
-from bot.db.engine import create_db_engine, upgrade_database
+from bot.db.engine import create_db_engine
 from bot.db.models import Conversation, ProcessedEvent
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 KB_DIR = ROOT / "tests" / "kb_core_fixtures"
-PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
 SECRET = "webhook-secret-for-tests"
 PROBLEM = "My screen stays black after the update"
 
 
-class BotProcess:
+class BotProcess(ChildProcess):
     """One ``telegram_process.py`` child: its webhook port and its stdin/stdout handshake."""
 
     def __init__(self, database_url: str, fake: FakeTelegram) -> None:
         self.port = free_port()
-        self.process = subprocess.Popen(
+        super().__init__(
             [
                 sys.executable,
                 str(HERE / "telegram_process.py"),
                 *(database_url, fake.base_url, str(KB_DIR), str(self.port), SECRET),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
+            ]
         )
-
-    def _read(self) -> str:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line, "the bot process died"
-        return line.strip()
 
     async def started(self) -> None:
         """Wait (without blocking the fake Bot API's event loop) until the process listens."""
-        assert await asyncio.to_thread(self._read) == "ready"
+        assert await asyncio.to_thread(self.read) == "ready"
 
-    async def ask(self, command: str) -> str:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return await asyncio.to_thread(self._read)
+    async def ask_async(self, command: str) -> str:
+        """:meth:`ask` without blocking the fake Bot API's event loop."""
+        return await asyncio.to_thread(self.ask, command)
 
     def post(self, payload: dict[str, Any]) -> int:
         request = urllib.request.Request(
@@ -83,36 +67,20 @@ class BotProcess:
     async def deliver(self, payload: dict[str, Any], handled: int) -> None:
         """Post an update and wait until this process has finished ``handled`` events in all."""
         assert await asyncio.to_thread(self.post, payload) == 200
-        assert await self.ask(f"handled {handled}") == "handled"
+        assert await self.ask_async(f"handled {handled}") == "handled"
 
-    async def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
-            await asyncio.to_thread(self.process.wait, 30)
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
+    async def stop_async(self) -> None:
+        """:meth:`stop` without blocking the fake Bot API's event loop."""
+        await asyncio.to_thread(self.stop)
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh, migrated schema on the PostgreSQL test server."""
+    """A fresh schema on the PostgreSQL test server, migrated once before both processes start."""
     if not PG_URL:
         pytest.skip("HELPDESK_TEST_DATABASE_URL is not set: the multi-process tests need PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    engine = create_db_engine(url)
-    upgrade_database(engine)  # migrated once, before both processes start
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    with migrated_postgres_schema() as url:
+        yield url
 
 
 def _read(pg_url: str, statement: Any) -> Any:
@@ -134,8 +102,8 @@ async def test_an_update_posted_to_both_processes_at_once_is_answered_once(fake:
         payload = update(9001, private_message(91, PROBLEM))
         statuses = await asyncio.gather(asyncio.to_thread(first.post, payload), asyncio.to_thread(second.post, payload))
         assert statuses == [200, 200]
-        assert await first.ask("handled 1") == "handled"
-        assert await second.ask("handled 1") == "handled"
+        assert await first.ask_async("handled 1") == "handled"
+        assert await second.ask_async("handled 1") == "handled"
         answers = requester_texts(fake)
         assert answers, "nobody answered"
         assert len(answers) == len(set(answers)), answers  # one process answered, the other stayed silent
@@ -145,7 +113,7 @@ async def test_an_update_posted_to_both_processes_at_once_is_answered_once(fake:
         )
         assert recorded == 1
     finally:
-        await asyncio.gather(first.stop(), second.stop())
+        await asyncio.gather(first.stop_async(), second.stop_async())
 
 
 async def test_a_redelivery_on_the_other_process_mid_intake_is_not_the_next_answer(
@@ -175,4 +143,4 @@ async def test_a_redelivery_on_the_other_process_mid_intake_is_not_the_next_answ
         answers = requester_texts(fake)
         assert len(answers) == len(set(answers)), answers
     finally:
-        await asyncio.gather(first.stop(), second.stop())
+        await asyncio.gather(first.stop_async(), second.stop_async())

@@ -9,12 +9,11 @@ is answered, and disconnected after the stop.
 from __future__ import annotations
 
 import asyncio
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from conftest import RecordingCore, free_port, make_config
 from fake_telegram import FakeTelegram
+from support import http_get
 
 from adapters.telegram.app import TelegramAdapter
 from bot.db.engine import create_db_engine, upgrade_database
@@ -45,14 +44,6 @@ async def test_connected_follows_whether_telegram_answers_the_polls(fake: FakeTe
     assert not adapter.connected()
 
 
-def _readyz(server: OpsServer) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(server.url + "/readyz", timeout=10) as answer:
-            return int(answer.status), answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return int(refused.code), refused.read().decode()
-
-
 async def test_readyz_in_webhook_mode_follows_the_webhook_server(
     fake: FakeTelegram, core: RecordingCore, tmp_path: Path
 ) -> None:
@@ -71,14 +62,14 @@ async def test_readyz_in_webhook_mode_follows_the_webhook_server(
     server = OpsServer("127.0.0.1", 0, Readiness(engine, [adapter], max_outbox_backlog=10, max_outbox_due_seconds=300))
     server.start()
     try:
-        status, body = await asyncio.to_thread(_readyz, server)
+        status, body = await asyncio.to_thread(http_get, server.url + "/readyz")
         assert status == 503 and "FAIL adapter:telegram disconnected" in body  # not started yet
         await adapter.astart()
         assert fake.calls_to("setWebhook")
-        status, body = await asyncio.to_thread(_readyz, server)
+        status, body = await asyncio.to_thread(http_get, server.url + "/readyz")
         assert status == 200 and "ok adapter:telegram connected" in body, body
         await adapter.astop()
-        status, body = await asyncio.to_thread(_readyz, server)
+        status, body = await asyncio.to_thread(http_get, server.url + "/readyz")
         assert status == 503 and "FAIL adapter:telegram disconnected" in body, body
     finally:
         await adapter.astop()
