@@ -11,7 +11,12 @@ the messenger for the language of the chat at delivery time and renders it then
 The JSON form, in ``outbox.payload["render"]``::
 
     {"card": 12}                                      # the technicians' card of ticket 12
+    {"reader": "requester", "opened": 12}             # the confirmation of ticket 12, with its requester's card
     {"lines": [{"t": "{ref}: {name} took …", "p": {"ref": "#12", "name": "Luc"}}, "typed text"]}
+    {"reader": "slack:U1", "lang": "nl", "lines": [{"t": "… on {when}", "p": {"when": {"when": "2026-…"}}}]}
+
+``reader`` names the one person a message is for (``requester``: the ticket's), whose language it is
+written in on delivery; ``{"when": ISO}`` is a moment, written in the reader's locale (:class:`When`).
 """
 
 from __future__ import annotations
@@ -118,11 +123,14 @@ def render_lines(t: Translator, data: Sequence[Any], now: datetime | None = None
 def payload_text(payload: Mapping[str, Any], language: str) -> str:
     """The text of an outbox payload in ``language``, for listings (``outbox list``) and checks.
 
-    A queued card is named by its ticket (``card #12``): it is drawn from the ticket on delivery.
+    A queued card or confirmation is named by its ticket (``card #12``, ``confirmation #12``): it is drawn
+    from the ticket on delivery.
     """
     spec = payload.get("render")
     if spec is None:
         return str(payload.get("text", ""))
     if "card" in spec:
         return f"card #{spec['card']}"
+    if "opened" in spec:
+        return f"confirmation #{spec['opened']}"
     return render_lines(translator(language), spec.get("lines", []))

@@ -50,7 +50,8 @@ def test_a_dead_letter_is_listed_retried_and_delivered(tmp_path: Path, messenger
         assert listed.exit_code == 0
         assert listed.output.splitlines()[0].split()[:4] == ["1", f"#{number}", "confirmation", "fake:dm-u1"]
         assert "last error: platform is down" in listed.output
-        assert "card" not in listed.output  # delivered entries are not listed
+        assert f"“confirmation #{number}”" in listed.output  # written for its requester when delivered
+        assert "card #" not in listed.output  # delivered entries are not listed
         everything = run(config, "list").output
         assert "failed, 1 attempt(s)" in everything and "pending" not in everything  # the rest was delivered
 
