@@ -97,3 +97,21 @@ def test_chat_abbreviations_are_written_out_before_matching() -> None:
     assert short and short == written
     explained = kb.search("bjr, mon ordi est super lent", explain=True)[0].explanation
     assert explained is not None and ("ordi", "ordinateur") in explained.corrections
+
+
+def test_lexicon_matches_remembered_across_articles_are_the_matches_found_afresh() -> None:
+    lexicon = Lexicon.default()
+    texts = [
+        "mon mot de passe a expiré, le mot de passe du vpn aussi",
+        "mot de passe",  # a run cut short by the end of the text
+        "mot de",
+        "the wireless keyboard and the wireless network, then the network drive",
+        "mijn wachtwoord is verlopen en de netwerkschijf is weg; wachtwoord",
+        "écran noir sur la station d'accueil, écran noir encore",
+    ]
+    memo: dict[tuple[str, ...], tuple[int, tuple[str, ...], str]] = {}
+    for _ in range(2):  # the second round is answered from the memo
+        for text in texts:
+            tokens = tokenise(text)
+            assert lexicon.find(tokens, memo=memo) == lexicon.find(tokens)
+    assert memo

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress, count
 from typing import Any, TypeVar
 
 from rapidfuzz import process
@@ -264,6 +264,8 @@ class Index:
         anchor_ids: list[frozenset[int]] = []
         surface: Counter[str] = Counter()
         starters, forms_of = analysis.starters, analysis.forms
+        is_starter = starters.__contains__
+        memo: dict[tuple[str, ...], tuple[int, tuple[str, ...], str]] = {}  # lexicon matches by run of words
         df: Counter[int] = Counter()  # number of articles with each key
         distinct: set[int] = set()
         for first in range(0, n, BUILD_CHUNK):
@@ -278,9 +280,9 @@ class Index:
                     anchored = name in ANCHOR_FIELDS
                     if anchored:
                         surface.update(t for t in tokens if not is_stop_word(t))
-                    starts = [] if starters.isdisjoint(tokens) else [i for i, t in enumerate(tokens) if t in starters]
+                    starts = [] if starters.isdisjoint(tokens) else list(compress(count(), map(is_starter, tokens)))
                     counts, length = self._field_counts(
-                        tokens, token_key, -1, forms_of, starts, key_id, anchors if anchored else None
+                        tokens, token_key, -1, forms_of, starts, key_id, anchors if anchored else None, memo
                     )
                     counted_keys.extend(counts.keys())
                     counted_tfs.extend(counts.values())
@@ -305,7 +307,9 @@ class Index:
         self._docs: array[int] = array("i", bytes(4 * total))
         self._weights: array[float] = array("f", bytes(4 * total))
         self._flags = bytearray(total)
-        cursor = dict(zip(key_ids.values(), offsets, strict=False))
+        cursor = [0] * (max(key_ids.values(), default=-1) + 1)  # next free place of each key number
+        for kid, offset in zip(key_ids.values(), offsets, strict=False):
+            cursor[kid] = offset
         avg = {f: (sum(lengths[f]) / n if n else 1.0) or 1.0 for f in FIELDS}
         scales = {
             f: [FIELD_WEIGHTS[f] / (1.0 - FIELD_B[f] + FIELD_B[f] * length / avg[f]) for length in lengths[f]]
@@ -430,25 +434,23 @@ class Index:
         starts: Sequence[int] | None,
         concept_key: Callable[[str], K],
         anchors: set[K] | None,
+        memo: dict[tuple[str, ...], tuple[int, tuple[str, ...], str]] | None = None,
     ) -> tuple[dict[K, int], int]:
         """Index keys of one field with their counts, and how many there are: the keys of its content
         words plus its lexicon concepts.
 
         ``token_key`` gives each token's key (its stem), ``stop`` for a stop word; ``form_of`` and
-        ``starts`` are what :meth:`Lexicon.find` needs. With ``anchors``, also adds there the keys
-        that make a title or tags match *anchored*: concepts, and words standing on their own.
+        ``starts`` (and the build's ``memo``) are what :meth:`Lexicon.find` needs. With ``anchors``,
+        also adds there the keys that make a title or tags match *anchored*: concepts, and words standing on their own.
         A word inside a lexicon phrase ("centre" in "centre logiciel") is indexed, but matching it
         alone does not mean the question is about the article's subject.
         """
-        counts: dict[K, int] = {}
+        counts: dict[K, int] = Counter(map(token_key.__getitem__, tokens))  # one pass in C
+        counts.pop(stop, None)
         get = counts.get
-        for token, n in Counter(tokens).items():  # each distinct word once
-            key = token_key[token]
-            if key != stop:
-                counts[key] = get(key, 0) + n
         length = sum(counts.values())
         inside = [False] * len(tokens) if anchors is not None else []
-        for match in self.lexicon.find(tokens, form_of, starts) if starts is None or starts else ():
+        for match in self.lexicon.find(tokens, form_of, starts, memo) if starts is None or starts else ():
             if match.end - match.start == 1 and token_key[tokens[match.start]] == stop:
                 continue
             concepts = [concept_key(c) for c in match.concepts]

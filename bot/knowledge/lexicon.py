@@ -184,6 +184,7 @@ class Lexicon:
         tokens: Iterable[str],
         form_of: Mapping[str, frozenset[str]] | None = None,
         starts: Iterable[int] | None = None,
+        memo: dict[tuple[str, ...], tuple[int, tuple[str, ...], str]] | None = None,
     ) -> list[ConceptMatch]:
         """Matches of the lexicon's terms in ``tokens``: the longest term at each start position.
 
@@ -193,6 +194,9 @@ class Lexicon:
         that only share a stem ("receiver" is the wireless receiver, not "received").
         ``form_of`` maps each token to its :func:`token_forms` when the caller has them already,
         ``starts`` are the positions where a term may start (whose forms meet :attr:`first_forms`).
+        ``memo`` (an index build's, where ``form_of`` is the same for every article) keeps the match at
+        each run of words that a term could cover, so that a run seen in an earlier article is not
+        matched again.
         """
         starting = self._starting
         toks = list(tokens)
@@ -204,12 +208,21 @@ class Lexicon:
         matches: list[ConceptMatch] = []
         total = len(toks)
         for i in starts:
-            best = (0, False)
-            found: dict[str, str] = {}
             forms = form_of[toks[i]]
             entries = starting.get(forms)
             if entries is None:
                 entries = starting[forms] = self._starting_with(forms)
+            window: tuple[str, ...] = ()
+            if memo is not None and entries:
+                # the match here depends only on the words a term starting here could cover
+                window = tuple(toks[i : i + len(entries[0][0])])
+                known = memo.get(window)
+                if known is not None:
+                    if known[0]:
+                        matches.append(ConceptMatch(i, i + known[0], known[1], known[2]))
+                    continue
+            best = (0, False)
+            found: dict[str, str] = {}
             # entries are sorted longest first: stop at the first one shorter than the best match
             for term_forms, concept, term, term_tokens in entries:
                 n = len(term_forms)
@@ -227,8 +240,11 @@ class Lexicon:
                     if rank > best:
                         best, found = rank, {}
                     found.setdefault(concept, term)
+            concepts, term = tuple(sorted(found)), next(iter(found.values()), "")
             if best[0]:
-                matches.append(ConceptMatch(i, i + best[0], tuple(sorted(found)), next(iter(found.values()))))
+                matches.append(ConceptMatch(i, i + best[0], concepts, term))
+            if window and memo is not None:
+                memo[window] = (best[0], concepts, term)
         return matches
 
 
