@@ -9,9 +9,15 @@ platform it reaches writes them (``/helpdesk visit`` in Slack).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sla_support import FRIDAY_1630, Desk
+from sla_support import make_app as sla_app
+
 from adapters.console.chat import ConsoleChat
+from bot.clock import FrozenClock
 from bot.port import ButtonPress, Place, SlashCommand, TextMessage, User
 from bot.tickets import TicketDraft
 
@@ -156,3 +162,22 @@ def test_an_events_notices_to_a_one_person_chat_are_written_for_that_person(
     assert notice.message.text.startswith(f"#{ticket.id} — Anne Leroy (aanvrager) schrijft:")
     [card] = [n for n in to_piet if n.purpose == "card"]
     assert card.message.card is not None and ("Status", "nieuw") in card.message.card.fields
+
+
+def test_service_level_notices_are_written_in_the_technicians_language(tmp_path: Path) -> None:
+    """The scheduler's reminder and warning wait language-neutral: a technician who reads Dutch gets them in
+    Dutch, with the due moment in his locale and the Claim button translated ([bot] language is English)."""
+    clock = FrozenClock(FRIDAY_1630)
+    desk = Desk(sla_app(tmp_path / "h.db", clock))
+    desk.bob.say("/lang nl")
+    desk.open(impact="site", urgency="high")  # P1: pick-up 1 h
+    clock.set(datetime(2026, 11, 27, 15, 45, tzinfo=UTC))  # 16:45: 15 working minutes
+    assert desk.tick() == 1
+    reminder = "\n".join(desk.bob.poll())
+    assert "Herinnering: ticket #1 “Printer down” (P1) wacht nog altijd op een technicus." in reminder
+    assert "In behandeling nemen" in reminder and "Claim" not in reminder
+    clock.set(datetime(2026, 11, 30, 7, 45, tzinfo=UTC))  # Monday 08:45 = 75 % of the pick-up hour
+    assert desk.tick() == 1
+    warning = "\n".join(desk.bob.poll())
+    assert "Waarschuwing: 75 % van de termijn voor opname van ticket #1" in warning
+    assert "vervalt ma 30 november om 09:00" in warning and "Warning" not in warning
