@@ -31,14 +31,15 @@ IntakeStep = Literal[
     "impact",
     "urgency",
     "contact",
+    "summary",
     "contact_name",
     "contact_phone",
     "contact_email",
-    "summary",
     "type",
 ]
-"""A step of the intake: the main questions in order, the contact sub-steps (a name, a phone number or an
-address asked on their own) and ``type`` (incident or request, changed from the summary)."""
+"""A step of the intake: the main questions in order (up to ``summary``, see :data:`bot.intake.STEPS`), then
+the contact sub-steps (a name, a phone number or an address asked on their own) and ``type`` (incident or
+request, changed from the summary)."""
 
 INTAKE_STEPS: tuple[IntakeStep, ...] = get_args(IntakeStep)
 

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from bot.clock import Clock
+from bot.conversation import INTAKE_STEPS, IntakeData, IntakeStep, parse_intake_step
 from bot.conversation import ConversationState as ConversationState  # re-exported: the flows' state
-from bot.conversation import IntakeData, IntakeStep, parse_intake_step
 from bot.errors import ValidationFailed
 from bot.i18n import N_, Translator
 from bot.port import Attachment, Button, OutgoingMessage, Place, User
@@ -38,17 +38,7 @@ from bot.presenters import (
 from bot.tickets import TicketDraft, TicketService
 from bot.validation import TITLE_MAX, clean_email, clean_phone, clean_text, clean_title, clean_url
 
-STEPS: tuple[IntakeStep, ...] = (
-    "title",
-    "description",
-    "error",
-    "url",
-    "started",
-    "impact",
-    "urgency",
-    "contact",
-    "summary",
-)
+STEPS: tuple[IntakeStep, ...] = INTAKE_STEPS[: INTAKE_STEPS.index("summary") + 1]
 """The intake's questions, in order (the contact sub-steps are asked from ``contact``)."""
 OPTIONAL = frozenset({"description", "error", "url", "started"})
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
