@@ -31,7 +31,7 @@ from bot.commands import Audience, Command, CommandRegistry
 from bot.config import Config
 from bot.conversation import TechnicianAction
 from bot.db.models import SuggestionLog
-from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease, UnitOfWork
+from bot.db.uow import DueEntry, EventUnitOfWorkFactory, OutboxLease
 from bot.error_policy import apology, explain, log_unexpected
 from bot.errors import HelpdeskError, InvalidCommand, TicketNotFound, TicketTaken, UnknownCommand, ValidationFailed
 from bot.i18n import N_, Translator, language_from_locale, translator
@@ -54,6 +54,7 @@ from bot.presenters import history_lines, one_line, take_over_button, technician
 from bot.roles import RoleDirectory
 from bot.text import clean_event, clean_fields, clean_user
 from bot.tickets import Actor, TicketService
+from bot.unit_of_work import PipelineUnitOfWork
 from bot.validation import clean_email, clean_phone, parse_ticket_number
 
 logger = logging.getLogger(__name__)
@@ -346,7 +347,7 @@ class HelpdeskCore:
         """The pipeline with every reply returned for the caller to show (the console, tests)."""
         return list(self.process(event).direct)
 
-    def _run(self, event: Event, uow: UnitOfWork) -> list[OutgoingMessage]:
+    def _run(self, event: Event, uow: PipelineUnitOfWork) -> list[OutgoingMessage]:
         """Run the event; on an error, roll back and answer per the error policy.
 
         After a domain error the event is recorded again in the fresh transaction; when another
@@ -453,7 +454,7 @@ class HelpdeskCore:
         with self._uow() as uow:
             return self._language(uow, user)
 
-    def _language(self, uow: UnitOfWork, user: User) -> str:
+    def _language(self, uow: PipelineUnitOfWork, user: User) -> str:
         """:meth:`language_of` in a unit of work already open (the event's).
 
         The language the platform reports (Telegram ``language_code``, Slack locale) is kept in the
