@@ -1001,11 +1001,12 @@ class HelpdeskCore:
         except ValidationFailed:
             raise InvalidCommand(usage=self.CALL_USAGE) from None
 
-    def _caller_of_user(self, actor: Actor, name: str) -> Caller:
-        """A caller known on a platform: told in their chat with the bot, in their language."""
+    def _caller_of_user(self, actor: Actor, name: str, chat: str = "") -> Caller:
+        """A caller known on a platform: told in their chat with the bot (else ``chat``, the one the
+        adapter opened, else their user id), in their language."""
         user_platform, _, user_id = actor.key.partition(":")
         with self._uow() as uow:
-            chat = uow.conversations.chat_of(user_platform, user_id) or user_id
+            chat = uow.conversations.chat_of(user_platform, user_id) or chat or user_id
             language = uow.preferences.language(actor.key) or self._config.bot.language
         email = user_id if user_platform == "email" else ""
         return Caller(user_platform, user_id, chat, (name or actor.name)[:200], language, email=email)
@@ -1033,7 +1034,8 @@ class HelpdeskCore:
         """Log a phone call from a complete form (Slack's call modal): the caller's ticket, channel ``phone``.
 
         ``caller`` holds who phoned — ``user`` (a ``platform:id`` key, or an id on ``technician``'s
-        platform), else ``email``, else ``name`` and ``phone`` — and the form's ``fields`` are those of
+        platform; ``chat``, optional, the bot's direct chat with them), else ``email``, else ``name``
+        and ``phone`` — and the form's ``fields`` are those of
         :meth:`open_ticket_from_form`, answered by the technician; the caller's name, phone and address
         fill the contact fields the technician left empty. Only technicians log calls
         (:class:`~bot.errors.PermissionDenied` otherwise). One unit of work, once per ``event_id``; raises
@@ -1064,7 +1066,7 @@ class HelpdeskCore:
     def _caller_of_form(self, platform: str, caller: dict[str, str]) -> Caller:
         name = (caller.get("name") or "").strip()
         if caller.get("user"):
-            return self._caller_of_user(self._resolve_user(platform, caller["user"]), name)
+            return self._caller_of_user(self._resolve_user(platform, caller["user"]), name, caller.get("chat", ""))
         if caller.get("email"):
             try:
                 return self._caller_of_address(caller["email"], name)

@@ -571,6 +571,7 @@ class SlackAdapter:
                 slack_user = self.directory.user(who["user"])
                 known = ev.contact_prefill(self.directory.profile(slack_user.id), slack_user)
                 who["user"] = f"{ev.PLATFORM}:{slack_user.id}"
+                who["chat"] = self.directory.dm_place(slack_user.id).chat_id
                 who["name"] = who.get("name") or known["contact_name"]
                 fields = {
                     **fields,

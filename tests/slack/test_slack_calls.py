@@ -126,7 +126,7 @@ def test_a_submission_hands_the_caller_and_the_intake_to_the_core(
     [(technician, place, caller, fields, event_id)] = core.calls
     assert (technician.id, place.chat_id, event_id) == (TECHNICIAN, "CTRIAGE1", "view:VCALL1:h1")
     # A Slack caller's profile completes the contact (fake profile of U111).
-    assert caller == {"user": "slack:U111", "email": "", "name": "Anne Dupont", "phone": ""}
+    assert caller == {"user": "slack:U111", "email": "", "name": "Anne Dupont", "phone": "", "chat": "D111"}
     assert (fields["contact_phone"], fields["contact_email"]) == ("+32 2 123 45 67", "anne.dupont@example.be")
     assert {k: fields[k] for k in PROBLEM} == PROBLEM
     [done] = fake_slack.calls_to("views.update")
@@ -167,11 +167,19 @@ def test_a_call_from_a_slack_user_is_their_ticket_and_they_are_told_in_their_dm(
     assert (ticket.title, ticket.impact, ticket.urgency) == (PROBLEM["title"], "team", "high")
     assert (ticket.contact_name, ticket.contact_email) == ("Anne Dupont", "anne.dupont@example.be")
     assert ticket.contact_phone.replace(" ", "") == "+3221234567"
-    told = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] in ("U111", REQUESTER_DM)]
+    assert ticket.origin_chat_id == REQUESTER_DM  # the DM the adapter opened (conversations.open)
+    told = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == REQUESTER_DM]
     assert told and f"#{ticket.id}" in told[0].args["text"]
     assert any(c.args["channel"] == "CTRIAGE1" for c in fake_slack.calls_to("chat.postMessage"))  # the card
     [done] = fake_slack.calls_to("views.update")
     assert f"#{ticket.id} is open for Anne Dupont (phone call)" in json.dumps(done.view(), ensure_ascii=False)
+
+    # Anne answers in the confirmation's thread, in her DM: a comment on the caller's ticket.
+    anchor = next(m for m in fake_slack.posted(REQUESTER_DM) if f"#{ticket.id}" in m["text"])
+    desk.dm("C'est l'imprimante HP du couloir, pas celle du bureau.", thread_ts=anchor["ts"])
+    with desk.app.uow() as uow:
+        comments = [e.text for e in uow.events.for_ticket(ticket.id) if e.kind == "comment"]
+    assert comments == ["C'est l'imprimante HP du couloir, pas celle du bureau."]
 
     # Slack delivers the same submission again: still one ticket, the modal left as it is.
     desk._post(submit(call_form(user="U111"), metadata=metadata, view_id="VCALL", view_hash="h1"), FORM)
