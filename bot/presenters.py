@@ -246,6 +246,11 @@ def history_lines(
             what = t("priority {old} → {new}", old=event.from_value or "", new=event.to_value or "")
         elif event.kind == "comment":
             what = t("“{text}”", text=_clip(event.text, 300))
+        elif event.kind == "note" and event.to_value == "follow":
+            # Written by the bot, not typed: each reader gets it in their language.
+            what = t(
+                "internal note: {text}", text=t("Also affected: follows this ticket instead of opening a new one.")
+            )
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
         elif event.kind == "level" and not for_technicians:

@@ -181,3 +181,23 @@ def test_service_level_notices_are_written_in_the_technicians_language(tmp_path:
     warning = "\n".join(desk.bob.poll())
     assert "Waarschuwing: 75 % van de termijn voor opname van ticket #1" in warning
     assert "vervalt ma 30 november om 09:00" in warning and "Warning" not in warning
+
+
+def test_the_follow_note_is_read_in_each_technicians_language(make_app: AppFactory) -> None:
+    """The note that someone follows a ticket is written by the bot: a Dutch technician's history shows it in
+    Dutch, not in [bot] language (English here)."""
+    app = make_app()
+    alice = ConsoleChat(app, User("console", "alice", "Alice Dupont", "en", email="alice@example.be"))
+    piet = ConsoleChat(app, User("console", "piet", "Piet Peeters", "nl"), technician=True)
+    carol = ConsoleChat(app, User("console", "carol", "Carol Peeters", "en"))
+    for line in ("/new", "The VPN refuses every connection since this morning", "skip", "skip", "skip"):
+        alice.say(line)
+    for line in ("2", "1", "2", "1", "1"):
+        alice.say(line)
+    assert "Same problem as #1? Follow it" in "\n".join(
+        carol.say("The VPN refuses every connection since this morning")
+    )
+    carol.say("1")
+    history = "\n".join(piet.say("/ticket 1"))
+    assert "Carol Peeters: interne nota: " in history and "Also affected" not in history
+    assert "Also affected" not in "\n".join(alice.say("/ticket 1"))  # an internal note: never the requester's

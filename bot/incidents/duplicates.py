@@ -32,7 +32,7 @@ from bot.db.uow import (
     UnitOfWorkFactory,
 )
 from bot.errors import InvalidCommand
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.incidents.similarity import Signature, cached_signature, signature, similarity
 from bot.intake import ConversationState, propose_title
 from bot.notifications import Notifier
@@ -44,6 +44,10 @@ from bot.validation import parse_ticket_number
 logger = logging.getLogger(__name__)
 
 OFFER_STATE = "dup:offer"
+FOLLOW_NOTE = "follow"
+"""``to_value`` of the internal note that says someone follows the ticket: each history reader gets it in
+their language (:func:`bot.presenters.history_lines`); the stored text, in ``[bot] language``, is for exports."""
+FOLLOW_NOTE_TEXT = N_("Also affected: follows this ticket instead of opening a new one.")
 REPORT_RETENTION = timedelta(days=1)
 """Reports hold people's own words: they are only kept as long as detection needs them."""
 SIGNATURE_CACHE = 5000
@@ -202,7 +206,8 @@ class DuplicateDesk:
                             actor_key=event.user.key,
                             actor_name=event.user.display_name or event.user.id,
                             kind="note",
-                            text=tt("Also affected: follows this ticket instead of opening a new one."),
+                            to_value=FOLLOW_NOTE,
+                            text=tt(FOLLOW_NOTE_TEXT),
                         )
                     )
                 report = IncidentReportRepository(uow.session).get(int(data.get("report", 0)))
