@@ -6,8 +6,9 @@ database and Web API work afterwards in its worker pool; this script measures th
 sending a signed request to receiving the HTTP answer, with ``--concurrency`` clients (default
 50) sending at once.
 
-Two set-ups run side by side on the same machine, the same HTTP server and the same fake Slack
-Web API (``tests/slack/fake_slack.py``, on loopback):
+The set-ups run side by side on the same machine, the same HTTP server and the same fake Slack
+Web API (``tests/slack/fake_slack.py``, on loopback, in a process of its own at a lower priority:
+Slack's servers share neither the bot's interpreter nor its CPU):
 
 * **baseline** — a bare slack-bolt ``App`` whose listeners only call ``ack()``: the cost of
   Bolt's signature check and dispatch, and of the HTTP server itself;
@@ -34,6 +35,7 @@ import multiprocessing
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -69,6 +71,44 @@ MESSAGES = [
     "Outlook ne s'ouvre plus depuis la mise à jour",
 ]
 TECHNICIAN = "UTECH001"
+
+
+class FakeSlackProcess:
+    """The fake Web API served by a child process (``--serve-fake N``), with ``N`` requesters and the technician."""
+
+    def __init__(self, users: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake", str(users)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+        assert self.base_url.startswith("http"), self.base_url
+        self.api_url = f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        """A ``response_url`` on the fake."""
+        return f"{self.base_url}/respond/{name}"
+
+    def close(self) -> None:
+        """Stop the child."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+def serve_fake(users: int) -> None:
+    """The child's side: serve until stdin closes, at a lower priority (``nice 10``): on this machine the
+    fake stands in for Slack's servers, whose CPU is not the bot's, so it must not take the bot's."""
+    os.nice(10)
+    with FakeSlack() as fake:
+        fake.add_user(TECHNICIAN, real_name="Tom Tech", locale="fr-BE")
+        for n in range(users):
+            fake.add_user(f"U{n:07d}", real_name=f"Agent {n}", locale="fr-BE")
+        print(fake.base_url, flush=True)
+        sys.stdin.read()
 
 
 def requests_for(count: int, response_url: str, first: int = 0) -> list[tuple[str, str]]:
@@ -123,7 +163,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
-def baseline(fake: FakeSlack, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+def baseline(fake: FakeSlackProcess, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
     """A bare bolt App that only acknowledges, behind the same HTTP server."""
     client = WebClient(token=VALID_TOKEN, base_url=fake.api_url)
     bolt = App(
@@ -147,7 +187,9 @@ def baseline(fake: FakeSlack, bodies: list[tuple[str, str]], concurrency: int) -
         server.stop()
 
 
-def helpdesk(fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurrency: int) -> tuple[list[float], float]:
+def helpdesk(
+    fake: FakeSlackProcess, url: str, bodies: list[tuple[str, str]], concurrency: int
+) -> tuple[list[float], float]:
     """The real adapter on the real core; returns latencies and the seconds until all work finished."""
     config = parse_config({"database": {"url": url}}, environ={})
     app = bootstrap(config)
@@ -189,7 +231,7 @@ def helpdesk(fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurren
 
 
 def helpdesk_queue(
-    fake: FakeSlack, url: str, bodies: list[tuple[str, str]], concurrency: int, workers: int, folder: Path
+    fake: FakeSlackProcess, url: str, bodies: list[tuple[str, str]], concurrency: int, workers: int, folder: Path
 ) -> tuple[list[float], float]:
     """The adapter with ``queue_workers``: this process acknowledges, worker processes process."""
     path = folder / "bot.toml"
@@ -267,7 +309,7 @@ def postgres_schema(base_url: str) -> tuple[str, Callable[[], None]]:
     return f"{base_url}{sep}options=-csearch_path%3D{schema}", drop
 
 
-def fresh(fake: FakeSlack, args: argparse.Namespace) -> list[tuple[str, str]]:
+def fresh(fake: FakeSlackProcess, args: argparse.Namespace) -> list[tuple[str, str]]:
     """The measured requests again, with new event ids (each set-up starts on an empty database)."""
     return requests_for(args.requests, fake.response_url())
 
@@ -291,21 +333,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the queue set-up")
+    parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--only-queue", action="store_true", help="leave out the in-process set-ups (baseline and queue only)"
     )
     parser.add_argument("--postgres", default=os.environ.get("HELPDESK_TEST_DATABASE_URL"))
     args = parser.parse_args()
+    if args.serve_fake is not None:
+        serve_fake(args.serve_fake)
+        return
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {args.requests} requests, {args.concurrency} concurrent"
     )
     logging.basicConfig(level=logging.ERROR)
     rows = []
-    with FakeSlack() as fake:
-        fake.add_user(TECHNICIAN, real_name="Tom Tech", locale="fr-BE")
-        for n in range(args.requests + 20):  # the requesters and the warm-up's
-            fake.add_user(f"U{n:07d}", real_name=f"Agent {n}", locale="fr-BE")
+    fake = FakeSlackProcess(args.requests + 20)  # the requesters and the warm-up's
+    try:
         bodies = requests_for(args.requests, fake.response_url())
         base = baseline(fake, bodies, args.concurrency)
         rows.append(summary("baseline: bare bolt, ack only", base, None))
@@ -345,6 +389,8 @@ def main() -> None:
             finally:
                 drop()
         rows.append({"load_average_after": [round(x, 1) for x in os.getloadavg()]})
+    finally:
+        fake.close()
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
 
