@@ -89,6 +89,25 @@ def test_learned_phrasings_are_matched_and_not_solved_lowers_similar_messages(kb
     assert base.search("the printer has a jam")[0].article.id == "printer-paper-jam"
 
 
+def test_explain_says_when_a_learned_phrasing_or_a_not_solved_decided(kb_dir: Path) -> None:
+    base = KnowledgeBase.from_directory(kb_dir)
+    base.set_learned(
+        {"vpn-does-not-connect": ["shield icon next to the clock is red"]},
+        {"printer-paper-jam": ["paper jam in the printer on floor 2"]},
+    )
+    [learned] = base.search(PARAPHRASE, explain=True)
+    assert learned.explanation is not None
+    assert learned.explanation.decision.startswith("suggested: the message shares")
+    low = KnowledgeBase.from_directory(kb_dir, threshold=0.01)  # so that the lowered article stays shown
+    low.set_learned({}, {"printer-paper-jam": ["paper jam in the printer on floor 2"]})
+    [lowered] = [
+        s for s in low.search("paper jam in the big printer", explain=True) if s.article.id == "printer-paper-jam"
+    ]
+    assert lowered.explanation is not None
+    assert lowered.explanation.decision.startswith("suggested; confidence lowered to")
+    assert lowered.explanation.decision.endswith("a similar message was not solved by it")
+
+
 def settle(app: HelpdeskApp, clock: FrozenClock) -> None:
     clock.advance(timedelta(minutes=2))
     knowledge = app.core._knowledge()

@@ -271,9 +271,34 @@ class KnowledgeBase:
             article = current.article if current is not None else self.get(article_id)
             if article is None or (current is not None and current.score >= similarity):
                 continue
-            explanation = self.explain(query, article_id) if explain else None
+            explanation = self._learned_explanation(query, article_id, similarity) if explain else None
             by_id[article_id] = Suggestion(article, similarity, explanation, query)
         return sorted(by_id.values(), key=lambda s: -s.score)
+
+    def _learned_explanation(self, query: str, article_id: str, similarity: float) -> Explanation:
+        """The explanation of a suggestion made by a learned phrasing (also when no word matches)."""
+        decision = (
+            f"suggested: the message shares {similarity:.0%} of its informative terms with a phrasing "
+            f"learned for this article (at least {self.LEARNED_SIMILARITY:.0%})"
+        )
+        explanation = self.explain(query, article_id)
+        if explanation is not None:
+            return dataclasses.replace(explanation, decision=decision)
+        parsed = self._index.parse(query)
+        return Explanation(
+            article_id=article_id,
+            matched_terms=(),
+            unmatched_terms=tuple(t.surface for t in parsed.terms),
+            synonyms=(),
+            corrections=parsed.corrections,
+            field_scores={},
+            lexical_score=0.0,
+            coverage=0.0,
+            confidence=0.0,
+            threshold=self.threshold,
+            topic_reach=0.0,
+            decision=decision,
+        )
 
     @property
     def learned(self) -> Mapping[str, tuple[str, ...]]:
@@ -292,7 +317,16 @@ class KnowledgeBase:
             return suggestion
         for other in negatives:
             if other and len(keys & other) / len(keys | other) >= self.UNHELPFUL_SIMILARITY:
-                return dataclasses.replace(suggestion, score=suggestion.score * self.UNHELPFUL_FACTOR)
+                explanation = suggestion.explanation
+                if explanation is not None:
+                    explanation = dataclasses.replace(
+                        explanation,
+                        decision=f"{explanation.decision}; confidence lowered to "
+                        f"{suggestion.score * self.UNHELPFUL_FACTOR:.2f}: a similar message was not solved by it",
+                    )
+                return dataclasses.replace(
+                    suggestion, score=suggestion.score * self.UNHELPFUL_FACTOR, explanation=explanation
+                )
         return suggestion
 
     def reload_if_changed(self) -> bool:
