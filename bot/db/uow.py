@@ -143,6 +143,18 @@ _SAVE_CONVERSATION = (
     )
     .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("now"))
 )
+_SUPERSEDE_CARDS = (
+    update(_outbox)
+    .where(
+        _outbox.c.ticket_id == bindparam("key_ticket"),
+        _outbox.c.platform == bindparam("key_platform"),
+        _outbox.c.chat_id == bindparam("key_chat"),
+        _outbox.c.purpose == "card",
+        _outbox.c.status == "pending",
+        _outbox.c.attempts == 0,
+    )
+    .values(status="superseded")
+)
 _RELEASE = (
     update(_outbox)
     .where(
@@ -185,6 +197,24 @@ _LANGUAGE = select(UserPreference.__table__.c.language).where(
 _LANGUAGES = select(UserPreference.__table__.c.language, UserPreference.__table__.c.detected_language).where(
     UserPreference.__table__.c.user_key == bindparam("user_key")
 )
+_TOUCH_TICKET = update(_tickets).where(_tickets.c.id == bindparam("number")).values(updated_at=_tickets.c.updated_at)
+_GET_TICKET: dict[tuple[bool, bool], Any] = {}
+
+
+def _get_ticket_statement(lock: bool, *, with_attachments: bool) -> Any:
+    """The ticket load of :meth:`TicketRepository.get`, built once per variant (its SQL and cache key reused)."""
+    key = (lock, with_attachments)
+    stmt = _GET_TICKET.get(key)
+    if stmt is None:
+        built = select(Ticket).where(Ticket.id == bindparam("number"))
+        if lock:
+            built = built.with_for_update()
+        if with_attachments:
+            built = built.options(selectinload(Ticket.attachments))
+        stmt = _GET_TICKET[key] = built
+    return stmt
+
+
 _LOCK_DUE: dict[tuple[str, bool, bool], Any] = {}
 _LOCK_CONVERSATION: dict[str, Any] = {}
 
@@ -239,21 +269,13 @@ class TicketRepository:
         * SQLite has no row locks: a no-op ``UPDATE`` first takes the database's write lock
           (other writers wait on the busy timeout), and only then is the row read.
         """
-        stmt = select(Ticket).where(Ticket.id == number)
-        if for_update:
-            if self.session.get_bind().dialect.name == "sqlite":
-                self.session.execute(
-                    update(Ticket)
-                    .where(Ticket.id == number)
-                    .values(updated_at=Ticket.updated_at)
-                    .execution_options(synchronize_session=False)
-                )
-            else:
-                stmt = stmt.with_for_update()
-            stmt = stmt.execution_options(populate_existing=True)
-        if with_attachments:
-            stmt = stmt.options(selectinload(Ticket.attachments))
-        return self.session.scalars(stmt).one_or_none()
+        if for_update and self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(_TOUCH_TICKET, {"number": number})
+        stmt = _get_ticket_statement(
+            for_update and self.session.get_bind().dialect.name != "sqlite", with_attachments=with_attachments
+        )
+        options = {"populate_existing": True} if for_update else {}
+        return self.session.scalars(stmt, {"number": number}, execution_options=options).one_or_none()
 
     def thread_of(self, number: int) -> str | None:
         """The ticket's thread (its confirmation message), without loading the ticket."""
@@ -361,19 +383,7 @@ class OutboxRepository:
         """Drop the ticket's technician cards still queued for that chat and never tried: a newer
         version of the card is about to be queued (entries of this unit of work are flushed first)."""
         self.session.flush()
-        self.session.execute(
-            update(OutboxEntry)
-            .where(
-                OutboxEntry.ticket_id == ticket_id,
-                OutboxEntry.platform == platform,
-                OutboxEntry.chat_id == chat_id,
-                OutboxEntry.purpose == "card",
-                OutboxEntry.status == "pending",
-                OutboxEntry.attempts == 0,
-            )
-            .values(status="superseded")
-            .execution_options(synchronize_session=False)
-        )
+        self.session.execute(_SUPERSEDE_CARDS, {"key_ticket": ticket_id, "key_platform": platform, "key_chat": chat_id})
 
     def lease_new_entries(self, lease: OutboxLease) -> None:
         """Write every entry queued from now on in this session already claimed by ``lease`` (those for its
