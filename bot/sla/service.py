@@ -731,6 +731,28 @@ class ServiceLevels:
             )
         ]
 
+    def ticket_update(self, uow: UnitOfWork, ticket: Ticket, action: str, detail: str) -> None:
+        """A ticket cancelled or closed (also automatically) takes its visits still ahead with it: they are
+        cancelled (a mail requester's calendar gets the iCalendar cancellation with the notice) and the
+        visit's technician is told."""
+        if action not in ("cancel", "close", "auto_close"):
+            return
+        now = self._clock.now()
+        planned = [v for v in uow.visits.for_ticket(ticket.id) if v.status in ("proposed", "accepted") and v.at > now]
+        for visit in planned:
+            visit.status = "cancelled"
+            if action == "cancel":
+                line = later(
+                    "{ref} is cancelled: the visit on {when} is cancelled too.",
+                    ref=ticket_ref(ticket.id),
+                    when=When(visit.at),
+                )
+            else:
+                line = later(
+                    "{ref} is closed: the visit on {when} is cancelled.", ref=ticket_ref(ticket.id), when=When(visit.at)
+                )
+            self._to_technician(uow, visit, ticket, line)
+
     def _cancel_visit(self, event: SlashCommand, number: int, t: Translator) -> list[OutgoingMessage]:
         """``/visit N cancel``: a technician cancels the ticket's visit still ahead; the requester is told
         (by mail, with an iCalendar cancellation of the invitation)."""
@@ -1007,6 +1029,7 @@ def install(ctx: FeatureContext) -> None:
     ctx.routing = router.places_for
     ctx.due_work = service
     ctx.tickets.hooks = service
+    ctx.notifier.watchers.append(service)
     ctx.notifier.describe_due = service.describe_due
     service.register(ctx.registry)
     ctx.jobs.append(

@@ -111,3 +111,22 @@ def test_cancelling_needs_a_visit_ahead_and_a_technician(desk: MailDesk) -> None
     number, _ack = desk.open()
     assert any("No visit is planned for ticket" in line for line in desk.tech_says(f"/visit {number} cancel"))
     desk.no_new_mail()
+
+
+def test_a_ticket_withdrawn_by_mail_cancels_its_accepted_visit(desk: MailDesk) -> None:
+    number, _ack = desk.open()
+    proposal = _propose(desk, number)
+    uid = str(_entry(proposal, "REQUEST").get("uid"))
+    assert desk.send(_calendar_reply(_calendars(proposal)[0], "ACCEPTED")) == {"visit": 1}
+    desk.next_mail()  # "the visit is confirmed"
+    desk.tech.poll()
+
+    # Jean found the fix himself: SOLVED withdraws the open ticket, and the visit goes with it.
+    assert desk.send(_reply_to(proposal, "RÉSOLU\n\nC'était le câble réseau.")) == {"solved": 1}
+    assert desk.status(number) == "cancelled"
+    assert _visit_status(desk.app, number) == [("cancelled", "technician")]
+    withdrawn = desk.next_mail()
+    assert "est annulé" in _text(withdrawn)
+    gone = _entry(withdrawn, "CANCEL")
+    assert (str(gone.get("uid")), int(gone.get("sequence"))) == (uid, 1)
+    assert any(f"#{number} is cancelled: the visit on" in line for line in desk.tech.poll())
