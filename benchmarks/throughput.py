@@ -19,7 +19,12 @@ Three runs per database and history size, on identical copies of the seeded data
 
 The figures that matter are the ratios (app ÷ raw replay, app ÷ writes alone, 100k ÷ 1k), since
 absolute rates depend on the machine and on what else runs on it. Also reported per incoming event:
-statements (and SELECTs), commits, rollbacks and connection checkouts, delivery included.
+statements (and SELECTs), commits, rollbacks and connection checkouts, delivery included, and the CPU
+time of the benchmark's process per event with its ratio to the raw replay's (``cpu app/raw``): on a
+machine shared with other jobs, CPU time moves much less with the load than wall-clock rates. On SQLite
+the database engine runs in the process, so ``cpu app/raw`` is the share of the CPU an event costs that
+is the database's own work; on PostgreSQL it compares the client side only (the server's CPU is not
+counted).
 
 PostgreSQL also runs with several processes on one database (``--processes 1 4``): each process
 has its own requesters, every process delivers whatever is due (they compete for the outbox
@@ -347,8 +352,9 @@ def is_write(sql: str) -> bool:
 
 def replay(
     connect: Callable[[], Any], log: Sequence[tuple[Any, ...]], *, writes_only: bool = False
-) -> tuple[float, int]:
-    """Replay a captured log with the bare driver; returns (seconds for the timed part, events).
+) -> tuple[float, int, float]:
+    """Replay a captured log with the bare driver; returns (seconds for the timed part, events, CPU seconds
+    of this process for it).
 
     The part before the ``("t",)`` mark (the warm-up conversation) is replayed untimed, so that the
     database is in the same state as the app's was. ``writes_only`` keeps only INSERT / UPDATE /
@@ -363,7 +369,7 @@ def replay(
             connections[key] = connect()
         return connections[key]
 
-    started = 0.0
+    started = cpu_started = 0.0
     events = 0
     pending_writes = False
     for entry in log:
@@ -372,6 +378,7 @@ def replay(
             for conn in connections.values():
                 conn.commit()
             started = time.perf_counter()
+            cpu_started = time.process_time()
             events = 0
             continue
         if kind == "e":
@@ -400,9 +407,10 @@ def replay(
     for conn in connections.values():
         conn.commit()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     for conn in connections.values():
         conn.close()
-    return elapsed, events
+    return elapsed, events, cpu
 
 
 # -- databases -------------------------------------------------------------------------------------
@@ -507,6 +515,7 @@ class Database:
 @dataclass
 class AppRun:
     events_per_s: float
+    cpu_events_per_s: float
     ms_per_event_median: float
     events: int
     notifications: int
@@ -530,18 +539,21 @@ def run_app(url: str, conversations: int, *, profile: cProfile.Profile | None = 
     if profile is not None:
         profile.enable()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for n in range(conversations):
         t0 = time.perf_counter()
         handled = conversation(app, messenger, clock, n, on_event=lambda: capture.mark("e"))
         per_event.append((time.perf_counter() - t0) / handled)
         total += handled
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     if profile is not None:
         profile.disable()
     capture.recording = False
     app.close()
     return AppRun(
         events_per_s=total / elapsed,
+        cpu_events_per_s=total / cpu,
         ms_per_event_median=statistics.median(per_event) * 1000,
         events=total,
         notifications=messenger.count,
@@ -571,12 +583,13 @@ def measure(db: Database, conversations: int) -> dict[str, Any]:
     app = run_app(app_url, conversations)
     check = verify(db, app_url, expected_tickets=conversations + 1)
     raw_url = db.fresh()
-    raw_s, raw_events = replay(db.driver_connect(raw_url), app.log)
+    raw_s, raw_events, raw_cpu = replay(db.driver_connect(raw_url), app.log)
     writes_url = db.fresh()
-    writes_s, writes_events = replay(db.driver_connect(writes_url), app.log, writes_only=True)
+    writes_s, writes_events, _ = replay(db.driver_connect(writes_url), app.log, writes_only=True)
     return {
         "app": app,
         "raw_per_s": raw_events / raw_s,
+        "raw_cpu_per_s": raw_events / raw_cpu,
         "writes_per_s": writes_events / writes_s,
         "check": check,
     }
@@ -671,7 +684,7 @@ def run_throughput(args: argparse.Namespace) -> None:
     print(
         f"{'backend':<10} {'history':>7} {'app ev/s':>8} {'raw ev/s':>8} {'app/raw':>7} {'wr ev/s':>8} "
         f"{'app/wr':>6} {'vs 1st':>6} {'ms/ev':>6} {'stmt':>5} {'sel':>5} {'commit':>6} {'rollbk':>6} "
-        f"{'chkout':>6}  check"
+        f"{'chkout':>6} {'cpu ms/ev':>9} {'cpu app/raw':>11}  check"
     )
     for base_url in backends:
         first = None
@@ -686,7 +699,9 @@ def run_throughput(args: argparse.Namespace) -> None:
                 f"{app.events_per_s / result['raw_per_s']:>7.3f} {result['writes_per_s']:>8.0f} "
                 f"{app.events_per_s / result['writes_per_s']:>6.3f} {app.events_per_s / first:>6.2f} "
                 f"{app.ms_per_event_median:>6.2f} {c['statements']:>5.1f} {c['selects']:>5.1f} "
-                f"{c['commits']:>6.2f} {c['rollbacks']:>6.2f} {app.checkouts_per_event:>6.2f}  {result['check']}",
+                f"{c['commits']:>6.2f} {c['rollbacks']:>6.2f} {app.checkouts_per_event:>6.2f} "
+                f"{1000 / app.cpu_events_per_s:>9.2f} {app.cpu_events_per_s / result['raw_cpu_per_s']:>11.3f}  "
+                f"{result['check']}",
                 flush=True,
             )
         if base_url is not None and args.processes:

@@ -13,6 +13,7 @@ from bot.bootstrap import HelpdeskApp
 from bot.clock import FrozenClock
 from bot.db.models import IncidentReport, Problem, ProblemLink, Ticket, TicketFollower
 from bot.incidents import text_similarity
+from bot.incidents.duplicates import DuplicateDesk
 from bot.port import User
 
 OpenTicket = Callable[..., int]
@@ -195,3 +196,17 @@ def test_problem_commands(
     assert "Fixed by the vendor." not in "\n".join(other_requester.poll())
     assert "already resolved" in "\n".join(technician.say("/problem resolve P1 again"))
     assert "No open problem" in "\n".join(technician.say("/problem"))
+
+
+def test_signatures_of_reports_that_left_the_window_are_not_kept(
+    make_app: Callable[..., HelpdeskApp], clock: FrozenClock
+) -> None:
+    app = make_app(incidents={"major_reports": 30, "major_minutes": 10})
+    [desk] = [hook.__self__ for hook in app.core.problem_hooks if isinstance(hook.__self__, DuplicateDesk)]  # type: ignore[attr-defined]
+    for i in range(6):  # one report every 4 minutes: at most three of them within 10 minutes
+        ConsoleChat(app, person(i)).say(f"{VARIANTS[i % len(VARIANTS)]} (desk {i})")
+        clock.advance(timedelta(minutes=4))
+    with app.uow() as uow:
+        ids = sorted(uow.session.scalars(select(IncidentReport.id)))
+    # Only the reports the last one was compared with (those of its window) stay decoded in memory.
+    assert len(ids) == 6 and sorted(desk._signatures) == ids[3:5]

@@ -51,7 +51,8 @@ FOLLOW_NOTE_TEXT = N_("Also affected: follows this ticket instead of opening a n
 REPORT_RETENTION = timedelta(days=1)
 """Reports hold people's own words: they are only kept as long as detection needs them."""
 SIGNATURE_CACHE = 5000
-"""Stored report signatures kept decoded in memory (most recent reports)."""
+"""Stored report signatures kept decoded in memory: those of the reports in the detection window, at most
+this many (the most recent)."""
 REPORT_PURGE_EVERY = timedelta(minutes=10)
 """Older reports are deleted at most this often per process (not on every message): a report
 lives at most ``REPORT_RETENTION`` plus this long; detection itself only reads its own window."""
@@ -280,7 +281,13 @@ class DuplicateDesk:
         )
         window = now - timedelta(minutes=self._settings.major_minutes)
         people = {user_key}
-        for other_id, other_user, other_ticket, stored, other_text in reports.signatures_since(window):
+        recent = reports.signatures_since(window)
+        # A report that left the window is never compared again: its signature leaves the cache with it, so
+        # the cache holds the window's reports, not the last SIGNATURE_CACHE ever made.
+        oldest = min((row[0] for row in recent), default=report_id)
+        for stale in [known for known in self._signatures if known < oldest]:
+            del self._signatures[stale]
+        for other_id, other_user, other_ticket, stored, other_text in recent:
             if other_id == report_id or other_user in people:
                 continue
             same_ticket = candidate is not None and other_ticket == candidate.id
