@@ -269,6 +269,7 @@ class Index:
         df: Counter[int] = Counter()  # number of articles with each key
         distinct: set[int] = set()
         for first in range(0, n, BUILD_CHUNK):
+            memo.clear()  # kept per chunk: a memo of the whole build would stay in the process as fragments
             # a chunk of articles is tokenised, then its new words stemmed in one call per language
             chunk = self.articles[first : first + BUILD_CHUNK]
             chunk_tokens = [[tokenise(text) for text in self._fields(a).values()] for a in chunk]
