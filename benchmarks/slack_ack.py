@@ -20,7 +20,9 @@ Slack's servers share neither the bot's interpreter nor its CPU):
   acknowledges; ``N`` real ``helpdesk-bot slack-worker`` processes, started by the adapter from a
   bot.toml written for the run, process them.
 
-"all work done" is the time from the first request until every request was processed (the
+"queue front only" starts no worker: the requests stay recorded, and the figure is what checking,
+recording (one durable commit per burst) and acknowledging cost by themselves, without processing
+competing for the CPU. "all work done" is the time from the first request until every request was processed (the
 inbound queue empty, every worker idle); ``events_per_s`` is the requests divided by it.
 
     python benchmarks/slack_ack.py [--requests 2000] [--concurrency 50] [--workers 2] [--postgres URL]
@@ -58,10 +60,11 @@ from slack_payloads import FORM, JSON, SIGNING_SECRET, dm_message, event_body, s
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from adapters.slack.app import SlackHTTPServer, build_slack_adapter  # noqa: E402
+from adapters.slack.app import SlackAdapter, SlackHTTPServer, build_slack_adapter  # noqa: E402
 from adapters.slack.config import SlackConfig  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_config, parse_config  # noqa: E402
+from bot.inbound import InboundQueue  # noqa: E402
 
 MESSAGES = [
     "mon mot de passe a expiré ce matin",
@@ -231,9 +234,18 @@ def helpdesk(
 
 
 def helpdesk_queue(
-    fake: FakeSlackProcess, url: str, bodies: list[tuple[str, str]], concurrency: int, workers: int, folder: Path
-) -> tuple[list[float], float]:
-    """The adapter with ``queue_workers``: this process acknowledges, worker processes process."""
+    fake: FakeSlackProcess,
+    url: str,
+    bodies: list[tuple[str, str]],
+    concurrency: int,
+    workers: int,
+    folder: Path,
+    *,
+    front_only: bool = False,
+) -> tuple[list[float], float | None]:
+    """The adapter with ``queue_workers``: this process acknowledges, worker processes process.
+
+    ``front_only``: no worker is started, the requests stay recorded — what recording costs by itself."""
     path = folder / "bot.toml"
     path.write_text(
         "\n".join(
@@ -258,7 +270,11 @@ def helpdesk_queue(
     )
     config = load_config(path, adapter_models={"slack": SlackConfig}, environ={})
     app = bootstrap(config)
-    adapter = build_slack_adapter(app, SlackConfig(**config.adapters["slack"]))
+    slack = SlackConfig(**config.adapters["slack"])
+    if front_only:
+        adapter = SlackAdapter(app, slack, grant_role=app.grant_role, queue=InboundQueue.for_database(app.engine))
+    else:
+        adapter = build_slack_adapter(app, slack)
     queue = adapter.queue
     assert queue is not None
     stop = threading.Event()
@@ -278,6 +294,8 @@ def helpdesk_queue(
         port = adapter.http_port
         assert port is not None
         fire(port, requests_for(20, fake.response_url(), first=len(bodies)), concurrency)
+        if front_only:
+            return fire(port, bodies, concurrency), None
         drained(120)  # also waits for the workers to start
         started = time.perf_counter()
         latencies = fire(port, bodies, concurrency)
@@ -354,7 +372,10 @@ def main() -> None:
         base = baseline(fake, bodies, args.concurrency)
         rows.append(summary("baseline: bare bolt, ack only", base, None))
 
-        def record(name: str, latencies: list[float], drained: float) -> None:
+        def record(name: str, latencies: list[float], drained: float | None) -> None:
+            if drained is None:
+                rows.append(summary(name, latencies, base))
+                return
             rate = round(args.requests / drained, 1)
             rows.append({**summary(name, latencies, base), "all_work_done_s": round(drained, 1), "events_per_s": rate})
 
@@ -365,6 +386,19 @@ def main() -> None:
                     "helpdesk, SQLite",
                     *helpdesk(fake, f"sqlite:///{tmp}/bench.db", fresh(fake, args), args.concurrency),
                 )
+        with tempfile.TemporaryDirectory() as tmp:
+            record(
+                "queue front only (no worker running), SQLite",
+                *helpdesk_queue(
+                    fake,
+                    f"sqlite:///{tmp}/bench.db",
+                    fresh(fake, args),
+                    args.concurrency,
+                    args.workers,
+                    Path(tmp),
+                    front_only=True,
+                ),
+            )
         with tempfile.TemporaryDirectory() as tmp:
             record(
                 f"{queued}, SQLite",
@@ -385,6 +419,17 @@ def main() -> None:
                     record(
                         f"{queued}, PostgreSQL",
                         *helpdesk_queue(fake, url, fresh(fake, args), args.concurrency, args.workers, Path(tmp)),
+                    )
+            finally:
+                drop()
+            url, drop = postgres_schema(args.postgres)
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    record(
+                        "queue front only (no worker running), PostgreSQL",
+                        *helpdesk_queue(
+                            fake, url, fresh(fake, args), args.concurrency, args.workers, Path(tmp), front_only=True
+                        ),
                     )
             finally:
                 drop()
