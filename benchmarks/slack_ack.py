@@ -64,7 +64,7 @@ from adapters.slack.app import SlackAdapter, SlackHTTPServer, build_slack_adapte
 from adapters.slack.config import SlackConfig  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_config, parse_config  # noqa: E402
-from bot.inbound import InboundQueue  # noqa: E402
+from bot.db.inbound import InboundQueue  # noqa: E402
 
 MESSAGES = [
     "mon mot de passe a expiré ce matin",

@@ -1,4 +1,4 @@
-"""The inbound queue (``bot/inbound.py``) on SQLite and PostgreSQL: order per conversation,
+"""The inbound queue (``bot/db/inbound.py``) on SQLite and PostgreSQL: order per conversation,
 leases that expire when a worker dies, and concurrent claims that never take a request twice."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.db.engine import create_db_engine
-from bot.inbound import InboundQueue
+from bot.db.inbound import InboundQueue
 
 
 class Clock:

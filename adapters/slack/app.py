@@ -49,10 +49,10 @@ from adapters.slack.render import (
     render_message,
     text_for,
 )
+from bot.db.inbound import InboundQueue
 from bot.error_policy import explain_for_locale, log_unexpected
 from bot.errors import ConfigError, HelpdeskError, ValidationFailed
 from bot.i18n import language_from_locale
-from bot.inbound import InboundQueue
 from bot.port import (
     AdapterHost,
     ButtonPress,

@@ -8,7 +8,7 @@ threads that must acknowledge the next requests within Slack's 3 seconds. With w
   records the raw request in ``inbound_events`` (committed) and answers 200 — nothing else;
 * **workers** (``helpdesk-bot slack-worker``, started and restarted by the front's
   :class:`WorkerProcesses`, or run by hand on other machines on the same database) claim the
-  recorded requests (:class:`bot.inbound.InboundQueue`: in order per Slack user, ``FOR UPDATE
+  recorded requests (:class:`bot.db.inbound.InboundQueue`: in order per Slack user, ``FOR UPDATE
   SKIP LOCKED`` on PostgreSQL) and run them through the same bolt listeners, with the signature
   check left out (the front did it) and the work done inline (:class:`QueueWorker`).
 
@@ -39,7 +39,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.events import PLATFORM
 from adapters.slack.render import BUTTON_ACTION_PREFIX
-from bot.inbound import InboundItem, InboundQueue
+from bot.db.inbound import InboundItem, InboundQueue
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackAdapter

@@ -25,8 +25,8 @@ from slack_payloads import FORM, JSON, SIGNING_SECRET, dm_message, event_body, s
 from sqlalchemy import select
 
 from bot.db.engine import create_db_engine
+from bot.db.inbound import InboundQueue
 from bot.db.models import Conversation, InboundEvent
-from bot.inbound import InboundQueue
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KB_DIR = ROOT / "tests" / "kb_core_fixtures"

@@ -23,7 +23,7 @@ from slack_payloads import (
 
 from adapters.slack.queue import QueueFront, queued_conversation
 from bot.db.engine import create_db_engine
-from bot.inbound import InboundQueue
+from bot.db.inbound import InboundQueue
 
 RESPONSE_URL = "http://127.0.0.1:9/respond/r1"
 
