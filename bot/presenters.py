@@ -209,6 +209,11 @@ def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: b
     return f"{ticket_ref(ticket.id)} [{ticket.priority}] {status} — {ticket.title} ({age})"
 
 
+VISIT_NOTE_PREFIX = "visit:"
+"""``to_value`` prefix of the note that a visit was proposed, followed by the proposed moment (ISO 8601):
+:func:`history_lines` writes it for each reader; the stored text, in the proposer's language, is for exports."""
+
+
 def history_lines(
     t: Translator,
     events: Sequence[TicketEvent],
@@ -225,12 +230,16 @@ def history_lines(
     """
     zone = tz or _display_tz[0]
     this_year = now.astimezone(zone).year
-    lines = []
-    for event in events:
-        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)  # SQLite keeps naive UTC
+
+    def moment(at: datetime) -> str:
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite keeps naive UTC
         local = at.astimezone(zone)
         day = format_skeleton("MMMd" if local.year == this_year else "yMMMd", local, locale=t.locale)
-        when = f"{day} {format_skeleton('Hm', local, locale=t.locale)}"
+        return f"{day} {format_skeleton('Hm', local, locale=t.locale)}"
+
+    lines = []
+    for event in events:
+        when = moment(event.at)
         who = event.actor_name or event.actor_key
         if event.kind == "created":
             what = t("opened the ticket")
@@ -251,6 +260,10 @@ def history_lines(
             what = t(
                 "internal note: {text}", text=t("Also affected: follows this ticket instead of opening a new one.")
             )
+        elif event.kind == "note" and (event.to_value or "").startswith(VISIT_NOTE_PREFIX):
+            # Written by the bot: each reader gets the proposed moment in their language and locale.
+            proposed = datetime.fromisoformat((event.to_value or "").removeprefix(VISIT_NOTE_PREFIX))
+            what = t("internal note: {text}", text=t("visit proposed for {when}", when=moment(proposed)))
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
         elif event.kind == "level" and not for_technicians:

@@ -115,3 +115,17 @@ def test_the_requester_asks_for_another_date_and_the_technician_accepts_it(tmp_p
     assert statuses == [("technician", "declined"), ("requester", "declined"), ("requester", "accepted")]
     assert desk.bob.say("/visits") == ["Your upcoming visits:", "Wed 2 December at 15:00 · #1 Printer down · confirmed"]
     assert desk.alice.say("/visits")[0].startswith("Only technicians can do that.")
+
+
+def test_the_history_note_of_a_proposed_visit_is_written_for_each_reader(tmp_path: Path) -> None:
+    """Bob proposed the visit in English; read in French, the note and its moment are French, in the local time."""
+    desk = Desk(make_app(tmp_path / "h.db", FrozenClock(MONDAY_0900)))
+    number = desk.open()
+    desk.bob.say(f"/visit {number} 2026-12-07 10:00 Room 2.14")
+    history = desk.bob.say(f"/ticket {number}")
+    assert any("Bob Tech: internal note: visit proposed for 7 Dec 10:00" in line for line in history), history
+    desk.bob.say("/lang fr")
+    history = desk.bob.say(f"/ticket {number}")
+    assert any(
+        "Bob Tech\u202f: note interne\u202f: visite proposée pour le 7 déc. 10:00" in line for line in history
+    ), history

@@ -37,7 +37,7 @@ from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
 from bot.port import ButtonPress, OutgoingMessage, Place, SlashCommand
-from bot.presenters import CATEGORY_LABELS, ticket_ref, weekday_text, when_text
+from bot.presenters import CATEGORY_LABELS, VISIT_NOTE_PREFIX, ticket_ref, weekday_text, when_text
 from bot.rendering import Line, Phrase, When, later, later_plural
 from bot.roles import RoleDirectory
 from bot.sla.calendar import BusinessCalendar
@@ -673,7 +673,7 @@ class ServiceLevels:
                     ],
                     buttons=self._visit_buttons(visit.id),
                 )
-                self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
+                self._visit_proposed(uow, ticket, Actor.of(user), at, t)
                 uow.commit()
                 return [
                     OutgoingMessage(
@@ -719,7 +719,7 @@ class ServiceLevels:
                 ),
                 self._visit_buttons(visit.id),
             )
-            self._event(uow, ticket, Actor.of(user), t("visit proposed for {when}", when=at.isoformat()))
+            self._visit_proposed(uow, ticket, Actor.of(user), at, t)
             uow.commit()
         return [
             OutgoingMessage(
@@ -990,7 +990,7 @@ class ServiceLevels:
             if visit.id != keep and visit.status == "proposed":
                 visit.status = "declined"
 
-    def _event(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str) -> None:
+    def _event(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, text: str, marker: str | None = None) -> None:
         uow.events.add(
             TicketEvent(
                 ticket_id=ticket.id,
@@ -998,8 +998,19 @@ class ServiceLevels:
                 actor_key=actor.key,
                 actor_name=actor.name,
                 kind="note",
+                to_value=marker,
                 text=text,
             )
+        )
+
+    def _visit_proposed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, at: datetime, t: Translator) -> None:
+        """The history note that a visit was proposed for ``at``, shown in each reader's language."""
+        self._event(
+            uow,
+            ticket,
+            actor,
+            t("visit proposed for {when}", when=at.isoformat()),
+            f"{VISIT_NOTE_PREFIX}{at.isoformat()}",
         )
 
 
