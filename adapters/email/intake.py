@@ -35,13 +35,14 @@ from bot.db.models import TicketEvent
 from bot.errors import ValidationFailed
 from bot.port import Attachment, ButtonPress, OutgoingMessage, Place, Reply, SlashCommand, User
 from bot.presenters import ticket_ref
+from bot.rendering import later
 from bot.tickets import TicketDraft
 from bot.validation import clean_title
 
 from .config import EmailConfig
 from .invitations import proposed_date, read_answer
 from .parse import InboundMail, stored_id
-from .texts import accepts, keyword, score_of, size_text, text
+from .texts import MESSAGES, accepts, keyword, score_of, size_text, text
 
 if TYPE_CHECKING:
     from bot.bootstrap import HelpdeskApp
@@ -371,7 +372,10 @@ class MailIntake:
                     tickets.append(ticket)
             language = self._app.config.bot.language
             for ticket in tickets:
+                # the history keeps the note in the desk's language (exports); each technicians' place reads it
+                # in its own language when it is delivered
                 note = text("bounce_note", language, ref=ticket_ref(ticket.id), address=address)
+                notice = later(MESSAGES["bounce_note"], ref=ticket_ref(ticket.id), address=address)
                 uow.events.add(
                     TicketEvent(
                         ticket_id=ticket.id,
@@ -384,7 +388,7 @@ class MailIntake:
                 )
                 assert self._app.notifier is not None
                 for tech_place in self._app.notifier.technician_places(ticket):
-                    self._app.notifier.direct(uow, tech_place, [note], ticket)
+                    self._app.notifier.direct(uow, tech_place, [notice], ticket)
             now = self._app.clock.now()
             uow.messages.remember_fact(PLATFORM, address, UNREACHABLE_KIND, UNREACHABLE_KEY, now.isoformat(), now)
             if tickets:

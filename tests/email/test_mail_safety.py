@@ -196,3 +196,14 @@ def test_escape_sequences_and_bidi_overrides_in_a_mail_never_reach_the_ticket(de
         assert "L'imprimante du 2e étage est bloquée." in ticket.description
         assert "\x1b" not in ticket.description
         assert ticket.contact_name == ticket.requester_name == "Jean Dupont"
+
+
+def test_the_bounce_notice_is_written_in_each_technicians_language(desk: MailDesk) -> None:
+    """The technician reads Dutch: the notice that a requester's address bounced reaches him in Dutch."""
+    number, ack = desk.open()
+    desk.tech_says("/lang nl")
+    desk.mailbox.deliver(_bounce_of(ack, JEAN))
+    assert desk.adapter.poll_once().outcomes == {"bounce": 1}
+    told = desk.tech.poll()
+    assert any(f"#{number}" in line and "kon niet worden bezorgd" in line for line in told), told
+    assert not any("could not be delivered" in line for line in told), told
