@@ -224,7 +224,7 @@ class Notifier:
             uow.outbox.supersede_cards(ticket.id, place.platform, place.chat_id)
             self._add(uow, ticket, place, {"render": {"card": ticket.id}}, purpose="card")
 
-    def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: str) -> None:
+    def escalated(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, old_level: int, reason: Line) -> None:
         """The ticket moved up a support level: the requester is told, the new level sees the note."""
         self._to_requester_later(
             uow,

@@ -386,11 +386,15 @@ class TicketService:
             uow.commit()
             return ticket
 
-    def apply_escalation(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, level: int, reason: str) -> None:
+    def apply_escalation(
+        self, uow: UnitOfWork, ticket: Ticket, actor: Actor, level: int, reason: str, *, notice: Phrase | None = None
+    ) -> None:
         """Escalate inside the caller's unit of work (the scheduler escalates on a breach).
 
         The audit trail records who escalated, from which level to which and why; the
-        ticket waits for a technician of the new level (the assignee is cleared).
+        ticket waits for a technician of the new level (the assignee is cleared). A reason the bot wrote
+        (``notice``: the scheduler's) reaches each technicians' place in its language; ``reason`` is what
+        the history keeps.
         """
         if ticket.status not in ("new", "in_progress", "waiting"):
             raise InvalidCommand(
@@ -414,7 +418,7 @@ class TicketService:
         ticket.assignee_name = None
         ticket.updated_at = self._clock.now()
         self._event(uow, ticket, actor, "level", from_value=f"L{old}", to_value=f"L{level}", text=reason.strip())
-        self._notifier.escalated(uow, ticket, actor, old, reason.strip())
+        self._notifier.escalated(uow, ticket, actor, old, notice or reason.strip())
 
     def apply_auto_close(self, uow: UnitOfWork, ticket: Ticket, note: Phrase, actor: Actor = SYSTEM) -> None:
         """Close a waiting or resolved ticket inside the caller's unit of work (scheduler deadlines).

@@ -201,3 +201,18 @@ def test_the_follow_note_is_read_in_each_technicians_language(make_app: AppFacto
     history = "\n".join(piet.say("/ticket 1"))
     assert "Carol Peeters: interne nota: " in history and "Also affected" not in history
     assert "Also affected" not in "\n".join(alice.say("/ticket 1"))  # an internal note: never the requester's
+
+
+def test_an_automatic_escalation_reaches_the_next_level_in_its_technicians_language(tmp_path: Path) -> None:
+    """The scheduler escalates a breached ticket to L2; Carol (L2) reads Dutch: the reason the bot wrote for
+    the handover reaches her in Dutch, with the missed moment in her locale ([bot] language is English)."""
+    clock = FrozenClock(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00
+    desk = Desk(sla_app(tmp_path / "h.db", clock))
+    desk.carol.say("/lang nl")
+    number = desk.open(impact="team", urgency="high")  # P2: 2 h / 8 h
+    desk.bob.say(f"/claim {number}")
+    clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # 17:00: the resolution time is over, L2 takes over
+    desk.tick()
+    handover = "\n".join(desk.carol.poll())
+    assert "Automatische escalatie: de doelstelling voor" in handover, handover
+    assert "Automatic escalation" not in handover, handover

@@ -478,6 +478,9 @@ class ServiceLevels:
                     target=target.render(tt),
                     when=when,
                 ),
+                notice=later(
+                    "Automatic escalation: the {target} target was missed ({when}).", target=target, when=When(due)
+                ),
             )
         return "done"
 
