@@ -209,9 +209,11 @@ def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: b
     return f"{ticket_ref(ticket.id)} [{ticket.priority}] {status} — {ticket.title} ({age})"
 
 
-VISIT_NOTE_PREFIX = "visit:"
-"""``to_value`` prefix of the note that a visit was proposed, followed by the proposed moment (ISO 8601):
-:func:`history_lines` writes it for each reader; the stored text, in the proposer's language, is for exports."""
+VISIT_NOTES = {"visit:": N_("visit proposed for {when}"), "visit-cancelled:": N_("visit cancelled for {when}")}
+"""``to_value`` prefixes of the notes that a visit was proposed or cancelled, each followed by the visit's moment
+(ISO 8601): :func:`history_lines` writes them for each reader; the stored text, in the language of the person
+who acted, is for exports."""
+VISIT_NOTE_PREFIX, VISIT_CANCELLED_PREFIX = VISIT_NOTES
 
 
 def history_lines(
@@ -260,10 +262,10 @@ def history_lines(
             what = t(
                 "internal note: {text}", text=t("Also affected: follows this ticket instead of opening a new one.")
             )
-        elif event.kind == "note" and (event.to_value or "").startswith(VISIT_NOTE_PREFIX):
-            # Written by the bot: each reader gets the proposed moment in their language and locale.
-            proposed = datetime.fromisoformat((event.to_value or "").removeprefix(VISIT_NOTE_PREFIX))
-            what = t("internal note: {text}", text=t("visit proposed for {when}", when=moment(proposed)))
+        elif event.kind == "note" and (visit_note := _visit_note(event.to_value)) is not None:
+            # Written by the bot: each reader gets the visit's moment in their language and locale.
+            msgid, at = visit_note
+            what = t("internal note: {text}", text=t(msgid, when=moment(at)))
         elif event.kind == "note":
             what = t("internal note: {text}", text=_clip(event.text, 300))
         elif event.kind == "level" and not for_technicians:
@@ -288,6 +290,14 @@ def history_lines(
             what = t("updated the ticket")
         lines.append(t("{when} · {who}: {what}", when=when, who=who, what=what))
     return lines
+
+
+def _visit_note(marker: str | None) -> tuple[str, datetime] | None:
+    """The message and moment of a visit note's ``to_value`` (see :data:`VISIT_NOTES`), else ``None``."""
+    for prefix, msgid in VISIT_NOTES.items():
+        if marker and marker.startswith(prefix):
+            return msgid, datetime.fromisoformat(marker.removeprefix(prefix))
+    return None
 
 
 def _clip(text: str, limit: int) -> str:

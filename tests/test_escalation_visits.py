@@ -129,3 +129,8 @@ def test_the_history_note_of_a_proposed_visit_is_written_for_each_reader(tmp_pat
     assert any(
         "Bob Tech\u202f: note interne\u202f: visite proposée pour le 7 déc. 10:00" in line for line in history
     ), history
+    desk.bob.say(f"/visit {number} cancel")
+    desk.bob.say("/lang nl")
+    history = desk.bob.say(f"/ticket {number}")
+    assert any("Bob Tech: interne nota: bezoek voorgesteld op 7 dec 10:00" in line for line in history), history
+    assert any("Bob Tech: interne nota: bezoek van 7 dec 10:00 geannuleerd" in line for line in history), history

@@ -37,7 +37,14 @@ from bot.i18n import N_, Translator, translator
 from bot.intake import ConversationState, IntakeFlow
 from bot.notifications import Notifier
 from bot.port import ButtonPress, OutgoingMessage, Place, SlashCommand
-from bot.presenters import CATEGORY_LABELS, VISIT_NOTE_PREFIX, ticket_ref, weekday_text, when_text
+from bot.presenters import (
+    CATEGORY_LABELS,
+    VISIT_CANCELLED_PREFIX,
+    VISIT_NOTE_PREFIX,
+    ticket_ref,
+    weekday_text,
+    when_text,
+)
 from bot.rendering import Line, Phrase, When, later, later_plural
 from bot.roles import RoleDirectory
 from bot.sla.calendar import BusinessCalendar
@@ -780,7 +787,8 @@ class ServiceLevels:
                     )
                 ],
             )
-            self._event(uow, ticket, Actor.of(event.user), t("visit cancelled for {when}", when=visit.at.isoformat()))
+            stored = t("visit cancelled for {when}", when=visit.at.isoformat())
+            self._event(uow, ticket, Actor.of(event.user), stored, f"{VISIT_CANCELLED_PREFIX}{visit.at.isoformat()}")
             uow.commit()
         return [
             OutgoingMessage(
