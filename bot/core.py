@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -251,6 +252,14 @@ class HelpdeskCore:
         ]
         for name, handler, audience, usage, summary in builtins:
             self.register_command(name, handler, audience=audience, usage=usage, summary=summary)
+        # Button values are ``prefix:rest``; built-in prefixes are registered like the features' (``visit``, ``dup`` …).
+        self.register_button("intake", self._intake_button)
+        self.register_button("kb", self._kb_button)
+        for action in ("claim", "wait", "resolve", "reopen", "confirm", "stillbroken"):
+            self.register_button(action, functools.partial(self._ticket_action_button, action))
+        self.register_button("takeover", self._takeover_button)
+        self.register_button("thread", self._thread_choice)
+        self.register_button("lang", self._lang_button)
         self.problem_hooks: list[HelpdeskCore.ProblemHook] = []
         """Features that may answer a new problem before the knowledge base and the intake (duplicates)."""
 
@@ -285,7 +294,9 @@ class HelpdeskCore:
         return self.commands.menu(audiences, translator(language))
 
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
-        """Route button values ``prefix:rest`` to ``handler(event, rest, t)``."""
+        """Route button values ``prefix:rest`` to ``handler(event, rest, t)``; a prefix has one handler."""
+        if prefix in self._buttons:
+            raise ValueError(f"buttons {prefix}:… already have a handler")
         self._buttons[prefix] = handler
 
     # -- the entry point ----------------------------------------------------------------------
@@ -730,33 +741,32 @@ class HelpdeskCore:
     # -- buttons --------------------------------------------------------------------------------
 
     def _button(self, event: ButtonPress, t: Translator) -> list[OutgoingMessage]:
-        value = event.value
-        kind, _, rest = value.partition(":")
-        user = event.user
-        if kind == "intake":
-            conv = self._load(user, event.place)
-            if not conv.in_intake:
-                return [OutgoingMessage(t("That conversation is over. Write to me to start a new one."))]
-            messages = self._intake.on_button(conv, user, event.place, value, t)
-            self._save(user, event.place, conv)
-            return messages
-        if kind == "kb":
-            return self._kb_button(event, rest, t)
-        if kind in ("claim", "wait", "resolve", "reopen", "confirm", "stillbroken"):
-            number, _ = parse_number(rest, "")
-            return self._ticket_button(event, kind, number, t)
-        if kind == "takeover":
-            number_text, _, holder = rest.partition(":")
-            number, _ = parse_number(number_text, "")
-            self._tickets.take_over(user, number, holder)
-            return [OutgoingMessage(t("You took {ref} over.", ref=ticket_ref(number)), ephemeral=True)]
-        if kind == "thread":
-            return self._thread_choice(event, rest, t)
-        if kind == "lang":
-            return self._cmd_lang(SlashCommand(user, event.place, "lang", rest), t)
-        if kind in self._buttons:
-            return self._buttons[kind](event, rest, t)
-        return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
+        kind, _, rest = event.value.partition(":")
+        handler = self._buttons.get(kind)
+        if handler is None:
+            return [OutgoingMessage(t("That button is no longer active."), ephemeral=True)]
+        return handler(event, rest, t)
+
+    def _intake_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        conv = self._load(event.user, event.place)
+        if not conv.in_intake:
+            return [OutgoingMessage(t("That conversation is over. Write to me to start a new one."))]
+        messages = self._intake.on_button(conv, event.user, event.place, event.value, t)
+        self._save(event.user, event.place, conv)
+        return messages
+
+    def _ticket_action_button(self, action: str, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        number, _ = parse_number(rest, "")
+        return self._ticket_button(event, action, number, t)
+
+    def _takeover_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        number_text, _, holder = rest.partition(":")
+        number, _ = parse_number(number_text, "")
+        self._tickets.take_over(event.user, number, holder)
+        return [OutgoingMessage(t("You took {ref} over.", ref=ticket_ref(number)), ephemeral=True)]
+
+    def _lang_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
+        return self._cmd_lang(SlashCommand(event.user, event.place, "lang", rest), t)
 
     def _kb_button(self, event: ButtonPress, rest: str, t: Translator) -> list[OutgoingMessage]:
         action, _, arg = rest.partition(":")

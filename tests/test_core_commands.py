@@ -328,3 +328,10 @@ def test_kb_command_searches_the_knowledge_base(requester: ConsoleChat, assert_d
             ("/kb quantum entanglement", ["No article matches “quantum entanglement”"]),
         ],
     )
+
+
+def test_built_in_buttons_are_registered_like_the_features_and_a_prefix_has_one_handler(app: HelpdeskApp) -> None:
+    """A feature cannot silently take over a built-in button (nor another feature's): registering it again fails."""
+    for prefix in ("claim", "intake", "kb", "visit"):
+        with pytest.raises(ValueError, match=prefix):
+            app.core.register_button(prefix, lambda event, rest, t: [])
