@@ -547,7 +547,7 @@ class OutboxDispatcher:
                     error,
                 )
                 if self.on_unreachable is not None and entry.ticket_id and entry.purpose in REQUESTER_PURPOSES:
-                    uow.session.refresh(entry)
+                    uow.outbox.reload(entry)
                     self.on_unreachable(uow, entry)
                 uow.commit()
                 return

@@ -534,6 +534,10 @@ class OutboxRepository:
         """One entry by id."""
         return self.session.get(OutboxEntry, entry_id)
 
+    def reload(self, entry: OutboxEntry) -> None:
+        """Read ``entry`` again from the database (after an UPDATE made without the ORM, e.g. ``mark_failed``)."""
+        self.session.refresh(entry)
+
     def listing(self, *, statuses: Sequence[str] = ("pending", "failed"), limit: int = 100) -> Sequence[OutboxEntry]:
         """Entries in these statuses, oldest first (``helpdesk-bot outbox list``)."""
         stmt = select(OutboxEntry).where(OutboxEntry.status.in_(statuses)).order_by(OutboxEntry.id).limit(limit)
