@@ -107,7 +107,7 @@ class MailboxReader:
             for key, name in (("processed", config.processed_folder), ("failed", config.failed_folder)):
                 folder = name.replace("/", delimiter)
                 if not client.folder_exists(folder):
-                    client.create_folder(folder)
+                    _create_folder(client, folder)
                 self._folders[key] = folder
             client.select_folder(config.mailbox)
         except Exception:
@@ -273,6 +273,15 @@ def _taken_by_another_reader(error: IMAPClientError) -> bool:
     """
     text = str(error).lower()
     return "expungeissued" in text or "no longer exist" in text
+
+
+def _create_folder(client: IMAPClient, folder: str) -> None:
+    """Create ``folder``, unless another bot process starting at the same moment just did."""
+    try:
+        client.create_folder(folder)
+    except IMAPClientError:
+        if not client.folder_exists(folder):
+            raise
 
 
 def _quietly(action: Callable[[], object]) -> None:

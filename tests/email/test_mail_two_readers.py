@@ -35,7 +35,12 @@ def _deliver(mailbox: Mailbox) -> list[str]:
 def _start_together(db_url: str, mailbox: Mailbox, smtp: SmtpSink) -> list[subprocess.Popen[str]]:
     readers = [mail_worker(db_url, mailbox, smtp, until_empty=True) for _ in range(2)]
     for reader in readers:
-        assert reader.stdout is not None and reader.stdout.readline() == "ready\n"
+        assert reader.stdout is not None
+        if reader.stdout.readline() != "ready\n":
+            for other in readers:
+                other.kill()
+            _, err = reader.communicate(timeout=30)
+            raise AssertionError(f"a bot process did not get ready (exit {reader.returncode}):\n{err}")
     for reader in readers:  # both go at once
         assert reader.stdin is not None
         reader.stdin.write("go\n")
