@@ -209,11 +209,15 @@ def one_line(t: Translator, ticket: Ticket, now: datetime, *, for_technicians: b
     return f"{ticket_ref(ticket.id)} [{ticket.priority}] {status} — {ticket.title} ({age})"
 
 
-VISIT_NOTES = {"visit:": N_("visit proposed for {when}"), "visit-cancelled:": N_("visit cancelled for {when}")}
+VISIT_NOTE_PREFIX = "visit:"
+VISIT_CANCELLED_PREFIX = "visit-cancelled:"
+VISIT_NOTES = {
+    VISIT_NOTE_PREFIX: N_("visit proposed for {when}"),
+    VISIT_CANCELLED_PREFIX: N_("visit cancelled for {when}"),
+}
 """``to_value`` prefixes of the notes that a visit was proposed or cancelled, each followed by the visit's moment
-(ISO 8601): :func:`history_lines` writes them for each reader; the stored text, in the language of the person
-who acted, is for exports."""
-VISIT_NOTE_PREFIX, VISIT_CANCELLED_PREFIX = VISIT_NOTES
+(ISO 8601), and their messages: :func:`history_lines` writes them for each reader; the stored text, in the
+language of the person who acted, is for exports."""
 
 
 def history_lines(

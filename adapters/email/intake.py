@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.db.models import TicketEvent
 from bot.errors import ValidationFailed
+from bot.i18n import translator
 from bot.port import Attachment, ButtonPress, OutgoingMessage, Place, Reply, SlashCommand, User
 from bot.presenters import ticket_ref
 from bot.rendering import later
@@ -374,8 +375,8 @@ class MailIntake:
             for ticket in tickets:
                 # the history keeps the note in the desk's language (exports); each technicians' place reads it
                 # in its own language when it is delivered
-                note = text("bounce_note", language, ref=ticket_ref(ticket.id), address=address)
                 notice = later(MESSAGES["bounce_note"], ref=ticket_ref(ticket.id), address=address)
+                note = notice.render(translator(language))
                 uow.events.add(
                     TicketEvent(
                         ticket_id=ticket.id,

@@ -41,6 +41,7 @@ from bot.presenters import (
     CATEGORY_LABELS,
     VISIT_CANCELLED_PREFIX,
     VISIT_NOTE_PREFIX,
+    VISIT_NOTES,
     ticket_ref,
     weekday_text,
     when_text,
@@ -473,21 +474,16 @@ class ServiceLevels:
         )
         self._to_places(uow, ticket, self.router.breach_places(ticket), [line])
         if ticket.support_level < 3 and ticket.status in OPEN:
-            tt = translator(self._tech_language)
-            when = when_text(tt, due, self._clock.now(), tz=self.calendar.tz)
+            reason = later(
+                "Automatic escalation: the {target} target was missed ({when}).", target=target, when=When(due)
+            )
             self._tickets.apply_escalation(
                 uow,
                 ticket,
                 SYSTEM,
                 ticket.support_level + 1,
-                tt(
-                    "Automatic escalation: the {target} target was missed ({when}).",
-                    target=target.render(tt),
-                    when=when,
-                ),
-                notice=later(
-                    "Automatic escalation: the {target} target was missed ({when}).", target=target, when=When(due)
-                ),
+                reason.render(translator(self._tech_language), self._clock.now()),
+                notice=reason,
             )
         return "done"
 
@@ -683,7 +679,7 @@ class ServiceLevels:
                     ],
                     buttons=self._visit_buttons(visit.id),
                 )
-                self._visit_proposed(uow, ticket, Actor.of(user), at, t)
+                self._visit_note(uow, ticket, Actor.of(user), VISIT_NOTE_PREFIX, at, t)
                 uow.commit()
                 return [
                     OutgoingMessage(
@@ -729,7 +725,7 @@ class ServiceLevels:
                 ),
                 self._visit_buttons(visit.id),
             )
-            self._visit_proposed(uow, ticket, Actor.of(user), at, t)
+            self._visit_note(uow, ticket, Actor.of(user), VISIT_NOTE_PREFIX, at, t)
             uow.commit()
         return [
             OutgoingMessage(
@@ -787,8 +783,7 @@ class ServiceLevels:
                     )
                 ],
             )
-            stored = t("visit cancelled for {when}", when=visit.at.isoformat())
-            self._event(uow, ticket, Actor.of(event.user), stored, f"{VISIT_CANCELLED_PREFIX}{visit.at.isoformat()}")
+            self._visit_note(uow, ticket, Actor.of(event.user), VISIT_CANCELLED_PREFIX, visit.at, t)
             uow.commit()
         return [
             OutgoingMessage(
@@ -1014,15 +1009,12 @@ class ServiceLevels:
             )
         )
 
-    def _visit_proposed(self, uow: UnitOfWork, ticket: Ticket, actor: Actor, at: datetime, t: Translator) -> None:
-        """The history note that a visit was proposed for ``at``, shown in each reader's language."""
-        self._event(
-            uow,
-            ticket,
-            actor,
-            t("visit proposed for {when}", when=at.isoformat()),
-            f"{VISIT_NOTE_PREFIX}{at.isoformat()}",
-        )
+    def _visit_note(
+        self, uow: UnitOfWork, ticket: Ticket, actor: Actor, prefix: str, at: datetime, t: Translator
+    ) -> None:
+        """The history note that the visit at ``at`` was proposed or cancelled (``prefix``, see
+        :data:`bot.presenters.VISIT_NOTES`), shown in each reader's language; its text is kept for exports."""
+        self._event(uow, ticket, actor, t(VISIT_NOTES[prefix], when=at.isoformat()), f"{prefix}{at.isoformat()}")
 
 
 def _grant_team(roles: RoleDirectory, team: TeamSection, role: str) -> None:
