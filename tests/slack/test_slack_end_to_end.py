@@ -95,6 +95,25 @@ class Journey:
         posts = [c for c in self.fake.calls_to("chat.postMessage") if c.args["channel"] == REQUESTER_DM]
         return {"text": posts[-1].args["text"], "blocks": posts[-1].blocks(), "args": posts[-1].args}
 
+    def open_ticket(self, problem: str, detail: str) -> None:
+        """The requester writes ``problem`` and answers the intake (buttons as :data:`PREFERRED`, ``detail``
+        when a text is asked) until "Open the ticket"."""
+        self.dm(problem)
+        for _ in range(25):
+            post = self.last_dm_post()
+            values = buttons_of(post["blocks"])
+            if any(v.startswith("intake:confirm") for v in values):
+                self.press(next(v for v in values if v.startswith("intake:confirm")))
+                return
+            choice = next((v for prefix in PREFERRED for v in values if v.startswith(prefix)), None)
+            if choice is not None:
+                self.press(choice)
+            elif "intake:skip" in values and "escription" not in post["text"]:
+                self.press("intake:skip")
+            else:
+                self.dm(detail)
+        pytest.fail("the intake never reached its summary")
+
 
 def buttons_of(blocks: list[dict[str, Any]]) -> list[str]:
     return [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
@@ -112,23 +131,12 @@ def journey(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Journey]:
     app.close()
 
 
+PRINTER_PROBLEM = "Bonjour, l'imprimante du 3e étage affiche une erreur de bourrage papier et n'imprime plus"
+PRINTER_DETAIL = "Le voyant rouge clignote et le bac 2 est bloqué depuis ce matin."
+
+
 def test_requester_and_technician_journey(journey: Journey, fake_slack: FakeSlack) -> None:
-    journey.dm("Bonjour, l'imprimante du 3e étage affiche une erreur de bourrage papier et n'imprime plus")
-    for _ in range(25):
-        post = journey.last_dm_post()
-        values = buttons_of(post["blocks"])
-        if any(v.startswith("intake:confirm") for v in values):
-            journey.press(next(v for v in values if v.startswith("intake:confirm")))
-            break
-        choice = next((v for prefix in PREFERRED for v in values if v.startswith(prefix)), None)
-        if choice is not None:
-            journey.press(choice)
-        elif "intake:skip" in values and "escription" not in post["text"]:
-            journey.press("intake:skip")
-        else:
-            journey.dm("Le voyant rouge clignote et le bac 2 est bloqué depuis ce matin.")
-    else:
-        pytest.fail("the intake never reached its summary")
+    journey.open_ticket(PRINTER_PROBLEM, PRINTER_DETAIL)
 
     journey.app.dispatch_pending()  # the event delivered its confirmation and card already: nothing left
     confirmation = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == REQUESTER_DM][-1]

@@ -15,7 +15,7 @@ import pytest
 from fake_slack import FakeSlack
 from slack_harness import TECHNICIAN, slack_config
 from slack_payloads import JSON, dm_message, event_body, view_submission
-from test_slack_end_to_end import PREFERRED, REQUESTER_DM, TRIAGE, Journey, buttons_of
+from test_slack_end_to_end import PRINTER_DETAIL, PRINTER_PROBLEM, REQUESTER_DM, TRIAGE, Journey, buttons_of
 
 from adapters.slack.app import build_slack_adapter
 from bot.bootstrap import bootstrap
@@ -167,20 +167,7 @@ def _next_visit_slot(app: Any) -> datetime:
 def test_a_queued_notice_names_the_command_the_way_slack_writes_it(journey: Journey, fake_slack: FakeSlack) -> None:
     """The technician proposes a visit, the requester asks for another date: the notice in the triage channel
     says /helpdesk visit, which Slack accepts, never /visit."""
-    journey.dm("Bonjour, l'imprimante du 3e étage affiche une erreur de bourrage papier et n'imprime plus")
-    for _ in range(25):
-        post = journey.last_dm_post()
-        values = buttons_of(post["blocks"])
-        if any(v.startswith("intake:confirm") for v in values):
-            journey.press(next(v for v in values if v.startswith("intake:confirm")))
-            break
-        choice = next((v for prefix in PREFERRED for v in values if v.startswith(prefix)), None)
-        if choice is not None:
-            journey.press(choice)
-        elif "intake:skip" in values and "escription" not in post["text"]:
-            journey.press("intake:skip")
-        else:
-            journey.dm("Le voyant rouge clignote et le bac 2 est bloqué depuis ce matin.")
+    journey.open_ticket(PRINTER_PROBLEM, PRINTER_DETAIL)
     journey.app.dispatch_pending()
     at = _next_visit_slot(journey.app)
     journey.command(f"visit 1 {at:%Y-%m-%d %H:%M}", user=TECHNICIAN, channel=TRIAGE)
